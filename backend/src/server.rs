@@ -1,0 +1,1 @@
+//! `bop serve`: the JSON API and the workbench pages.

@@ -1,0 +1,1 @@
+//! The tracer: runs targets under ptrace and records their communication.

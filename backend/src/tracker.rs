@@ -1,0 +1,1 @@
+//! The tracker: pure code from recorded events to the causal graph.
