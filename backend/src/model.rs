@@ -92,6 +92,10 @@ pub struct Detail {
     /// shutdown: `rd`, `wr` or `rdwr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub how: Option<String>,
+    /// `start` of a root process: its scenario node name (`primary`,
+    /// `client`), which becomes its logical name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// sendmmsg/recvmmsg: the byte count of each datagram.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<u64>,
