@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod model;
+pub mod runner;
 pub mod server;
 pub mod store;
 pub mod tracer;

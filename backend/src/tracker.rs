@@ -11,3 +11,23 @@ pub enum TrackError {
     #[error("unknown export format '{0}' (use json, dot, shiviz or perfetto)")]
     UnknownFormat(String),
 }
+
+pub mod show {
+    //! Placeholder timeline until the tracker lands: raw events per process.
+    use crate::model::{Event, Manifest};
+
+    /// A readable per-process timeline of a run.
+    pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
+        let mut out = format!("run {}: {}\n", manifest.id, manifest.command);
+        let mut pids: Vec<i32> = events.iter().map(|e| e.pid).collect();
+        pids.sort();
+        pids.dedup();
+        for pid in pids {
+            out.push_str(&format!("process {pid}\n"));
+            for e in events.iter().filter(|e| e.pid == pid) {
+                out.push_str(&format!("  {:>12} {} {}({:?}) = {:?} {:?}\n", e.start_ns, e.tid, e.call, e.fd, e.ret, e.bytes));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,251 @@
+//! The only module that calls `ptrace(2)` and `waitpid(2)`.
+//!
+//! Raw wait statuses are decoded once, here, into [`Stop`]; nothing above
+//! sees a raw status. A tracee that is in a ptrace-stop is represented by a
+//! [`Stopped`] token that is neither `Clone` nor `Copy` and is consumed by
+//! [`Stopped::resume`], so code cannot issue a request to a running tracee
+//! or resume one twice (the typestate idea of reverie's `safeptrace`).
+//!
+//! ptrace requests must come from the thread that is the tracer, so every
+//! function here must be called on the tracer thread.
+#![allow(unsafe_code)]
+
+use std::io::IoSliceMut;
+
+pub use nix::errno::Errno;
+use nix::sys::ptrace::{self, Event as PtraceEvent, Options};
+pub use nix::sys::signal::Signal;
+use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+pub use nix::unistd::Pid;
+
+/// A tracee in a ptrace-stop. Consumed by [`Stopped::resume`].
+#[derive(Debug)]
+pub struct Stopped(Pid);
+
+/// How a stopped tracee continues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Run until the next seccomp stop, event or signal.
+    Cont,
+    /// Also stop at the return of the current system call.
+    Syscall,
+}
+
+/// How a new task was created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spawned {
+    /// fork (or clone without CLONE_VM|CLONE_VFORK semantics).
+    Fork,
+    /// vfork.
+    Vfork,
+    /// clone / clone3 (a thread or a process).
+    Clone,
+}
+
+/// One decoded `waitpid` report.
+#[derive(Debug)]
+pub enum Stop {
+    /// A seccomp stop (`PTRACE_EVENT_SECCOMP`): syscall entry of a call our
+    /// filter selected.
+    SyscallEntry {
+        /// The tracee.
+        tracee: Stopped,
+        /// Syscall number (native arch).
+        nr: u64,
+        /// The six argument registers.
+        args: [u64; 6],
+    },
+    /// The return of a syscall we resumed with [`Resume::Syscall`].
+    SyscallExit {
+        /// The tracee.
+        tracee: Stopped,
+        /// Return value; `-errno` on failure.
+        ret: i64,
+    },
+    /// fork/vfork/clone reported in the parent, before the call returns.
+    NewTask {
+        /// The parent.
+        tracee: Stopped,
+        /// The new task's tid.
+        child: Pid,
+        /// Which kind of creation.
+        how: Spawned,
+    },
+    /// A successful execve, reported before it returns.
+    Exec {
+        /// The tracee (now with the tgid as tid).
+        tracee: Stopped,
+        /// The tid that called execve (differs when a non-leader thread execs).
+        former_tid: Pid,
+    },
+    /// A signal is about to be delivered (includes a new task's initial SIGSTOP).
+    Signal {
+        /// The tracee.
+        tracee: Stopped,
+        /// Which signal.
+        signal: Signal,
+    },
+    /// A group-stop (job control); resuming without a signal keeps it running.
+    GroupStop {
+        /// The tracee.
+        tracee: Stopped,
+    },
+    /// Any other ptrace-stop we do not act on.
+    Other {
+        /// The tracee.
+        tracee: Stopped,
+    },
+    /// The task exited.
+    Exited {
+        /// Its tid.
+        pid: Pid,
+        /// Exit code.
+        code: i32,
+    },
+    /// The task was killed by a signal.
+    Killed {
+        /// Its tid.
+        pid: Pid,
+        /// The signal.
+        signal: Signal,
+    },
+}
+
+/// Options set on every tracee (inherited by auto-attached children).
+/// `EXITKILL`: if bop dies, the kernel kills every tracee, so nothing is left
+/// behind. `TRACESECCOMP`: stop only where our filter says so.
+fn options() -> Options {
+    Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_EXITKILL
+}
+
+/// Called in the forked child before exec: makes the parent its tracer.
+pub fn traceme() -> Result<(), Errno> {
+    ptrace::traceme()
+}
+
+/// Blocks until any tracee reports. `EINTR` means the tracer was woken to
+/// look at its control queue; `ECHILD` means there is no tracee left.
+pub fn wait_any() -> Result<Stop, Errno> {
+    loop {
+        let status = waitpid(None, Some(WaitPidFlag::__WALL))?;
+        if let Some(stop) = decode(status) {
+            return Ok(stop);
+        }
+    }
+}
+
+/// Waits for one specific task (used once, for a freshly forked root).
+pub fn wait_for(pid: Pid) -> Result<Stop, Errno> {
+    loop {
+        let status = waitpid(pid, Some(WaitPidFlag::__WALL))?;
+        if let Some(stop) = decode(status) {
+            return Ok(stop);
+        }
+    }
+}
+
+fn decode(status: WaitStatus) -> Option<Stop> {
+    Some(match status {
+        WaitStatus::Exited(pid, code) => Stop::Exited { pid, code },
+        WaitStatus::Signaled(pid, signal, _) => Stop::Killed { pid, signal },
+        WaitStatus::PtraceSyscall(pid) => {
+            let tracee = Stopped(pid);
+            let ret = match ptrace::syscall_info(pid) {
+                Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_EXIT => {
+                    // SAFETY: op == EXIT says the `exit` member is the valid one.
+                    unsafe { info.u.exit.sval }
+                }
+                _ => return Some(Stop::Other { tracee }),
+            };
+            Stop::SyscallExit { tracee, ret }
+        }
+        WaitStatus::PtraceEvent(pid, _, event) => {
+            let tracee = Stopped(pid);
+            let msg = || ptrace::getevent(pid).unwrap_or(0) as i32;
+            match event {
+                e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => match ptrace::syscall_info(pid) {
+                    Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP => {
+                        // SAFETY: op == SECCOMP says the `seccomp` member is valid.
+                        let s = unsafe { info.u.seccomp };
+                        Stop::SyscallEntry { tracee, nr: s.nr, args: s.args }
+                    }
+                    _ => Stop::Other { tracee },
+                },
+                e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => {
+                    Stop::NewTask { child: Pid::from_raw(msg()), tracee, how: Spawned::Fork }
+                }
+                e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => {
+                    Stop::NewTask { child: Pid::from_raw(msg()), tracee, how: Spawned::Vfork }
+                }
+                e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => {
+                    Stop::NewTask { child: Pid::from_raw(msg()), tracee, how: Spawned::Clone }
+                }
+                e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
+                    Stop::Exec { former_tid: Pid::from_raw(msg()), tracee }
+                }
+                e if e == PtraceEvent::PTRACE_EVENT_STOP as i32 => Stop::GroupStop { tracee },
+                _ => Stop::Other { tracee },
+            }
+        }
+        WaitStatus::Stopped(pid, signal) => {
+            let tracee = Stopped(pid);
+            // Without PTRACE_SEIZE a group-stop looks like a signal stop;
+            // GETSIGINFO fails with EINVAL only for the group-stop.
+            if matches!(signal, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)
+                && ptrace::getsiginfo(pid) == Err(Errno::EINVAL)
+            {
+                Stop::GroupStop { tracee }
+            } else {
+                Stop::Signal { tracee, signal }
+            }
+        }
+        WaitStatus::Continued(_) | WaitStatus::StillAlive => return None,
+    })
+}
+
+impl Stopped {
+    /// The stopped task's tid.
+    pub fn pid(&self) -> Pid {
+        self.0
+    }
+
+    /// Sets bop's ptrace options; done once on each root tracee (children
+    /// inherit them).
+    pub fn set_options(&self) -> Result<(), Errno> {
+        ptrace::setoptions(self.0, options())
+    }
+
+    /// Resumes the tracee, delivering `signal` if given. A tracee that died
+    /// meanwhile (ESRCH) is not an error: its exit report follows.
+    pub fn resume(self, how: Resume, signal: Option<Signal>) -> Result<(), Errno> {
+        let r = match how {
+            Resume::Cont => ptrace::cont(self.0, signal),
+            Resume::Syscall => ptrace::syscall(self.0, signal),
+        };
+        match r {
+            Err(Errno::ESRCH) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Reads `len` bytes of a tracee's memory (short if the range is partly
+/// unmapped). Works on any task we trace; process_vm_readv is one syscall
+/// instead of one PEEKDATA per word.
+pub fn read_memory(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
+    if addr == 0 || len == 0 {
+        return Vec::new();
+    }
+    let mut buf = vec![0u8; len];
+    let remote = [RemoteIoVec { base: addr as usize, len }];
+    let n = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buf)], &remote).unwrap_or(0);
+    buf.truncate(n);
+    buf
+}

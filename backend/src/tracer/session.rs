@@ -1,0 +1,713 @@
+//! The tracer loop of one run: owns every tracee, decodes stops, resolves
+//! fds to channels and writes events.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+use super::channel::{FdTarget, Resolver};
+use super::error::TraceeContext;
+use super::ptrace::{self, Errno, Pid, Resume, Signal, Stop, Stopped};
+use super::seccomp::Filter;
+use super::syscall::{self, Call, Kind};
+use super::wake::Waker;
+use super::{Control, Exit, Exits, Summary, TraceConfig, TraceError};
+use crate::model::{Detail, Endpoint, Event};
+use crate::store::EventWriter;
+
+/// A call between its seccomp stop and its return.
+struct Pending {
+    call: Call,
+    args: [u64; 6],
+    start_ns: u64,
+    fd: Option<i32>,
+    endpoint: Option<Endpoint>,
+    detail: Detail,
+    /// False for calls we only follow for bookkeeping (dup of a file fd).
+    record: bool,
+}
+
+struct Task {
+    tgid: i32,
+    pending: Option<Pending>,
+    /// exit/exit_group seen at entry: (name, entry time, argument).
+    exiting: Option<(&'static str, u64, i32)>,
+    /// The initial SIGSTOP of an auto-attached task has not been seen yet.
+    expect_initial_stop: bool,
+}
+
+pub(super) struct Session {
+    start: Instant,
+    config: TraceConfig,
+    writer: EventWriter,
+    control: Receiver<Control>,
+    waker: Arc<Waker>,
+    exits: Arc<Exits>,
+    filter: Filter,
+    resolver: Resolver,
+    tasks: HashMap<i32, Task>,
+    /// New tasks whose initial stop arrived before their parent's fork event.
+    early: HashMap<i32, Stopped>,
+    /// fd → what it refers to, per process (threads share their process's).
+    fds: HashMap<i32, HashMap<i32, FdTarget>>,
+    /// Parent process of each process (for signalling a tree).
+    parents: HashMap<i32, i32>,
+    roots: HashSet<i32>,
+    finishing: bool,
+    seq: u64,
+    processes: HashSet<i32>,
+    threads: HashSet<i32>,
+}
+
+impl Session {
+    pub(super) fn new(
+        config: TraceConfig,
+        writer: EventWriter,
+        control: Receiver<Control>,
+        waker: Arc<Waker>,
+        exits: Arc<Exits>,
+    ) -> Result<Session, TraceError> {
+        let filter = Filter::new().map_err(|e| TraceError::Setup(format!("cannot build the seccomp filter: {e}")))?;
+        Ok(Session {
+            start: Instant::now(),
+            config,
+            writer,
+            control,
+            waker,
+            exits,
+            filter,
+            resolver: Resolver::default(),
+            tasks: HashMap::new(),
+            early: HashMap::new(),
+            fds: HashMap::new(),
+            parents: HashMap::new(),
+            roots: HashSet::new(),
+            finishing: false,
+            seq: 0,
+            processes: HashSet::new(),
+            threads: HashSet::new(),
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub(super) fn run(mut self) -> Result<Summary, TraceError> {
+        let result = self.run_loop();
+        if result.is_err() {
+            self.signal(None, libc::SIGKILL);
+        }
+        result?;
+        Ok(Summary {
+            events: self.seq,
+            processes: self.processes.len() as u64,
+            threads: self.threads.len() as u64,
+        })
+    }
+
+    fn run_loop(&mut self) -> Result<(), TraceError> {
+        loop {
+            self.waker.acknowledge();
+            loop {
+                match self.control.try_recv() {
+                    Ok(c) => self.control(c)?,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.finishing = true;
+                        break;
+                    }
+                }
+            }
+            if self.tasks.is_empty() && self.early.is_empty() {
+                if self.finishing {
+                    return Ok(());
+                }
+                // Nothing to wait for: block on the queue instead.
+                match self.control.recv() {
+                    Ok(c) => self.control(c)?,
+                    Err(_) => return Ok(()),
+                }
+                continue;
+            }
+            match ptrace::wait_any() {
+                Ok(stop) => self.handle(stop)?,
+                Err(Errno::EINTR) => {}
+                Err(Errno::ECHILD) => {
+                    // Every tracee is gone (reaped elsewhere); nothing more will report.
+                    let tids: Vec<i32> = self.tasks.keys().copied().collect();
+                    for tid in tids {
+                        self.task_ended(tid, None)?;
+                    }
+                    self.early.clear();
+                }
+                Err(e) => return Err(e).tracee("waitpid", -1),
+            }
+        }
+    }
+
+    fn control(&mut self, c: Control) -> Result<(), TraceError> {
+        match c {
+            Control::Spawn(spec, reply) => {
+                let r = self.spawn_root(&spec);
+                let _ = reply.send(r);
+            }
+            Control::Signal { root, signal } => self.signal(root, signal),
+            Control::Finish => self.finishing = true,
+        }
+        Ok(())
+    }
+
+    fn spawn_root(&mut self, spec: &super::SpawnSpec) -> Result<i32, TraceError> {
+        let pid = super::spawn::fork_traced(spec, &self.filter)?;
+        let raw = pid.as_raw();
+        match ptrace::wait_for(pid).tracee("waitpid", raw)? {
+            Stop::Signal { tracee, .. } => {
+                tracee.set_options().tracee("PTRACE_SETOPTIONS", raw)?;
+                let now = self.now();
+                self.tasks.insert(
+                    raw,
+                    Task { tgid: raw, pending: None, exiting: None, expect_initial_stop: false },
+                );
+                self.roots.insert(raw);
+                self.processes.insert(raw);
+                self.threads.insert(raw);
+                self.emit(Event {
+                    pid: raw,
+                    tid: raw,
+                    call: "start".into(),
+                    ret: Some(0),
+                    start_ns: now,
+                    end_ns: Some(now),
+                    detail: Detail { node: spec.node.clone(), ..Detail::default() },
+                    ..Event::default()
+                })?;
+                tracee.resume(Resume::Cont, None).tracee("PTRACE_CONT", raw)?;
+                Ok(raw)
+            }
+            Stop::Exited { code, .. } => Err(TraceError::Setup(format!(
+                "{} exited with status {code} before it could be traced",
+                spec.argv[0]
+            ))),
+            other => Err(TraceError::Setup(format!("unexpected first stop of {}: {other:?}", spec.argv[0]))),
+        }
+    }
+
+    /// Sends `signal` to every process of the tree under `root` (or all).
+    fn signal(&mut self, root: Option<i32>, signal: i32) {
+        let sig = Signal::try_from(signal).unwrap_or(Signal::SIGKILL);
+        let mut tgids: HashSet<i32> = self.tasks.values().map(|t| t.tgid).collect();
+        tgids.extend(self.early.keys().copied());
+        for tgid in tgids {
+            let in_tree = match root {
+                None => true,
+                Some(r) => {
+                    let mut p = Some(tgid);
+                    let mut found = false;
+                    let mut hops = 0;
+                    while let Some(x) = p {
+                        if x == r {
+                            found = true;
+                            break;
+                        }
+                        p = self.parents.get(&x).copied();
+                        hops += 1;
+                        if hops > 10_000 {
+                            break;
+                        }
+                    }
+                    found
+                }
+            };
+            if in_tree {
+                let _ = nix::sys::signal::kill(Pid::from_raw(tgid), sig);
+            }
+        }
+    }
+
+    fn emit(&mut self, mut ev: Event) -> Result<(), TraceError> {
+        self.seq += 1;
+        ev.seq = self.seq;
+        self.writer.append(&ev)?;
+        Ok(())
+    }
+
+    fn resume(&mut self, tracee: Stopped, signal: Option<Signal>) -> Result<(), TraceError> {
+        let tid = tracee.pid().as_raw();
+        let how = match self.tasks.get(&tid) {
+            Some(t) if t.pending.is_some() => Resume::Syscall,
+            _ => Resume::Cont,
+        };
+        tracee.resume(how, signal).tracee("PTRACE_CONT", tid)
+    }
+
+    fn handle(&mut self, stop: Stop) -> Result<(), TraceError> {
+        match stop {
+            Stop::SyscallEntry { tracee, nr, args } => self.syscall_entry(tracee, nr, args),
+            Stop::SyscallExit { tracee, ret } => self.syscall_exit(tracee, ret),
+            Stop::NewTask { tracee, child, how } => self.new_task(tracee, child, how),
+            Stop::Exec { tracee, former_tid } => self.exec(tracee, former_tid),
+            Stop::Signal { tracee, signal } => {
+                let tid = tracee.pid().as_raw();
+                match self.tasks.get_mut(&tid) {
+                    None => {
+                        // A new task whose parent's fork event has not come yet.
+                        self.early.insert(tid, tracee);
+                        Ok(())
+                    }
+                    Some(t) if t.expect_initial_stop && signal == Signal::SIGSTOP => {
+                        t.expect_initial_stop = false;
+                        self.resume(tracee, None)
+                    }
+                    Some(_) => self.resume(tracee, Some(signal)),
+                }
+            }
+            Stop::GroupStop { tracee } | Stop::Other { tracee } => self.resume(tracee, None),
+            Stop::Exited { pid, code } => self.task_ended(pid.as_raw(), Some(Exit::Code(code))),
+            Stop::Killed { pid, signal } => self.task_ended(pid.as_raw(), Some(Exit::Signal(signal as i32))),
+        }
+    }
+
+    /// What an fd of a process refers to, cached until the fd changes.
+    fn fd_target(&mut self, tgid: i32, fd: i32) -> FdTarget {
+        if let Some(t) = self.fds.get(&tgid).and_then(|m| m.get(&fd)) {
+            return t.clone();
+        }
+        let t = self.resolver.resolve(tgid, fd);
+        if cacheable(&t) {
+            self.fds.entry(tgid).or_default().insert(fd, t.clone());
+        }
+        t
+    }
+
+    fn forget_fd(&mut self, tgid: i32, fd: i32) {
+        if let Some(m) = self.fds.get_mut(&tgid) {
+            m.remove(&fd);
+        }
+    }
+
+    fn syscall_entry(&mut self, tracee: Stopped, nr: u64, args: [u64; 6]) -> Result<(), TraceError> {
+        let tid = tracee.pid().as_raw();
+        let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tasks.get(&tid).map(|t| t.tgid)) else {
+            return self.resume(tracee, None);
+        };
+        let start_ns = self.now();
+        let fd0 = args[0] as i32;
+        let mut pending =
+            Pending { call, args, start_ns, fd: None, endpoint: None, detail: Detail::default(), record: true };
+        match call.kind {
+            Kind::Exit => {
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.exiting = Some((call.name, start_ns, args[0] as i32));
+                }
+                return self.resume(tracee, None);
+            }
+            Kind::CloseRange => {
+                let (lo, hi) = (args[0] as i64, (args[1] as u32) as i64);
+                if let Some(m) = self.fds.get_mut(&tgid) {
+                    m.retain(|fd, _| (*fd as i64) < lo || (*fd as i64) > hi);
+                }
+                return self.resume(tracee, None);
+            }
+            Kind::Send | Kind::Recv | Kind::Teardown => {
+                let target = self.fd_target(tgid, fd0);
+                if call.name == "close" {
+                    self.forget_fd(tgid, fd0);
+                }
+                let FdTarget::Channel(ep) = target else {
+                    return self.resume(tracee, None);
+                };
+                pending.fd = Some(fd0);
+                pending.endpoint = Some(ep);
+                match call.name {
+                    "sendto" => pending.detail.addr = read_sockaddr(tid, args[4], args[5] as usize),
+                    "sendmsg" => {
+                        let hdr = read_u64s(tid, args[1], 2);
+                        if let [name, namelen] = hdr[..] {
+                            pending.detail.addr = read_sockaddr(tid, name, (namelen as u32) as usize);
+                        }
+                    }
+                    "shutdown" => {
+                        pending.detail.how = Some(
+                            match args[1] as i32 {
+                                libc::SHUT_RD => "rd",
+                                libc::SHUT_WR => "wr",
+                                _ => "rdwr",
+                            }
+                            .into(),
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            Kind::Dup => {
+                if call.name == "fcntl" && !matches!(args[1] as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) {
+                    return self.resume(tracee, None);
+                }
+                let target = self.fd_target(tgid, fd0);
+                pending.fd = Some(fd0);
+                if let FdTarget::Channel(ep) = target {
+                    pending.endpoint = Some(ep);
+                } else {
+                    pending.record = false;
+                }
+            }
+            Kind::Setup => {
+                pending.fd = Some(fd0);
+                if matches!(call.name, "connect" | "bind") {
+                    pending.detail.addr = read_sockaddr(tid, args[1], args[2] as usize);
+                }
+            }
+            Kind::Create | Kind::Spawn | Kind::Exec | Kind::Wait | Kind::Block => {}
+        }
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.pending = Some(pending);
+        }
+        self.resume(tracee, None)
+    }
+
+    fn syscall_exit(&mut self, tracee: Stopped, ret: i64) -> Result<(), TraceError> {
+        let tid = tracee.pid().as_raw();
+        let Some((tgid, Some(p))) = self.tasks.get_mut(&tid).map(|t| (t.tgid, t.pending.take())) else {
+            return self.resume(tracee, None);
+        };
+        let end_ns = self.now();
+        let ok = ret >= 0;
+        let mut ev = Event {
+            pid: tgid,
+            tid,
+            call: p.call.name.into(),
+            fd: p.fd,
+            ret: Some(ret),
+            errno: (!ok && ret > -4096).then(|| errno_label(-ret as i32)),
+            start_ns: p.start_ns,
+            end_ns: Some(end_ns),
+            endpoint: p.endpoint,
+            detail: p.detail,
+            ..Event::default()
+        };
+        let args = p.args;
+        match p.call.kind {
+            Kind::Create if ok => {
+                let fds: Vec<i32> = match p.call.name {
+                    "socket" => vec![ret as i32],
+                    "socketpair" => read_i32s(tid, args[3], 2),
+                    _ => read_i32s(tid, args[0], 2),
+                };
+                self.new_fds(tgid, &fds, &mut ev.detail);
+            }
+            Kind::Setup => {
+                let fd = args[0] as i32;
+                self.forget_fd(tgid, fd);
+                if let FdTarget::Channel(ep) = self.fd_target(tgid, fd) {
+                    ev.endpoint = Some(ep);
+                }
+                if ok && p.call.name.starts_with("accept") {
+                    self.forget_fd(tgid, ret as i32);
+                    self.new_fds(tgid, &[ret as i32], &mut ev.detail);
+                }
+            }
+            Kind::Send | Kind::Recv if ok => {
+                let mut bytes = ret as u64;
+                match p.call.name {
+                    "sendmmsg" | "recvmmsg" => {
+                        // struct mmsghdr: msghdr (56 bytes) + msg_len (u32) + padding.
+                        let raw = ptrace::read_memory(Pid::from_raw(tid), args[1], 64 * ret as usize);
+                        ev.detail.parts = raw
+                            .chunks_exact(64)
+                            .map(|c| u32::from_ne_bytes([c[56], c[57], c[58], c[59]]) as u64)
+                            .collect();
+                        bytes = ev.detail.parts.iter().sum();
+                    }
+                    "recvfrom" => {
+                        let len = read_i32s(tid, args[5], 1).first().copied().unwrap_or(0);
+                        if let Some(a) = read_sockaddr(tid, args[4], len.max(0) as usize) {
+                            ev.detail.addr = Some(a);
+                        }
+                    }
+                    "recvmsg" => {
+                        let hdr = read_u64s(tid, args[1], 2);
+                        if let [name, namelen] = hdr[..] {
+                            if let Some(a) = read_sockaddr(tid, name, (namelen as u32) as usize) {
+                                ev.detail.addr = Some(a);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                ev.bytes = Some(bytes);
+                if self.config.capture_bytes > 0 && bytes > 0 {
+                    ev.data = self.capture(tid, p.call.name, args, bytes as usize);
+                }
+            }
+            Kind::Dup if ok => {
+                let new_fd = if matches!(p.call.name, "dup2" | "dup3") { args[1] as i32 } else { ret as i32 };
+                let old = self.fds.get(&tgid).and_then(|m| m.get(&(args[0] as i32))).cloned();
+                let m = self.fds.entry(tgid).or_default();
+                match old {
+                    Some(t) => m.insert(new_fd, t),
+                    None => m.remove(&new_fd),
+                };
+                ev.detail.fds = vec![new_fd];
+            }
+            Kind::Wait if ok => {
+                ev.detail.child = match p.call.name {
+                    "wait4" if ret > 0 => Some(ret as i32),
+                    // siginfo_t: si_signo, si_errno, si_code, padding, then si_pid.
+                    "waitid" => read_i32s(tid, args[2] + 16, 1).first().copied().filter(|p| *p > 0),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+        if p.record {
+            self.emit(ev)?;
+        }
+        self.resume(tracee, None)
+    }
+
+    /// Records new fds (and their endpoints) in the detail and the cache.
+    fn new_fds(&mut self, tgid: i32, fds: &[i32], detail: &mut Detail) {
+        detail.fds = fds.to_vec();
+        for &fd in fds {
+            self.forget_fd(tgid, fd);
+            if let FdTarget::Channel(ep) = self.fd_target(tgid, fd) {
+                detail.new_endpoints.push(ep);
+            }
+        }
+    }
+
+    fn capture(&self, tid: i32, call: &str, args: [u64; 6], n: usize) -> Option<String> {
+        let n = n.min(self.config.capture_bytes);
+        let pid = Pid::from_raw(tid);
+        let buf = match call {
+            "readv" | "writev" => read_u64s(tid, args[1], 1).first().copied()?,
+            "sendmsg" | "recvmsg" => {
+                // msghdr.msg_iov is at offset 16; take the first iovec.
+                let iov = read_u64s(tid, args[1] + 16, 1).first().copied()?;
+                read_u64s(tid, iov, 1).first().copied()?
+            }
+            "sendmmsg" | "recvmmsg" => return None,
+            _ => args[1],
+        };
+        let bytes = ptrace::read_memory(pid, buf, n);
+        Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    fn new_task(&mut self, tracee: Stopped, child: Pid, how: ptrace::Spawned) -> Result<(), TraceError> {
+        let parent_tid = tracee.pid().as_raw();
+        let child = child.as_raw();
+        let parent_tgid = self.tasks.get(&parent_tid).map(|t| t.tgid).unwrap_or(parent_tid);
+        let tgid = read_tgid(child).unwrap_or(child);
+        let thread = tgid == parent_tgid && how == ptrace::Spawned::Clone;
+        if !thread {
+            let copy = self.fds.get(&parent_tgid).cloned().unwrap_or_default();
+            self.fds.insert(tgid, copy);
+            self.parents.insert(tgid, parent_tgid);
+            self.processes.insert(tgid);
+        }
+        self.threads.insert(child);
+        if let Some(p) = self.tasks.get_mut(&parent_tid).and_then(|t| t.pending.as_mut()) {
+            p.detail.child = Some(child);
+        }
+        let now = self.now();
+        self.emit(Event {
+            pid: tgid,
+            tid: child,
+            call: "start".into(),
+            ret: Some(0),
+            start_ns: now,
+            end_ns: Some(now),
+            detail: Detail { child: Some(parent_tid), thread, ..Detail::default() },
+            ..Event::default()
+        })?;
+        let early = self.early.remove(&child);
+        self.tasks.insert(
+            child,
+            Task { tgid, pending: None, exiting: None, expect_initial_stop: early.is_none() },
+        );
+        if let Some(stopped) = early {
+            self.resume(stopped, None)?;
+        }
+        self.resume(tracee, None)
+    }
+
+    fn exec(&mut self, tracee: Stopped, former: Pid) -> Result<(), TraceError> {
+        let tid = tracee.pid().as_raw();
+        let former = former.as_raw();
+        if former != tid {
+            // A non-leader thread exec'd: it takes over the leader's tid; the
+            // old leader vanishes without an exit report.
+            let moved = self.tasks.remove(&former);
+            if let Some(old_leader) = self.tasks.remove(&tid) {
+                let now = self.now();
+                self.emit(Event {
+                    pid: old_leader.tgid,
+                    tid,
+                    call: "exit".into(),
+                    ret: Some(0),
+                    start_ns: now,
+                    end_ns: Some(now),
+                    ..Event::default()
+                })?;
+            }
+            if let Some(t) = moved {
+                self.tasks.insert(tid, t);
+            }
+        }
+        let tgid = self.tasks.get(&tid).map(|t| t.tgid).unwrap_or(tid);
+        // close-on-exec fds are gone; re-resolve lazily.
+        self.fds.insert(tgid, HashMap::new());
+        let exe = std::fs::read_link(format!("/proc/{tid}/exe")).ok().map(|p| p.display().to_string());
+        let argv: Vec<String> = std::fs::read(format!("/proc/{tid}/cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+            })
+            .unwrap_or_default();
+        let now = self.now();
+        if let Some(p) = self.tasks.get_mut(&tid).and_then(|t| t.pending.as_mut()) {
+            p.detail.exe = exe.clone();
+            p.detail.argv = argv.clone();
+        }
+        self.emit(Event {
+            pid: tgid,
+            tid,
+            call: "exec".into(),
+            ret: Some(0),
+            start_ns: now,
+            end_ns: Some(now),
+            detail: Detail { exe, argv, ..Detail::default() },
+            ..Event::default()
+        })?;
+        self.resume(tracee, None)
+    }
+
+    fn task_ended(&mut self, tid: i32, exit: Option<Exit>) -> Result<(), TraceError> {
+        self.early.remove(&tid);
+        let Some(task) = self.tasks.remove(&tid) else { return Ok(()) };
+        let now = self.now();
+        if let Some(p) = task.pending {
+            // The call never returned (killed, or exit of the whole group).
+            self.emit(Event {
+                pid: task.tgid,
+                tid,
+                call: p.call.name.into(),
+                fd: p.fd,
+                ret: None,
+                start_ns: p.start_ns,
+                end_ns: None,
+                endpoint: p.endpoint,
+                detail: p.detail,
+                ..Event::default()
+            })?;
+        }
+        let (call, start_ns, detail) = match (exit, task.exiting) {
+            (Some(Exit::Signal(s)), _) => (
+                "killed",
+                now,
+                Detail {
+                    signal: Some(Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or(format!("SIG{s}"))),
+                    ..Detail::default()
+                },
+            ),
+            (Some(Exit::Code(c)), Some((name, at, _))) => (name, at, Detail { status: Some(c), ..Detail::default() }),
+            (Some(Exit::Code(c)), None) => ("exit", now, Detail { status: Some(c), ..Detail::default() }),
+            (None, _) => ("exit", now, Detail::default()),
+        };
+        self.emit(Event {
+            pid: task.tgid,
+            tid,
+            call: call.into(),
+            ret: Some(0),
+            start_ns,
+            end_ns: Some(now),
+            detail,
+            ..Event::default()
+        })?;
+        if tid == task.tgid {
+            self.fds.remove(&tid);
+            self.resolver.forget(tid);
+            if self.roots.contains(&tid) {
+                let mut map = self.exits.map.lock().unwrap();
+                map.insert(tid, exit.unwrap_or(Exit::Signal(libc::SIGKILL)));
+                self.exits.changed.notify_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Endpoints change while a socket is being set up (bind, connect); cache
+/// only those that are final.
+fn cacheable(t: &FdTarget) -> bool {
+    match t {
+        FdTarget::Closed => false,
+        FdTarget::Other => true,
+        FdTarget::Channel(ep) => {
+            let bound = !ep.local.ends_with(":0");
+            bound && (ep.peer.is_some() || !ep.stream)
+        }
+    }
+}
+
+/// `ERESTART*` are kernel-internal: the call is restarted (a new event
+/// follows) or the process sees EINTR.
+fn errno_label(errno: i32) -> String {
+    match errno {
+        512 => "ERESTARTSYS".into(),
+        513 => "ERESTARTNOINTR".into(),
+        514 => "ERESTARTNOHAND".into(),
+        516 => "ERESTART_RESTARTBLOCK".into(),
+        e => syscall::errno_name(e),
+    }
+}
+
+fn read_tgid(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+fn read_i32s(tid: i32, addr: u64, n: usize) -> Vec<i32> {
+    ptrace::read_memory(Pid::from_raw(tid), addr, 4 * n)
+        .chunks_exact(4)
+        .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn read_u64s(tid: i32, addr: u64, n: usize) -> Vec<u64> {
+    ptrace::read_memory(Pid::from_raw(tid), addr, 8 * n)
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes")))
+        .collect()
+}
+
+/// Decodes a `struct sockaddr` in tracee memory.
+fn read_sockaddr(tid: i32, addr: u64, len: usize) -> Option<String> {
+    if addr == 0 || len < 2 {
+        return None;
+    }
+    let raw = ptrace::read_memory(Pid::from_raw(tid), addr, len.min(128));
+    let family = u16::from_ne_bytes([raw[0], *raw.get(1)?]) as i32;
+    match family {
+        libc::AF_INET if raw.len() >= 8 => {
+            let port = u16::from_be_bytes([raw[2], raw[3]]);
+            Some(format!("{}.{}.{}.{}:{port}", raw[4], raw[5], raw[6], raw[7]))
+        }
+        libc::AF_INET6 if raw.len() >= 24 => {
+            let port = u16::from_be_bytes([raw[2], raw[3]]);
+            let ip: [u8; 16] = raw[8..24].try_into().ok()?;
+            Some(format!("[{}]:{port}", std::net::Ipv6Addr::from(ip)))
+        }
+        libc::AF_UNIX => {
+            let path = &raw[2..];
+            if path.first() == Some(&0) {
+                let name = &path[1..];
+                return Some(format!("@{}", String::from_utf8_lossy(name)));
+            }
+            let end = path.iter().position(|b| *b == 0).unwrap_or(path.len());
+            Some(String::from_utf8_lossy(&path[..end]).into_owned())
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,74 @@
+//! Starting a root tracee: fork on the tracer thread (so this thread is the
+//! tracer), then in the child: stdio, cwd, `PTRACE_TRACEME`, stop, and once
+//! the tracer has set its options, install the seccomp filter and exec.
+//!
+//! Between fork and exec the child runs only raw, async-signal-safe calls
+//! on data prepared before the fork (bop is multi-threaded). The filter is
+//! installed only after the tracer set `PTRACE_O_TRACESECCOMP`: a
+//! `SECCOMP_RET_TRACE` without that option fails the call with ENOSYS, which
+//! would break the exec itself.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
+
+use nix::unistd::{ForkResult, Pid, fork};
+
+use super::seccomp::Filter;
+use super::{SpawnSpec, Stdin, TraceError, resolve_program};
+
+/// Forks and execs `spec`; returns the child pid. The child is stopped
+/// (SIGSTOP) when this returns; the caller waits for that stop.
+pub fn fork_traced(spec: &SpawnSpec, filter: &Filter) -> Result<Pid, TraceError> {
+    let program = resolve_program(&spec.argv[0], &spec.cwd)?;
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| TraceError::Setup(format!("argument has a NUL byte: {s:?}")))
+    };
+    let path = cstr(&program.to_string_lossy())?;
+    let argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    for (k, v) in &spec.env {
+        env.retain(|(k2, _)| k2 != k);
+        env.push((k.clone(), v.clone()));
+    }
+    let envp: Vec<CString> = env.iter().map(|(k, v)| cstr(&format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    let cwd = cstr(&spec.cwd.to_string_lossy())?;
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+    envp_ptrs.push(std::ptr::null());
+    let devnull = std::fs::File::open("/dev/null")
+        .map_err(|e| TraceError::Setup(format!("cannot open /dev/null: {e}")))?;
+    let stdin_fd = match spec.stdin {
+        Stdin::Inherit => libc::STDIN_FILENO,
+        Stdin::Null => devnull.as_raw_fd(),
+    };
+    let (out_fd, err_fd) = (spec.stdout.as_raw_fd(), spec.stderr.as_raw_fd());
+
+    // SAFETY: the child only calls async-signal-safe functions on memory
+    // prepared above, then execs or _exits.
+    match unsafe { fork() }.map_err(|e| TraceError::Setup(format!("fork failed: {e}")))? {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => unsafe {
+            if stdin_fd != libc::STDIN_FILENO {
+                libc::dup2(stdin_fd, libc::STDIN_FILENO);
+            }
+            libc::dup2(out_fd, libc::STDOUT_FILENO);
+            libc::dup2(err_fd, libc::STDERR_FILENO);
+            if libc::chdir(cwd.as_ptr()) != 0 {
+                libc::_exit(126);
+            }
+            // Die with bop even before the tracer has set EXITKILL.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                libc::_exit(126);
+            }
+            libc::raise(libc::SIGSTOP);
+            if filter.install().is_err() {
+                libc::_exit(126);
+            }
+            libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
+            libc::_exit(127)
+        },
+    }
+}
