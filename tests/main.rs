@@ -1,1 +1,10 @@
-//! End-to-end tests index.
+//! End-to-end tests of the real `bop` binary on real guests under real
+//! ptrace. One test binary; each module is one area.
+#![allow(unreachable_pub, missing_docs)]
+
+// Helpers: run bop, read a run back, assert with the output in the message.
+mod common;
+// bop run/show/runs/export/delete on the CLI: exit statuses and error messages.
+mod cli;
+// The tracer on each guest kind: exact event counts and byte totals.
+mod trace;

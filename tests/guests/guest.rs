@@ -1,0 +1,270 @@
+//! One guest program with many roles, traced by the end-to-end tests. Each
+//! role does a fixed, known amount of communication so tests can assert
+//! exact counts. Roles that need a peer process re-execute this binary.
+//!
+//! Usage: guest ROLE [ARGS...]
+#![allow(missing_docs)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, exit};
+
+fn arg(n: usize, default: u64) -> u64 {
+    std::env::args().nth(n).and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn me() -> std::path::PathBuf {
+    std::env::current_exe().expect("current_exe")
+}
+
+fn main() {
+    let role = std::env::args().nth(1).unwrap_or_default();
+    match role.as_str() {
+        // tcp N SIZE: a server process and a client process (this one execs
+        // the client); the client sends N messages of SIZE bytes, waiting
+        // for each echo (ping-pong), then closes.
+        "tcp" => {
+            let (n, size) = (arg(2, 10), arg(3, 100));
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut client = Command::new(me())
+                .args(["tcp-client", &port.to_string(), &n.to_string(), &size.to_string()])
+                .spawn()
+                .unwrap();
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let got = conn.read(&mut buf).unwrap();
+                if got == 0 {
+                    break;
+                }
+                conn.write_all(&buf[..got]).unwrap();
+            }
+            let status = client.wait().unwrap();
+            exit(status.code().unwrap_or(1));
+        }
+        "tcp-client" => {
+            let (port, n, size) = (arg(2, 0), arg(3, 10), arg(4, 100) as usize);
+            let mut s = TcpStream::connect(("127.0.0.1", port as u16)).unwrap();
+            let msg = vec![b'x'; size];
+            let mut back = vec![0u8; size];
+            for _ in 0..n {
+                s.write_all(&msg).unwrap();
+                s.read_exact(&mut back).unwrap();
+            }
+        }
+        // udp N: this process sends N datagrams of 32 bytes to a server
+        // process, which answers each with 8 bytes.
+        "udp" => {
+            let n = arg(2, 5);
+            let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let port = server.local_addr().unwrap().port();
+            drop(server);
+            let mut child = Command::new(me()).args(["udp-server", &port.to_string(), &n.to_string()]).spawn().unwrap();
+            let mut buf = [0u8; 64];
+            for _ in 0..n {
+                // The server may not be bound yet: resend until answered.
+                sock.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+                loop {
+                    sock.send_to(&[b'u'; 32], ("127.0.0.1", port as u16)).unwrap();
+                    if sock.recv_from(&mut buf).is_ok() {
+                        break;
+                    }
+                }
+            }
+            exit(child.wait().unwrap().code().unwrap_or(1));
+        }
+        "udp-server" => {
+            let (port, n) = (arg(2, 0), arg(3, 5));
+            let sock = UdpSocket::bind(("127.0.0.1", port as u16)).unwrap();
+            let mut buf = [0u8; 64];
+            for _ in 0..n {
+                let (_, from) = sock.recv_from(&mut buf).unwrap();
+                sock.send_to(&[b'r'; 8], from).unwrap();
+            }
+        }
+        // unix N: a socketpair shared with a forked child; the parent sends
+        // N messages of 16 bytes, the child answers each with 4 bytes.
+        "unix" => {
+            let n = arg(2, 5);
+            let (a, mut b) = UnixStream::pair().unwrap();
+            match unsafe_fork() {
+                0 => {
+                    drop(b);
+                    let mut a = a;
+                    let mut buf = [0u8; 16];
+                    for _ in 0..n {
+                        a.read_exact(&mut buf).unwrap();
+                        a.write_all(&[b'k'; 4]).unwrap();
+                    }
+                    exit(0);
+                }
+                child => {
+                    drop(a);
+                    let mut buf = [0u8; 4];
+                    for _ in 0..n {
+                        b.write_all(&[b'm'; 16]).unwrap();
+                        b.read_exact(&mut buf).unwrap();
+                    }
+                    wait(child);
+                }
+            }
+        }
+        // pipe N: parent writes N chunks of 10 bytes into a pipe, child
+        // reads until EOF.
+        "pipe" => {
+            let n = arg(2, 5);
+            let (r, w) = nix::unistd::pipe().unwrap();
+            match unsafe_fork() {
+                0 => {
+                    drop(w);
+                    let mut r = std::fs::File::from(r);
+                    let mut total = 0;
+                    let mut buf = [0u8; 1000];
+                    loop {
+                        let got = r.read(&mut buf).unwrap();
+                        if got == 0 {
+                            break;
+                        }
+                        total += got;
+                    }
+                    exit(if total as u64 == 10 * n { 0 } else { 1 });
+                }
+                child => {
+                    drop(r);
+                    let mut w = std::fs::File::from(w);
+                    for _ in 0..n {
+                        w.write_all(&[b'p'; 10]).unwrap();
+                    }
+                    drop(w);
+                    exit(wait(child));
+                }
+            }
+        }
+        // forktree DEPTH: each process forks two children until DEPTH.
+        "forktree" => {
+            let depth = arg(2, 2);
+            fn tree(d: u64) {
+                if d == 0 {
+                    return;
+                }
+                let mut kids = vec![];
+                for _ in 0..2 {
+                    match unsafe_fork() {
+                        0 => {
+                            tree(d - 1);
+                            exit(0);
+                        }
+                        c => kids.push(c),
+                    }
+                }
+                for k in kids {
+                    wait(k);
+                }
+            }
+            tree(depth);
+        }
+        // threads N: N threads each write 8 bytes into one pipe; the main
+        // thread reads them all.
+        "threads" => {
+            let n = arg(2, 4);
+            let (r, w) = nix::unistd::pipe().unwrap();
+            let w = std::sync::Arc::new(std::fs::File::from(w));
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    let w = w.clone();
+                    std::thread::spawn(move || (&*w).write_all(&[b't'; 8]).unwrap())
+                })
+                .collect();
+            let mut r = std::fs::File::from(r);
+            let mut buf = vec![0u8; 8 * n as usize];
+            r.read_exact(&mut buf).unwrap();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+        // exec-chain N: exec this binary N times, then exit 0.
+        "exec-chain" => {
+            let n = arg(2, 3);
+            if n > 0 {
+                use std::os::unix::process::CommandExt;
+                let err = Command::new(me()).args(["exec-chain", &(n - 1).to_string()]).exec();
+                panic!("exec failed: {err}");
+            }
+        }
+        // killed: a child that is killed by SIGKILL from its parent.
+        "killed" => match unsafe_fork() {
+            0 => loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            },
+            child => {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), nix::sys::signal::Signal::SIGKILL).unwrap();
+                let status = wait(child);
+                exit(if status == 128 + 9 { 0 } else { 1 });
+            }
+        },
+        // sleepers N: fork N children that sleep forever, print their pids.
+        "sleepers" => {
+            let n = arg(2, 3);
+            for _ in 0..n {
+                match unsafe_fork() {
+                    0 => loop {
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    },
+                    child => println!("{child}"),
+                }
+            }
+            std::io::stdout().flush().unwrap();
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+        // pingpong N: TCP ping-pong of N one-byte messages (benchmark).
+        "pingpong" => {
+            let n = arg(2, 100_000);
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut client = Command::new(me()).args(["tcp-client", &port.to_string(), &n.to_string(), "1"]).spawn().unwrap();
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut b = [0u8; 1];
+            while conn.read(&mut b).unwrap() == 1 {
+                conn.write_all(&b).unwrap();
+            }
+            exit(client.wait().unwrap().code().unwrap_or(1));
+        }
+        // stats N: N non-communication syscalls (stat of a file) (benchmark).
+        "stats" => {
+            let n = arg(2, 1_000_000);
+            let mut total = 0u64;
+            for _ in 0..n {
+                total += std::fs::metadata("/proc/self").map(|m| m.len()).unwrap_or(1);
+            }
+            std::hint::black_box(total);
+        }
+        other => {
+            eprintln!("guest: unknown role {other:?}");
+            exit(2);
+        }
+    }
+}
+
+/// fork(2); returns 0 in the child.
+fn unsafe_fork() -> i32 {
+    #[allow(unsafe_code)]
+    // SAFETY: the guests fork before starting any thread.
+    match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => 0,
+        nix::unistd::ForkResult::Parent { child } => child.as_raw(),
+    }
+}
+
+/// waitpid; returns the shell-style status.
+fn wait(pid: i32) -> i32 {
+    match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap() {
+        nix::sys::wait::WaitStatus::Exited(_, c) => c,
+        nix::sys::wait::WaitStatus::Signaled(_, s, _) => 128 + s as i32,
+        _ => 1,
+    }
+}
