@@ -10,14 +10,28 @@ use crate::common::*;
 #[test]
 fn exit_status_and_output_pass_through() {
     let s = TempStore::new();
-    let out = s.bop(&["run", "--id", "r", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"]);
+    let out = s.bop(&[
+        "run",
+        "--id",
+        "r",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "out\n");
     assert!(text(&out.stderr).contains("err\n"));
     let (m, _) = s.read("r");
     assert_eq!((m.exit_status, m.verdict), (Some(3), Verdict::Fail));
-    assert_eq!(std::fs::read_to_string(s.path().join("r/stdout")).unwrap(), "out\n");
-    assert_eq!(std::fs::read_to_string(s.path().join("r/stderr")).unwrap(), "err\n");
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("r/stdout")).unwrap(),
+        "out\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("r/stderr")).unwrap(),
+        "err\n"
+    );
 }
 
 #[test]
@@ -31,15 +45,41 @@ fn killed_target_exits_128_plus_signal() {
 fn timeout_kills_the_whole_tree_and_saves_the_run() {
     let s = TempStore::new();
     let started = Instant::now();
-    let out = s.bop(&["run", "-q", "--id", "t", "--timeout", "1", "--", guest(), "sleepers", "3"]);
+    let out = s.bop(&[
+        "run",
+        "-q",
+        "--id",
+        "t",
+        "--timeout",
+        "1",
+        "--",
+        guest(),
+        "sleepers",
+        "3",
+    ]);
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(out.status.code(), Some(137), "killed by SIGKILL: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "killed by SIGKILL: {}",
+        text(&out.stderr)
+    );
     let (m, ev) = s.read("t");
     assert_eq!(m.ended_by, Some(EndReason::Timeout));
     assert_eq!(m.verdict, Verdict::Unknown);
-    let kids: Vec<i32> = std::fs::read_to_string(s.path().join("t/stdout")).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    let kids: Vec<i32> = std::fs::read_to_string(s.path().join("t/stdout"))
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
     assert_eq!(kids.len(), 3);
-    assert_eq!(calls(&ev, "killed", None).iter().filter(|k| k.tid == k.pid).count(), 4);
+    assert_eq!(
+        calls(&ev, "killed", None)
+            .iter()
+            .filter(|k| k.tid == k.pid)
+            .count(),
+        4
+    );
     for k in kids {
         assert!(!alive(k), "sleeper {k} survived the timeout");
     }
@@ -50,19 +90,32 @@ fn bad_command_is_a_clear_error_and_creates_nothing() {
     let s = TempStore::new();
     let out = s.bop(&["run", "--id", "x", "--", "no-such-command-bop"]);
     assert_eq!(out.status.code(), Some(125));
-    assert_eq!(text(&out.stderr), "bop: error: command not found or not executable: no-such-command-bop\n");
+    assert_eq!(
+        text(&out.stderr),
+        "bop: error: command not found or not executable: no-such-command-bop\n"
+    );
     assert!(!s.path().join("x").exists());
 }
 
 #[test]
 fn existing_id_is_refused_and_the_run_kept() {
     let s = TempStore::new();
-    assert_ok(&s.bop(&["run", "-q", "--id", "same", "--", "/bin/true"]), "first run");
+    assert_ok(
+        &s.bop(&["run", "-q", "--id", "same", "--", "/bin/true"]),
+        "first run",
+    );
     let before = std::fs::read(s.path().join("same/manifest.json")).unwrap();
     let out = s.bop(&["run", "-q", "--id", "same", "--", "/bin/false"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("a run 'same' already exists"), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read(s.path().join("same/manifest.json")).unwrap(), before);
+    assert!(
+        text(&out.stderr).contains("a run 'same' already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(s.path().join("same/manifest.json")).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -70,13 +123,20 @@ fn bad_run_ids_are_clear_errors() {
     let s = TempStore::new();
     for (args, msg) in [
         (vec!["show", "nope"], "bop: error: no run 'nope' in"),
-        (vec!["show", "../etc"], "bop: error: '../etc' is not a valid run id"),
+        (
+            vec!["show", "../etc"],
+            "bop: error: '../etc' is not a valid run id",
+        ),
         (vec!["export", "nope"], "bop: error: no run 'nope'"),
         (vec!["delete", "nope"], "bop: error: no run 'nope'"),
     ] {
         let out = s.bop(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(text(&out.stderr).starts_with(msg), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).starts_with(msg),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         assert!(!text(&out.stderr).contains("panicked"));
     }
 }
@@ -87,10 +147,18 @@ fn runs_lists_and_show_prints_and_delete_deletes() {
     s.record_guest("p", &["pipe", "2"]);
     let runs = s.bop(&["runs"]);
     assert_ok(&runs, "bop runs");
-    assert!(text(&runs.stdout).lines().nth(1).unwrap().starts_with("p "), "{}", text(&runs.stdout));
+    assert!(
+        text(&runs.stdout).lines().nth(1).unwrap().starts_with("p "),
+        "{}",
+        text(&runs.stdout)
+    );
     let show = s.bop(&["show", "p"]);
     assert_ok(&show, "bop show");
-    assert!(text(&show.stdout).contains("write"), "{}", text(&show.stdout));
+    assert!(
+        text(&show.stdout).contains("write"),
+        "{}",
+        text(&show.stdout)
+    );
     assert_ok(&s.bop(&["delete", "p"]), "bop delete");
     assert!(!s.path().join("p").exists());
 }
@@ -98,7 +166,10 @@ fn runs_lists_and_show_prints_and_delete_deletes() {
 #[test]
 fn every_subcommand_has_help() {
     for sub in ["run", "show", "runs", "export", "delete"] {
-        let out = std::process::Command::new(bop_exe()).args([sub, "--help"]).output().unwrap();
+        let out = std::process::Command::new(bop_exe())
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
         assert_ok(&out, sub);
         assert!(text(&out.stdout).contains("Usage: bop"), "{sub}");
     }

@@ -18,7 +18,10 @@ fn tcp_ping_pong_is_recorded_exactly() {
     // The two ends of the one connection mirror each other.
     let c = connects[0].endpoint.as_ref().unwrap();
     let a = &accepts[0].detail.new_endpoints[0];
-    assert_eq!((c.local.as_str(), c.peer.as_deref()), (a.peer.as_deref().unwrap(), Some(a.local.as_str())));
+    assert_eq!(
+        (c.local.as_str(), c.peer.as_deref()),
+        (a.peer.as_deref().unwrap(), Some(a.local.as_str()))
+    );
     let client = connects[0].pid;
     let sends: Vec<_> = calls(&ev, "sendto", Some("tcp"));
     let recvs: Vec<_> = calls(&ev, "recvfrom", Some("tcp"));
@@ -30,24 +33,53 @@ fn tcp_ping_pong_is_recorded_exactly() {
     // Five messages and the end-of-file read of the close.
     assert_eq!((sr.len(), bytes(&sr)), (6, 500), "server receives");
     assert_eq!(sr.last().unwrap().ret, Some(0), "EOF read");
-    assert_eq!(calls(&ev, "close", Some("tcp")).iter().filter(|e| e.pid == client).count(), 1);
+    assert_eq!(
+        calls(&ev, "close", Some("tcp"))
+            .iter()
+            .filter(|e| e.pid == client)
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn udp_datagrams_are_recorded_per_datagram() {
     let s = TempStore::new();
     let (_, ev) = s.record_guest("udp", &["udp", "3"]);
-    let server_bind = calls(&ev, "bind", Some("udp")).into_iter().find(|e| e.detail.addr.is_some()).unwrap();
-    let server = calls(&ev, "recvfrom", Some("udp")).iter().map(|e| e.pid).max().unwrap();
+    let server_bind = calls(&ev, "bind", Some("udp"))
+        .into_iter()
+        .find(|e| e.detail.addr.is_some())
+        .unwrap();
+    let server = calls(&ev, "recvfrom", Some("udp"))
+        .iter()
+        .map(|e| e.pid)
+        .max()
+        .unwrap();
     let _ = server_bind;
-    let got: Vec<_> = calls(&ev, "recvfrom", Some("udp")).into_iter().filter(|e| e.pid == server && e.ret.unwrap_or(-1) > 0).collect();
-    assert_eq!((got.len(), bytes(&got)), (3, 96), "server got 3 datagrams of 32 bytes");
+    let got: Vec<_> = calls(&ev, "recvfrom", Some("udp"))
+        .into_iter()
+        .filter(|e| e.pid == server && e.ret.unwrap_or(-1) > 0)
+        .collect();
+    assert_eq!(
+        (got.len(), bytes(&got)),
+        (3, 96),
+        "server got 3 datagrams of 32 bytes"
+    );
     for g in &got {
-        assert!(g.detail.addr.as_deref().unwrap().starts_with("127.0.0.1:"), "source address recorded: {g:?}");
+        assert!(
+            g.detail.addr.as_deref().unwrap().starts_with("127.0.0.1:"),
+            "source address recorded: {g:?}"
+        );
     }
-    let answers: Vec<_> = calls(&ev, "sendto", Some("udp")).into_iter().filter(|e| e.pid == server).collect();
+    let answers: Vec<_> = calls(&ev, "sendto", Some("udp"))
+        .into_iter()
+        .filter(|e| e.pid == server)
+        .collect();
     assert_eq!((answers.len(), bytes(&answers)), (3, 24));
-    assert!(answers.iter().all(|a| a.detail.addr.is_some()), "destination recorded");
+    assert!(
+        answers.iter().all(|a| a.detail.addr.is_some()),
+        "destination recorded"
+    );
 }
 
 #[test]
@@ -79,7 +111,12 @@ fn pipe_bytes_and_eof() {
     assert_eq!(bytes(&reads), 50);
     assert_eq!(reads.last().unwrap().ret, Some(0), "reader sees EOF");
     let ino = &writes[0].endpoint.as_ref().unwrap().local;
-    assert!(reads.iter().all(|r| &r.endpoint.as_ref().unwrap().local == ino), "same pipe inode on both ends");
+    assert!(
+        reads
+            .iter()
+            .all(|r| &r.endpoint.as_ref().unwrap().local == ino),
+        "same pipe inode on both ends"
+    );
 }
 
 #[test]
@@ -89,14 +126,27 @@ fn fork_tree_start_exit_and_wait() {
     assert_eq!(m.counts.processes, 7, "1 + 2 + 4 processes");
     let starts = calls(&ev, "start", None);
     assert_eq!(starts.len(), 7);
-    let forks: Vec<_> = ev.iter().filter(|e| matches!(e.call.as_str(), "fork" | "clone" | "clone3")).collect();
+    let forks: Vec<_> = ev
+        .iter()
+        .filter(|e| matches!(e.call.as_str(), "fork" | "clone" | "clone3"))
+        .collect();
     assert_eq!(forks.len(), 6);
     for f in &forks {
         let child = f.detail.child.unwrap();
-        let st = starts.iter().find(|s| s.tid == child).expect("child has a start event");
-        assert_eq!(st.detail.child, Some(f.tid), "start names its parent thread");
+        let st = starts
+            .iter()
+            .find(|s| s.tid == child)
+            .expect("child has a start event");
+        assert_eq!(
+            st.detail.child,
+            Some(f.tid),
+            "start names its parent thread"
+        );
     }
-    let reaped: Vec<i32> = calls(&ev, "wait4", None).iter().filter_map(|w| w.detail.child).collect();
+    let reaped: Vec<i32> = calls(&ev, "wait4", None)
+        .iter()
+        .filter_map(|w| w.detail.child)
+        .collect();
     assert_eq!(reaped.len(), 6, "every child reaped by wait4");
     assert_eq!(calls(&ev, "exit_group", None).len(), 7);
 }
@@ -110,8 +160,18 @@ fn threads_are_followed() {
     let mut writers: Vec<i32> = writes.iter().map(|w| w.tid).collect();
     writers.sort();
     writers.dedup();
-    assert_eq!((writes.len(), bytes(&writes), writers.len()), (4, 32, 4), "one write per thread");
-    assert!(calls(&ev, "start", None).iter().filter(|s| s.detail.thread).count() == 4);
+    assert_eq!(
+        (writes.len(), bytes(&writes), writers.len()),
+        (4, 32, 4),
+        "one write per thread"
+    );
+    assert!(
+        calls(&ev, "start", None)
+            .iter()
+            .filter(|s| s.detail.thread)
+            .count()
+            == 4
+    );
 }
 
 #[test]
@@ -121,8 +181,15 @@ fn exec_chain_keeps_the_process() {
     assert_eq!(m.counts.processes, 1);
     let execs = calls(&ev, "execve", None);
     assert_eq!(execs.len(), 4, "initial exec + 3");
-    assert!(execs.iter().all(|e| e.ret == Some(0) && e.detail.exe.as_deref().unwrap().ends_with("guest")));
-    assert_eq!(execs[3].detail.argv, vec![guest().to_string(), "exec-chain".into(), "0".into()]);
+    assert!(
+        execs
+            .iter()
+            .all(|e| e.ret == Some(0) && e.detail.exe.as_deref().unwrap().ends_with("guest"))
+    );
+    assert_eq!(
+        execs[3].detail.argv,
+        vec![guest().to_string(), "exec-chain".into(), "0".into()]
+    );
 }
 
 #[test]
@@ -140,9 +207,24 @@ fn a_killed_process_is_recorded_as_killed() {
 #[test]
 fn captured_bytes_are_hex() {
     let s = TempStore::new();
-    let out = s.bop(&["run", "-q", "--id", "cap", "--capture-bytes", "4", "--", guest(), "pipe", "1"]);
+    let out = s.bop(&[
+        "run",
+        "-q",
+        "--id",
+        "cap",
+        "--capture-bytes",
+        "4",
+        "--",
+        guest(),
+        "pipe",
+        "1",
+    ]);
     assert_ok(&out, "bop run --capture-bytes");
     let (_, ev) = s.read("cap");
     let w = calls(&ev, "write", Some("pipe"));
-    assert_eq!(w[0].data.as_deref(), Some("70707070"), "first 4 bytes of 'pppppppppp'");
+    assert_eq!(
+        w[0].data.as_deref(),
+        Some("70707070"),
+        "first 4 bytes of 'pppppppppp'"
+    );
 }

@@ -118,7 +118,14 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { store, id, timeout, capture_bytes, quiet, command } => {
+        Command::Run {
+            store,
+            id,
+            timeout,
+            capture_bytes,
+            quiet,
+            command,
+        } => {
             let store = store.open()?;
             if let Some(t) = timeout {
                 if !(t > 0.0 && t.is_finite()) {
@@ -139,11 +146,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
             )?;
             let m = &outcome.manifest;
-            eprintln!("bop: recorded run {} ({} events, {})", m.id, m.counts.events, describe_end(m));
+            eprintln!(
+                "bop: recorded run {} ({} events, {})",
+                m.id,
+                m.counts.events,
+                describe_end(m)
+            );
             if let Some(e) = &m.error {
                 bail!("tracing failed: {e}");
             }
-            Ok(ExitCode::from(m.exit_status.unwrap_or(125).clamp(0, 255) as u8))
+            Ok(ExitCode::from(
+                m.exit_status.unwrap_or(125).clamp(0, 255) as u8
+            ))
         }
         Command::Show { store, run } => {
             let store = store.open()?;
@@ -184,15 +198,25 @@ fn describe_end(m: &Manifest) -> String {
         Some(Timeout) => "timed out, process tree killed".into(),
         Some(Interrupted) => "interrupted, process tree killed".into(),
         Some(TracerError) => "tracer failed".into(),
-        _ => format!("exit status {}", m.exit_status.map_or("?".into(), |s| s.to_string())),
+        _ => format!(
+            "exit status {}",
+            m.exit_status.map_or("?".into(), |s| s.to_string())
+        ),
     }
 }
 
 fn runs_table(runs: &[Manifest]) -> String {
-    let mut out = format!("{:<24} {:<20} {:>8} {:<8} {:>7} {:<16} {}\n", "ID", "STARTED", "SECS", "VERDICT", "EVENTS", "CLASS", "COMMAND");
+    let mut out = format!(
+        "{:<24} {:<20} {:>8} {:<8} {:>7} {:<16} {}\n",
+        "ID", "STARTED", "SECS", "VERDICT", "EVENTS", "CLASS", "COMMAND"
+    );
     for m in runs {
-        let started = humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_millis(m.started_ms));
-        let secs = m.ended_ms.map_or("-".into(), |e| format!("{:.2}", (e.saturating_sub(m.started_ms)) as f64 / 1000.0));
+        let started = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + Duration::from_millis(m.started_ms),
+        );
+        let secs = m.ended_ms.map_or("-".into(), |e| {
+            format!("{:.2}", (e.saturating_sub(m.started_ms)) as f64 / 1000.0)
+        });
         let verdict = match (m.status, m.verdict) {
             (crate::model::RunStatus::Running, _) => "running",
             (crate::model::RunStatus::Failed, _) => "failed",
@@ -203,7 +227,13 @@ fn runs_table(runs: &[Manifest]) -> String {
         let class = m.trace_class.as_deref().unwrap_or("-");
         out.push_str(&format!(
             "{:<24} {:<20} {:>8} {:<8} {:>7} {:<16} {}\n",
-            m.id, started.to_string(), secs, verdict, m.counts.events, class, m.command
+            m.id,
+            started.to_string(),
+            secs,
+            verdict,
+            m.counts.events,
+            class,
+            m.command
         ));
     }
     out

@@ -2,13 +2,13 @@
 //! target (with timeout and Ctrl-C), write the manifest. Shared by the CLI
 //! (`bop run`) and anything else that records runs.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::model::{Counts, EndReason, Manifest, RunStatus, Target, Verdict, EVENT_SCHEMA};
+use crate::model::{Counts, EVENT_SCHEMA, EndReason, Manifest, RunStatus, Target, Verdict};
 use crate::store::{RunDir, Store, StoreError, now_ms};
 use crate::tracer::{self, Exit, SpawnSpec, Stdin, TraceConfig, TraceError, Tracer};
 
@@ -79,7 +79,10 @@ pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunErr
     let mut manifest = Manifest {
         schema: EVENT_SCHEMA,
         id: dir.id.clone(),
-        target: Target::Command { argv: run.argv.clone(), cwd: run.cwd.display().to_string() },
+        target: Target::Command {
+            argv: run.argv.clone(),
+            cwd: run.cwd.display().to_string(),
+        },
         command,
         started_ms: now_ms(),
         ended_ms: None,
@@ -107,8 +110,11 @@ pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunErr
                 (EndReason::Exited, Some(_)) => Verdict::Fail,
                 _ => Verdict::Unknown,
             };
-            manifest.counts =
-                Counts { events: summary.events, processes: summary.processes, threads: summary.threads };
+            manifest.counts = Counts {
+                events: summary.events,
+                processes: summary.processes,
+                threads: summary.threads,
+            };
         }
         Err(e) => {
             manifest.status = RunStatus::Failed;
@@ -123,7 +129,10 @@ pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunErr
     Ok(Outcome { manifest })
 }
 
-fn trace_into(dir: &RunDir, run: &CommandRun) -> Result<(Option<Exit>, EndReason, tracer::Summary), RunError> {
+fn trace_into(
+    dir: &RunDir,
+    run: &CommandRun,
+) -> Result<(Option<Exit>, EndReason, tracer::Summary), RunError> {
     let open = |p: PathBuf| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -136,11 +145,19 @@ fn trace_into(dir: &RunDir, run: &CommandRun) -> Result<(Option<Exit>, EndReason
     let interrupted = interrupt_flag();
     let done = Arc::new(AtomicBool::new(false));
     let tees = if run.passthrough {
-        vec![tee(dir.stdout_path(), false, done.clone()), tee(dir.stderr_path(), true, done.clone())]
+        vec![
+            tee(dir.stdout_path(), false, done.clone()),
+            tee(dir.stderr_path(), true, done.clone()),
+        ]
     } else {
         vec![]
     };
-    let tracer = Tracer::start(TraceConfig { capture_bytes: run.capture_bytes }, dir.event_writer()?)?;
+    let tracer = Tracer::start(
+        TraceConfig {
+            capture_bytes: run.capture_bytes,
+        },
+        dir.event_writer()?,
+    )?;
     let root = tracer.spawn(SpawnSpec {
         argv: run.argv.clone(),
         cwd: run.cwd.clone(),
@@ -180,7 +197,9 @@ fn trace_into(dir: &RunDir, run: &CommandRun) -> Result<(Option<Exit>, EndReason
 /// Copies a growing file to our stdout/stderr until `done`, then drains it.
 fn tee(path: PathBuf, to_stderr: bool, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let Ok(mut f) = std::fs::File::open(&path) else { return };
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            return;
+        };
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let finished = done.load(Ordering::SeqCst);
@@ -201,7 +220,6 @@ fn tee(path: PathBuf, to_stderr: bool, done: Arc<AtomicBool>) -> std::thread::Jo
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
-            let _ = f.seek(SeekFrom::Current(0));
         }
     })
 }
@@ -210,7 +228,10 @@ fn tee(path: PathBuf, to_stderr: bool, done: Arc<AtomicBool>) -> std::thread::Jo
 pub fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
                 a.clone()
             } else {
                 format!("'{}'", a.replace('\'', r"'\''"))

@@ -22,7 +22,9 @@ use crate::model::{Event, Manifest};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The id has characters that are not allowed (or is empty / too long).
-    #[error("'{0}' is not a valid run id (use 1-64 letters, digits, '.', '_' or '-', not starting with '.')")]
+    #[error(
+        "'{0}' is not a valid run id (use 1-64 letters, digits, '.', '_' or '-', not starting with '.')"
+    )]
     InvalidId(String),
     /// No run with that id.
     #[error("no run '{id}' in {root}")]
@@ -62,8 +64,15 @@ pub enum StoreError {
     },
 }
 
-fn io_err<'a>(operation: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io { operation, path: path.display().to_string(), source }
+fn io_err<'a>(
+    operation: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        operation,
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Checks that an id is safe to use as a directory name (no traversal).
@@ -71,13 +80,22 @@ pub fn validate_id(id: &str) -> Result<(), StoreError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok { Ok(()) } else { Err(StoreError::InvalidId(id.to_string())) }
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidId(id.to_string()))
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A store rooted at a directory.
@@ -102,9 +120,14 @@ impl Store {
     /// A fresh id: time-ordered so `ls` sorts runs, with a random suffix so
     /// parallel reruns never collide.
     pub fn new_id() -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let secs = now.as_secs();
-        let formatted = humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string();
+        let formatted = humantime::format_rfc3339_seconds(
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        )
+        .to_string();
         // 2026-11-25T16:30:12Z -> 20261125-163012
         let digits: String = formatted.chars().filter(|c| c.is_ascii_digit()).collect();
         let suffix: u32 = rand::random::<u32>() & 0xffff;
@@ -122,9 +145,10 @@ impl Store {
         let path = self.root.join(&id);
         match fs::create_dir(&path) {
             Ok(()) => Ok(RunDir { id, path }),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                Err(StoreError::AlreadyExists { id, root: self.root.display().to_string() })
-            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists {
+                id,
+                root: self.root.display().to_string(),
+            }),
             Err(e) => Err(io_err("cannot create run directory", &path)(e)),
         }
     }
@@ -134,9 +158,15 @@ impl Store {
         validate_id(id)?;
         let path = self.root.join(id);
         if path.join(MANIFEST).is_file() {
-            Ok(RunDir { id: id.to_string(), path })
+            Ok(RunDir {
+                id: id.to_string(),
+                path,
+            })
         } else {
-            Err(StoreError::NotFound { id: id.to_string(), root: self.root.display().to_string() })
+            Err(StoreError::NotFound {
+                id: id.to_string(),
+                root: self.root.display().to_string(),
+            })
         }
     }
 
@@ -160,7 +190,11 @@ impl Store {
             .filter(|name| validate_id(name).is_ok())
             .filter_map(|name| self.manifest(&name).ok())
             .collect();
-        runs.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then_with(|| b.id.cmp(&a.id)));
+        runs.sort_by(|a, b| {
+            b.started_ms
+                .cmp(&a.started_ms)
+                .then_with(|| b.id.cmp(&a.id))
+        });
         Ok(runs)
     }
 
@@ -206,7 +240,8 @@ impl RunDir {
         let target = self.path.join(MANIFEST);
         let text = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
         let mut file = File::create(&tmp).map_err(io_err("cannot write", &tmp))?;
-        file.write_all(&text).map_err(io_err("cannot write", &tmp))?;
+        file.write_all(&text)
+            .map_err(io_err("cannot write", &tmp))?;
         file.sync_all().map_err(io_err("cannot sync", &tmp))?;
         fs::rename(&tmp, &target).map_err(io_err("cannot replace", &target))
     }
@@ -230,7 +265,11 @@ impl RunDir {
             .append(true)
             .open(&path)
             .map_err(io_err("cannot open", &path))?;
-        Ok(EventWriter { file, path, line: Vec::with_capacity(512) })
+        Ok(EventWriter {
+            file,
+            path,
+            line: Vec::with_capacity(512),
+        })
     }
 
     /// Reads every event; a torn last line (the tracer died mid-write) is
@@ -281,20 +320,25 @@ impl EventWriter {
         self.line.clear();
         serde_json::to_writer(&mut self.line, event).expect("event serializes");
         self.line.push(b'\n');
-        self.file.write_all(&self.line).map_err(io_err("cannot append to", &self.path))
+        self.file
+            .write_all(&self.line)
+            .map_err(io_err("cannot append to", &self.path))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Counts, RunStatus, Target, Verdict, EVENT_SCHEMA};
+    use crate::model::{Counts, EVENT_SCHEMA, RunStatus, Target, Verdict};
 
     fn manifest(id: &str) -> Manifest {
         Manifest {
             schema: EVENT_SCHEMA,
             id: id.into(),
-            target: Target::Command { argv: vec!["true".into()], cwd: "/".into() },
+            target: Target::Command {
+                argv: vec!["true".into()],
+                cwd: "/".into(),
+            },
             command: "true".into(),
             started_ms: now_ms(),
             ended_ms: None,
@@ -328,14 +372,27 @@ mod tests {
         let run = store.create(Some("r1")).unwrap();
         run.write_manifest(&manifest("r1")).unwrap();
         let mut w = run.event_writer().unwrap();
-        w.append(&Event { seq: 1, pid: 10, tid: 10, call: "write".into(), ..Default::default() }).unwrap();
+        w.append(&Event {
+            seq: 1,
+            pid: 10,
+            tid: 10,
+            call: "write".into(),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(store.events("r1").unwrap().len(), 1);
         assert_eq!(store.list().unwrap().len(), 1);
         let again = store.create(Some("r1")).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
         store.delete("r1").unwrap();
-        assert!(matches!(store.manifest("r1"), Err(StoreError::NotFound { .. })));
-        assert!(matches!(store.manifest("../etc"), Err(StoreError::InvalidId(_))));
+        assert!(matches!(
+            store.manifest("r1"),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.manifest("../etc"),
+            Err(StoreError::InvalidId(_))
+        ));
     }
 
     #[test]

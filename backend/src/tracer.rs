@@ -99,7 +99,10 @@ pub struct Summary {
 enum Control {
     Spawn(Box<SpawnSpec>, mpsc::Sender<Result<i32, TraceError>>),
     /// Send a signal to the process tree under a root pid (or every tracee).
-    Signal { root: Option<i32>, signal: i32 },
+    Signal {
+        root: Option<i32>,
+        signal: i32,
+    },
     /// Stop when no tracee is left.
     Finish,
 }
@@ -130,7 +133,11 @@ pub struct Killer {
 impl Killer {
     /// Sends `signal` to every tracee.
     pub fn signal_all(&self, signal: i32) {
-        if self.ctl.send(Control::Signal { root: None, signal }).is_ok() {
+        if self
+            .ctl
+            .send(Control::Signal { root: None, signal })
+            .is_ok()
+        {
             self.waker.wake();
         }
     }
@@ -160,11 +167,18 @@ impl Tracer {
         let waker = ready_rx
             .recv()
             .map_err(|_| TraceError::Setup("the tracer thread died at start".into()))??;
-        Ok(Tracer { ctl, waker, exits, thread: Some(thread) })
+        Ok(Tracer {
+            ctl,
+            waker,
+            exits,
+            thread: Some(thread),
+        })
     }
 
     fn send(&self, c: Control) -> Result<(), TraceError> {
-        self.ctl.send(c).map_err(|_| TraceError::Setup("the tracer thread has stopped".into()))?;
+        self.ctl
+            .send(c)
+            .map_err(|_| TraceError::Setup("the tracer thread has stopped".into()))?;
         self.waker.wake();
         Ok(())
     }
@@ -174,17 +188,24 @@ impl Tracer {
     pub fn spawn(&self, spec: SpawnSpec) -> Result<i32, TraceError> {
         let (tx, rx) = mpsc::channel();
         self.send(Control::Spawn(Box::new(spec), tx))?;
-        rx.recv().map_err(|_| TraceError::Setup("the tracer thread stopped while spawning".into()))?
+        rx.recv()
+            .map_err(|_| TraceError::Setup("the tracer thread stopped while spawning".into()))?
     }
 
     /// Sends a signal to the process tree rooted at `root`.
     pub fn signal_tree(&self, root: i32, signal: i32) {
-        let _ = self.send(Control::Signal { root: Some(root), signal });
+        let _ = self.send(Control::Signal {
+            root: Some(root),
+            signal,
+        });
     }
 
     /// A handle that can kill the whole traced tree from any thread.
     pub fn killer(&self) -> Killer {
-        Killer { ctl: self.ctl.clone(), waker: self.waker.clone() }
+        Killer {
+            ctl: self.ctl.clone(),
+            waker: self.waker.clone(),
+        }
     }
 
     /// Waits until root process `pid` has ended, or until `deadline`.
@@ -229,10 +250,15 @@ impl Tracer {
     pub fn finish(mut self) -> Result<Summary, TraceError> {
         let _ = self.send(Control::Finish);
         if !self.wait_all(Some(Instant::now() + Duration::from_millis(50))) {
-            let _ = self.send(Control::Signal { root: None, signal: libc::SIGKILL });
+            let _ = self.send(Control::Signal {
+                root: None,
+                signal: libc::SIGKILL,
+            });
         }
         let thread = self.thread.take().expect("finish is called once");
-        thread.join().map_err(|_| TraceError::Setup("the tracer thread panicked".into()))?
+        thread
+            .join()
+            .map_err(|_| TraceError::Setup("the tracer thread panicked".into()))?
     }
 }
 
@@ -240,7 +266,10 @@ impl Drop for Tracer {
     fn drop(&mut self) {
         // Never leave tracees behind, even on an error path.
         if let Some(t) = self.thread.take() {
-            let _ = self.ctl.send(Control::Signal { root: None, signal: libc::SIGKILL });
+            let _ = self.ctl.send(Control::Signal {
+                root: None,
+                signal: libc::SIGKILL,
+            });
             let _ = self.ctl.send(Control::Finish);
             self.waker.wake();
             let _ = t.join();
@@ -253,11 +282,17 @@ impl Drop for Tracer {
 pub fn resolve_program(program: &str, cwd: &std::path::Path) -> Result<PathBuf, TraceError> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &std::path::Path| {
-        p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     };
     if program.contains('/') {
         let p = cwd.join(program);
-        return if executable(&p) { Ok(p) } else { Err(TraceError::NotFound(program.to_string())) };
+        return if executable(&p) {
+            Ok(p)
+        } else {
+            Err(TraceError::NotFound(program.to_string()))
+        };
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     std::env::split_paths(&path)

@@ -25,7 +25,10 @@ pub mod show {
         for pid in pids {
             out.push_str(&format!("process {pid}\n"));
             for e in events.iter().filter(|e| e.pid == pid) {
-                out.push_str(&format!("  {:>12} {} {}({:?}) = {:?} {:?}\n", e.start_ns, e.tid, e.call, e.fd, e.ret, e.bytes));
+                out.push_str(&format!(
+                    "  {:>12} {} {}({:?}) = {:?} {:?}\n",
+                    e.start_ns, e.tid, e.call, e.fd, e.ret, e.bytes
+                ));
             }
         }
         out

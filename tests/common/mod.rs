@@ -13,7 +13,11 @@ pub fn bop_exe() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bop = dir.join("bop");
-    assert!(bop.exists(), "{} is missing: run `cargo build --workspace` first", bop.display());
+    assert!(
+        bop.exists(),
+        "{} is missing: run `cargo build --workspace` first",
+        bop.display()
+    );
     bop
 }
 
@@ -29,7 +33,9 @@ pub struct TempStore {
 
 impl TempStore {
     pub fn new() -> TempStore {
-        TempStore { dir: tempfile::tempdir().unwrap() }
+        TempStore {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -38,7 +44,11 @@ impl TempStore {
 
     /// Runs `bop ARGS` with this store.
     pub fn bop(&self, args: &[&str]) -> Output {
-        Command::new(bop_exe()).args(args).env("BOP_STORE", self.path()).output().unwrap()
+        Command::new(bop_exe())
+            .args(args)
+            .env("BOP_STORE", self.path())
+            .output()
+            .unwrap()
     }
 
     /// `bop run --id ID -- guest ROLE...`, asserting it succeeded.
@@ -58,7 +68,13 @@ impl TempStore {
 
 /// Asserts a command exited 0, showing its output otherwise.
 pub fn assert_ok(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what} failed with {}\n--- stdout\n{}\n--- stderr\n{}", out.status, text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{what} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 pub fn text(b: &[u8]) -> String {
@@ -70,7 +86,15 @@ pub fn calls<'a>(events: &'a [Event], call: &str, kind: Option<&str>) -> Vec<&'a
     events
         .iter()
         .filter(|e| e.call == call)
-        .filter(|e| kind.is_none_or(|k| e.endpoint.as_ref().and_then(|ep| ep.kind).map(|k| k.as_str()) == Some(k)))
+        .filter(|e| {
+            kind.is_none_or(|k| {
+                e.endpoint
+                    .as_ref()
+                    .and_then(|ep| ep.kind)
+                    .map(|k| k.as_str())
+                    == Some(k)
+            })
+        })
         .collect()
 }
 
@@ -90,7 +114,12 @@ pub fn pids(events: &[Event]) -> Vec<i32> {
 /// True while /proc/PID exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }

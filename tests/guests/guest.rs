@@ -11,7 +11,10 @@ use std::os::unix::net::UnixStream;
 use std::process::{Command, exit};
 
 fn arg(n: usize, default: u64) -> u64 {
-    std::env::args().nth(n).and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::args()
+        .nth(n)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 fn me() -> std::path::PathBuf {
@@ -29,7 +32,12 @@ fn main() {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let port = listener.local_addr().unwrap().port();
             let mut client = Command::new(me())
-                .args(["tcp-client", &port.to_string(), &n.to_string(), &size.to_string()])
+                .args([
+                    "tcp-client",
+                    &port.to_string(),
+                    &n.to_string(),
+                    &size.to_string(),
+                ])
                 .spawn()
                 .unwrap();
             let (mut conn, _) = listener.accept().unwrap();
@@ -62,13 +70,17 @@ fn main() {
             let server = UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = server.local_addr().unwrap().port();
             drop(server);
-            let mut child = Command::new(me()).args(["udp-server", &port.to_string(), &n.to_string()]).spawn().unwrap();
+            let mut child = Command::new(me())
+                .args(["udp-server", &port.to_string(), &n.to_string()])
+                .spawn()
+                .unwrap();
             let mut buf = [0u8; 64];
             for _ in 0..n {
                 // The server may not be bound yet: resend until answered.
-                sock.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+                sock.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                    .unwrap();
                 loop {
-                    sock.send_to(&[b'u'; 32], ("127.0.0.1", port as u16)).unwrap();
+                    sock.send_to(&[b'u'; 32], ("127.0.0.1", port)).unwrap();
                     if sock.recv_from(&mut buf).is_ok() {
                         break;
                     }
@@ -190,7 +202,9 @@ fn main() {
             let n = arg(2, 3);
             if n > 0 {
                 use std::os::unix::process::CommandExt;
-                let err = Command::new(me()).args(["exec-chain", &(n - 1).to_string()]).exec();
+                let err = Command::new(me())
+                    .args(["exec-chain", &(n - 1).to_string()])
+                    .exec();
                 panic!("exec failed: {err}");
             }
         }
@@ -200,7 +214,11 @@ fn main() {
                 std::thread::sleep(std::time::Duration::from_secs(1));
             },
             child => {
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), nix::sys::signal::Signal::SIGKILL).unwrap();
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(child),
+                    nix::sys::signal::Signal::SIGKILL,
+                )
+                .unwrap();
                 let status = wait(child);
                 exit(if status == 128 + 9 { 0 } else { 1 });
             }
@@ -226,7 +244,10 @@ fn main() {
             let n = arg(2, 100_000);
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let port = listener.local_addr().unwrap().port();
-            let mut client = Command::new(me()).args(["tcp-client", &port.to_string(), &n.to_string(), "1"]).spawn().unwrap();
+            let mut client = Command::new(me())
+                .args(["tcp-client", &port.to_string(), &n.to_string(), "1"])
+                .spawn()
+                .unwrap();
             let (mut conn, _) = listener.accept().unwrap();
             let mut b = [0u8; 1];
             while conn.read(&mut b).unwrap() == 1 {
@@ -239,7 +260,9 @@ fn main() {
             let n = arg(2, 1_000_000);
             let mut total = 0u64;
             for _ in 0..n {
-                total += std::fs::metadata("/proc/self").map(|m| m.len()).unwrap_or(1);
+                total += std::fs::metadata("/proc/self")
+                    .map(|m| m.len())
+                    .unwrap_or(1);
             }
             std::hint::black_box(total);
         }

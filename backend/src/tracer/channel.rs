@@ -14,14 +14,15 @@ use std::fs;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
-    self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrLike, SockaddrStorage, sockopt,
+    self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrLike, SockaddrStorage,
+    sockopt,
 };
 
 use crate::model::{ChannelKind, Endpoint};
 
 /// What an fd refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FdTarget {
+pub(super) enum FdTarget {
     /// A socket or a pipe.
     Channel(Endpoint),
     /// A regular file, a tty, an eventfd...: not recorded.
@@ -32,19 +33,19 @@ pub enum FdTarget {
 
 /// Resolves fds of tracees to endpoints; keeps one pidfd per process.
 #[derive(Default)]
-pub struct Resolver {
+pub(super) struct Resolver {
     pidfds: HashMap<i32, OwnedFd>,
     diag: Option<OwnedFd>,
 }
 
 impl Resolver {
     /// Forgets a process (its pidfd is closed).
-    pub fn forget(&mut self, tgid: i32) {
+    pub(super) fn forget(&mut self, tgid: i32) {
         self.pidfds.remove(&tgid);
     }
 
     /// What `fd` of process `tgid` refers to right now.
-    pub fn resolve(&mut self, tgid: i32, fd: i32) -> FdTarget {
+    pub(super) fn resolve(&mut self, tgid: i32, fd: i32) -> FdTarget {
         if fd < 0 {
             return FdTarget::Closed;
         }
@@ -85,16 +86,32 @@ impl Resolver {
                     SockType::Datagram => ChannelKind::Udp,
                     _ => return None,
                 };
-                let peer = socket::getpeername::<SockaddrStorage>(raw).ok().map(|p| p.to_string());
-                Some(Endpoint { kind: Some(kind), stream, local: local.to_string(), peer, path: None })
+                let peer = socket::getpeername::<SockaddrStorage>(raw)
+                    .ok()
+                    .map(|p| p.to_string());
+                Some(Endpoint {
+                    kind: Some(kind),
+                    stream,
+                    local: local.to_string(),
+                    peer,
+                    path: None,
+                })
             }
             Some(AddressFamily::Unix) => {
                 let mut path = unix_path(&local);
                 if path.is_none() {
-                    path = socket::getpeername::<SockaddrStorage>(raw).ok().and_then(|p| unix_path(&p));
+                    path = socket::getpeername::<SockaddrStorage>(raw)
+                        .ok()
+                        .and_then(|p| unix_path(&p));
                 }
                 let peer = self.unix_peer(ino).map(|p| format!("unix:{p}"));
-                Some(Endpoint { kind: Some(ChannelKind::Unix), stream, local: format!("unix:{ino}"), peer, path })
+                Some(Endpoint {
+                    kind: Some(ChannelKind::Unix),
+                    stream,
+                    local: format!("unix:{ino}"),
+                    peer,
+                    path,
+                })
             }
             _ => None,
         }
@@ -102,16 +119,19 @@ impl Resolver {
 
     /// Duplicates a tracee's fd into the tracer with pidfd_getfd(2).
     fn copy_fd(&mut self, tgid: i32, fd: i32) -> Option<OwnedFd> {
-        if !self.pidfds.contains_key(&tgid) {
-            // SAFETY: pidfd_open returns a new fd or -1.
-            let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, tgid, 0) };
-            if pidfd < 0 {
-                return None;
+        let pidfd = match self.pidfds.entry(tgid) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                // SAFETY: pidfd_open returns a new fd or -1.
+                let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, tgid, 0) };
+                if pidfd < 0 {
+                    return None;
+                }
+                // SAFETY: the fd was just returned to us and is owned by nobody else.
+                v.insert(unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) })
             }
-            // SAFETY: the fd was just returned to us and is owned by nobody else.
-            self.pidfds.insert(tgid, unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) });
         }
-        let pidfd = self.pidfds.get(&tgid)?.as_raw_fd();
+        .as_raw_fd();
         // SAFETY: pidfd_getfd returns a new fd (owned by us) or -1.
         let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) };
         if copy < 0 {
@@ -141,7 +161,11 @@ impl Resolver {
 }
 
 fn bracketed(link: &str, prefix: &str) -> Option<u64> {
-    link.strip_prefix(prefix)?.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix(prefix)?
+        .strip_prefix('[')?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 fn unix_path(addr: &SockaddrStorage) -> Option<String> {
@@ -149,7 +173,8 @@ fn unix_path(addr: &SockaddrStorage) -> Option<String> {
     if let Some(p) = unix.path() {
         return Some(p.display().to_string());
     }
-    unix.as_abstract().map(|a| format!("@{}", String::from_utf8_lossy(a)))
+    unix.as_abstract()
+        .map(|a| format!("@{}", String::from_utf8_lossy(a)))
 }
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -180,7 +205,10 @@ fn unix_diag_request(ino: u32) -> Vec<u8> {
 /// Finds the UNIX_DIAG_PEER attribute in a sock_diag answer.
 fn parse_unix_diag_peer(buf: &[u8]) -> Option<u64> {
     let u16_at = |i: usize| buf.get(i..i + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
-    let u32_at = |i: usize| buf.get(i..i + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+    let u32_at = |i: usize| {
+        buf.get(i..i + 4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
     let len = u32_at(0)? as usize;
     if u16_at(4)? == NLMSG_ERROR || len > buf.len() {
         return None;
@@ -211,13 +239,19 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let me = std::process::id() as i32;
         let mut r = Resolver::default();
-        let FdTarget::Channel(ea) = r.resolve(me, a.as_raw_fd()) else { panic!("not a channel") };
-        let FdTarget::Channel(eb) = r.resolve(me, b.as_raw_fd()) else { panic!("not a channel") };
+        let FdTarget::Channel(ea) = r.resolve(me, a.as_raw_fd()) else {
+            panic!("not a channel")
+        };
+        let FdTarget::Channel(eb) = r.resolve(me, b.as_raw_fd()) else {
+            panic!("not a channel")
+        };
         assert_eq!(ea.kind, Some(ChannelKind::Unix));
         assert_eq!(ea.peer.as_deref(), Some(eb.local.as_str()), "{ea:?} {eb:?}");
         assert_eq!(eb.peer.as_deref(), Some(ea.local.as_str()));
         let (rd, wr) = nix::unistd::pipe().unwrap();
-        let FdTarget::Channel(p) = r.resolve(me, rd.as_raw_fd()) else { panic!() };
+        let FdTarget::Channel(p) = r.resolve(me, rd.as_raw_fd()) else {
+            panic!()
+        };
         assert_eq!(r.resolve(me, wr.as_raw_fd()), FdTarget::Channel(p.clone()));
         assert_eq!(p.kind, Some(ChannelKind::Pipe));
         let f = std::fs::File::open("/proc/self/status").unwrap();
@@ -232,8 +266,12 @@ mod tests {
         let (s, _) = l.accept().unwrap();
         let me = std::process::id() as i32;
         let mut r = Resolver::default();
-        let FdTarget::Channel(ec) = r.resolve(me, c.as_raw_fd()) else { panic!() };
-        let FdTarget::Channel(es) = r.resolve(me, s.as_raw_fd()) else { panic!() };
+        let FdTarget::Channel(ec) = r.resolve(me, c.as_raw_fd()) else {
+            panic!()
+        };
+        let FdTarget::Channel(es) = r.resolve(me, s.as_raw_fd()) else {
+            panic!()
+        };
         assert_eq!(ec.kind, Some(ChannelKind::Tcp));
         assert_eq!(ec.local, es.peer.clone().unwrap());
         assert_eq!(es.local, ec.peer.clone().unwrap());

@@ -32,7 +32,11 @@ pub(crate) trait TraceeContext<T> {
 
 impl<T> TraceeContext<T> for Result<T, nix::errno::Errno> {
     fn tracee(self, operation: &'static str, pid: i32) -> Result<T, TraceError> {
-        self.map_err(|source| TraceError::Tracee { operation, pid, source })
+        self.map_err(|source| TraceError::Tracee {
+            operation,
+            pid,
+            source,
+        })
     }
 }
 

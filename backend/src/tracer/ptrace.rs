@@ -12,20 +12,20 @@
 
 use std::io::IoSliceMut;
 
-pub use nix::errno::Errno;
+pub(super) use nix::errno::Errno;
 use nix::sys::ptrace::{self, Event as PtraceEvent, Options};
-pub use nix::sys::signal::Signal;
+pub(super) use nix::sys::signal::Signal;
 use nix::sys::uio::{RemoteIoVec, process_vm_readv};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-pub use nix::unistd::Pid;
+pub(super) use nix::unistd::Pid;
 
 /// A tracee in a ptrace-stop. Consumed by [`Stopped::resume`].
 #[derive(Debug)]
-pub struct Stopped(Pid);
+pub(super) struct Stopped(Pid);
 
 /// How a stopped tracee continues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resume {
+pub(super) enum Resume {
     /// Run until the next seccomp stop, event or signal.
     Cont,
     /// Also stop at the return of the current system call.
@@ -34,7 +34,7 @@ pub enum Resume {
 
 /// How a new task was created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Spawned {
+pub(super) enum Spawned {
     /// fork (or clone without CLONE_VM|CLONE_VFORK semantics).
     Fork,
     /// vfork.
@@ -45,7 +45,7 @@ pub enum Spawned {
 
 /// One decoded `waitpid` report.
 #[derive(Debug)]
-pub enum Stop {
+pub(super) enum Stop {
     /// A seccomp stop (`PTRACE_EVENT_SECCOMP`): syscall entry of a call our
     /// filter selected.
     SyscallEntry {
@@ -87,7 +87,7 @@ pub enum Stop {
         signal: Signal,
     },
     /// A group-stop (job control); resuming without a signal keeps it running.
-    GroupStop {
+    JobControl {
         /// The tracee.
         tracee: Stopped,
     },
@@ -125,14 +125,9 @@ fn options() -> Options {
         | Options::PTRACE_O_EXITKILL
 }
 
-/// Called in the forked child before exec: makes the parent its tracer.
-pub fn traceme() -> Result<(), Errno> {
-    ptrace::traceme()
-}
-
 /// Blocks until any tracee reports. `EINTR` means the tracer was woken to
 /// look at its control queue; `ECHILD` means there is no tracee left.
-pub fn wait_any() -> Result<Stop, Errno> {
+pub(super) fn wait_any() -> Result<Stop, Errno> {
     loop {
         let status = waitpid(None, Some(WaitPidFlag::__WALL))?;
         if let Some(stop) = decode(status) {
@@ -142,7 +137,7 @@ pub fn wait_any() -> Result<Stop, Errno> {
 }
 
 /// Waits for one specific task (used once, for a freshly forked root).
-pub fn wait_for(pid: Pid) -> Result<Stop, Errno> {
+pub(super) fn wait_for(pid: Pid) -> Result<Stop, Errno> {
     loop {
         let status = waitpid(pid, Some(WaitPidFlag::__WALL))?;
         if let Some(stop) = decode(status) {
@@ -170,27 +165,40 @@ fn decode(status: WaitStatus) -> Option<Stop> {
             let tracee = Stopped(pid);
             let msg = || ptrace::getevent(pid).unwrap_or(0) as i32;
             match event {
-                e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => match ptrace::syscall_info(pid) {
-                    Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP => {
-                        // SAFETY: op == SECCOMP says the `seccomp` member is valid.
-                        let s = unsafe { info.u.seccomp };
-                        Stop::SyscallEntry { tracee, nr: s.nr, args: s.args }
+                e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
+                    match ptrace::syscall_info(pid) {
+                        Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP => {
+                            // SAFETY: op == SECCOMP says the `seccomp` member is valid.
+                            let s = unsafe { info.u.seccomp };
+                            Stop::SyscallEntry {
+                                tracee,
+                                nr: s.nr,
+                                args: s.args,
+                            }
+                        }
+                        _ => Stop::Other { tracee },
                     }
-                    _ => Stop::Other { tracee },
+                }
+                e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => Stop::NewTask {
+                    child: Pid::from_raw(msg()),
+                    tracee,
+                    how: Spawned::Fork,
                 },
-                e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => {
-                    Stop::NewTask { child: Pid::from_raw(msg()), tracee, how: Spawned::Fork }
-                }
-                e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => {
-                    Stop::NewTask { child: Pid::from_raw(msg()), tracee, how: Spawned::Vfork }
-                }
-                e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => {
-                    Stop::NewTask { child: Pid::from_raw(msg()), tracee, how: Spawned::Clone }
-                }
-                e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
-                    Stop::Exec { former_tid: Pid::from_raw(msg()), tracee }
-                }
-                e if e == PtraceEvent::PTRACE_EVENT_STOP as i32 => Stop::GroupStop { tracee },
+                e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => Stop::NewTask {
+                    child: Pid::from_raw(msg()),
+                    tracee,
+                    how: Spawned::Vfork,
+                },
+                e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => Stop::NewTask {
+                    child: Pid::from_raw(msg()),
+                    tracee,
+                    how: Spawned::Clone,
+                },
+                e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => Stop::Exec {
+                    former_tid: Pid::from_raw(msg()),
+                    tracee,
+                },
+                e if e == PtraceEvent::PTRACE_EVENT_STOP as i32 => Stop::JobControl { tracee },
                 _ => Stop::Other { tracee },
             }
         }
@@ -198,10 +206,12 @@ fn decode(status: WaitStatus) -> Option<Stop> {
             let tracee = Stopped(pid);
             // Without PTRACE_SEIZE a group-stop looks like a signal stop;
             // GETSIGINFO fails with EINVAL only for the group-stop.
-            if matches!(signal, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)
-                && ptrace::getsiginfo(pid) == Err(Errno::EINVAL)
+            if matches!(
+                signal,
+                Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+            ) && ptrace::getsiginfo(pid) == Err(Errno::EINVAL)
             {
-                Stop::GroupStop { tracee }
+                Stop::JobControl { tracee }
             } else {
                 Stop::Signal { tracee, signal }
             }
@@ -212,19 +222,19 @@ fn decode(status: WaitStatus) -> Option<Stop> {
 
 impl Stopped {
     /// The stopped task's tid.
-    pub fn pid(&self) -> Pid {
+    pub(super) fn pid(&self) -> Pid {
         self.0
     }
 
     /// Sets bop's ptrace options; done once on each root tracee (children
     /// inherit them).
-    pub fn set_options(&self) -> Result<(), Errno> {
+    pub(super) fn set_options(&self) -> Result<(), Errno> {
         ptrace::setoptions(self.0, options())
     }
 
     /// Resumes the tracee, delivering `signal` if given. A tracee that died
     /// meanwhile (ESRCH) is not an error: its exit report follows.
-    pub fn resume(self, how: Resume, signal: Option<Signal>) -> Result<(), Errno> {
+    pub(super) fn resume(self, how: Resume, signal: Option<Signal>) -> Result<(), Errno> {
         let r = match how {
             Resume::Cont => ptrace::cont(self.0, signal),
             Resume::Syscall => ptrace::syscall(self.0, signal),
@@ -239,12 +249,15 @@ impl Stopped {
 /// Reads `len` bytes of a tracee's memory (short if the range is partly
 /// unmapped). Works on any task we trace; process_vm_readv is one syscall
 /// instead of one PEEKDATA per word.
-pub fn read_memory(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
+pub(super) fn read_memory(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
     if addr == 0 || len == 0 {
         return Vec::new();
     }
     let mut buf = vec![0u8; len];
-    let remote = [RemoteIoVec { base: addr as usize, len }];
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len,
+    }];
     let n = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buf)], &remote).unwrap_or(0);
     buf.truncate(n);
     buf

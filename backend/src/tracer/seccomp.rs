@@ -9,20 +9,23 @@ use std::collections::BTreeMap;
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 
 /// A compiled filter, ready to install after fork without allocating.
-pub struct Filter {
+pub(super) struct Filter {
     program: BpfProgram,
 }
 
 impl Filter {
     /// Compiles the filter for the native architecture.
-    pub fn new() -> Result<Filter, String> {
-        let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
-            super::syscall::traced_numbers().map(|nr| (nr, Vec::new())).collect();
+    pub(super) fn new() -> Result<Filter, String> {
+        let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = super::syscall::traced_numbers()
+            .map(|nr| (nr, Vec::new()))
+            .collect();
         #[cfg(target_arch = "x86_64")]
         let arch = TargetArch::x86_64;
         let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Trace(0), arch)
             .map_err(|e| e.to_string())?;
-        let program: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
+        let program: BpfProgram = filter
+            .try_into()
+            .map_err(|e: seccompiler::BackendError| e.to_string())?;
         Ok(Filter { program })
     }
 
@@ -30,14 +33,19 @@ impl Filter {
     /// raw syscalls), so it can run between fork and exec. As root no
     /// `no_new_privs` is needed; otherwise it is set so the kernel accepts
     /// the filter.
-    pub fn install(&self) -> Result<(), i32> {
+    pub(super) fn install(&self) -> Result<(), i32> {
         let prog = libc::sock_fprog {
             len: self.program.len() as u16,
             filter: self.program.as_ptr() as *mut libc::sock_filter,
         };
         // SAFETY: prog points at a valid BPF program that outlives the call.
         let seccomp = |prog: &libc::sock_fprog| unsafe {
-            libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, prog as *const _)
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                prog as *const _,
+            )
         };
         if seccomp(&prog) == 0 {
             return Ok(());
@@ -51,6 +59,10 @@ impl Filter {
                 return Err(*libc::__errno_location());
             }
         }
-        if seccomp(&prog) == 0 { Ok(()) } else { Err(unsafe { *libc::__errno_location() }) }
+        if seccomp(&prog) == 0 {
+            Ok(())
+        } else {
+            Err(unsafe { *libc::__errno_location() })
+        }
     }
 }

@@ -68,7 +68,8 @@ impl Session {
         waker: Arc<Waker>,
         exits: Arc<Exits>,
     ) -> Result<Session, TraceError> {
-        let filter = Filter::new().map_err(|e| TraceError::Setup(format!("cannot build the seccomp filter: {e}")))?;
+        let filter = Filter::new()
+            .map_err(|e| TraceError::Setup(format!("cannot build the seccomp filter: {e}")))?;
         Ok(Session {
             start: Instant::now(),
             config,
@@ -168,7 +169,12 @@ impl Session {
                 let now = self.now();
                 self.tasks.insert(
                     raw,
-                    Task { tgid: raw, pending: None, exiting: None, expect_initial_stop: false },
+                    Task {
+                        tgid: raw,
+                        pending: None,
+                        exiting: None,
+                        expect_initial_stop: false,
+                    },
                 );
                 self.roots.insert(raw);
                 self.processes.insert(raw);
@@ -180,17 +186,25 @@ impl Session {
                     ret: Some(0),
                     start_ns: now,
                     end_ns: Some(now),
-                    detail: Detail { node: spec.node.clone(), ..Detail::default() },
+                    detail: Detail {
+                        node: spec.node.clone(),
+                        ..Detail::default()
+                    },
                     ..Event::default()
                 })?;
-                tracee.resume(Resume::Cont, None).tracee("PTRACE_CONT", raw)?;
+                tracee
+                    .resume(Resume::Cont, None)
+                    .tracee("PTRACE_CONT", raw)?;
                 Ok(raw)
             }
             Stop::Exited { code, .. } => Err(TraceError::Setup(format!(
                 "{} exited with status {code} before it could be traced",
                 spec.argv[0]
             ))),
-            other => Err(TraceError::Setup(format!("unexpected first stop of {}: {other:?}", spec.argv[0]))),
+            other => Err(TraceError::Setup(format!(
+                "unexpected first stop of {}: {other:?}",
+                spec.argv[0]
+            ))),
         }
     }
 
@@ -263,9 +277,11 @@ impl Session {
                     Some(_) => self.resume(tracee, Some(signal)),
                 }
             }
-            Stop::GroupStop { tracee } | Stop::Other { tracee } => self.resume(tracee, None),
+            Stop::JobControl { tracee } | Stop::Other { tracee } => self.resume(tracee, None),
             Stop::Exited { pid, code } => self.task_ended(pid.as_raw(), Some(Exit::Code(code))),
-            Stop::Killed { pid, signal } => self.task_ended(pid.as_raw(), Some(Exit::Signal(signal as i32))),
+            Stop::Killed { pid, signal } => {
+                self.task_ended(pid.as_raw(), Some(Exit::Signal(signal as i32)))
+            }
         }
     }
 
@@ -287,15 +303,28 @@ impl Session {
         }
     }
 
-    fn syscall_entry(&mut self, tracee: Stopped, nr: u64, args: [u64; 6]) -> Result<(), TraceError> {
+    fn syscall_entry(
+        &mut self,
+        tracee: Stopped,
+        nr: u64,
+        args: [u64; 6],
+    ) -> Result<(), TraceError> {
         let tid = tracee.pid().as_raw();
-        let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tasks.get(&tid).map(|t| t.tgid)) else {
+        let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tasks.get(&tid).map(|t| t.tgid))
+        else {
             return self.resume(tracee, None);
         };
         let start_ns = self.now();
         let fd0 = args[0] as i32;
-        let mut pending =
-            Pending { call, args, start_ns, fd: None, endpoint: None, detail: Detail::default(), record: true };
+        let mut pending = Pending {
+            call,
+            args,
+            start_ns,
+            fd: None,
+            endpoint: None,
+            detail: Detail::default(),
+            record: true,
+        };
         match call.kind {
             Kind::Exit => {
                 if let Some(t) = self.tasks.get_mut(&tid) {
@@ -325,7 +354,8 @@ impl Session {
                     "sendmsg" => {
                         let hdr = read_u64s(tid, args[1], 2);
                         if let [name, namelen] = hdr[..] {
-                            pending.detail.addr = read_sockaddr(tid, name, (namelen as u32) as usize);
+                            pending.detail.addr =
+                                read_sockaddr(tid, name, (namelen as u32) as usize);
                         }
                     }
                     "shutdown" => {
@@ -342,7 +372,9 @@ impl Session {
                 }
             }
             Kind::Dup => {
-                if call.name == "fcntl" && !matches!(args[1] as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) {
+                if call.name == "fcntl"
+                    && !matches!(args[1] as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC)
+                {
                     return self.resume(tracee, None);
                 }
                 let target = self.fd_target(tgid, fd0);
@@ -369,7 +401,8 @@ impl Session {
 
     fn syscall_exit(&mut self, tracee: Stopped, ret: i64) -> Result<(), TraceError> {
         let tid = tracee.pid().as_raw();
-        let Some((tgid, Some(p))) = self.tasks.get_mut(&tid).map(|t| (t.tgid, t.pending.take())) else {
+        let Some((tgid, Some(p))) = self.tasks.get_mut(&tid).map(|t| (t.tgid, t.pending.take()))
+        else {
             return self.resume(tracee, None);
         };
         let end_ns = self.now();
@@ -413,7 +446,8 @@ impl Session {
                 match p.call.name {
                     "sendmmsg" | "recvmmsg" => {
                         // struct mmsghdr: msghdr (56 bytes) + msg_len (u32) + padding.
-                        let raw = ptrace::read_memory(Pid::from_raw(tid), args[1], 64 * ret as usize);
+                        let raw =
+                            ptrace::read_memory(Pid::from_raw(tid), args[1], 64 * ret as usize);
                         ev.detail.parts = raw
                             .chunks_exact(64)
                             .map(|c| u32::from_ne_bytes([c[56], c[57], c[58], c[59]]) as u64)
@@ -442,8 +476,16 @@ impl Session {
                 }
             }
             Kind::Dup if ok => {
-                let new_fd = if matches!(p.call.name, "dup2" | "dup3") { args[1] as i32 } else { ret as i32 };
-                let old = self.fds.get(&tgid).and_then(|m| m.get(&(args[0] as i32))).cloned();
+                let new_fd = if matches!(p.call.name, "dup2" | "dup3") {
+                    args[1] as i32
+                } else {
+                    ret as i32
+                };
+                let old = self
+                    .fds
+                    .get(&tgid)
+                    .and_then(|m| m.get(&(args[0] as i32)))
+                    .cloned();
                 let m = self.fds.entry(tgid).or_default();
                 match old {
                     Some(t) => m.insert(new_fd, t),
@@ -455,7 +497,10 @@ impl Session {
                 ev.detail.child = match p.call.name {
                     "wait4" if ret > 0 => Some(ret as i32),
                     // siginfo_t: si_signo, si_errno, si_code, padding, then si_pid.
-                    "waitid" => read_i32s(tid, args[2] + 16, 1).first().copied().filter(|p| *p > 0),
+                    "waitid" => read_i32s(tid, args[2] + 16, 1)
+                        .first()
+                        .copied()
+                        .filter(|p| *p > 0),
                     _ => None,
                 };
             }
@@ -495,10 +540,19 @@ impl Session {
         Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 
-    fn new_task(&mut self, tracee: Stopped, child: Pid, how: ptrace::Spawned) -> Result<(), TraceError> {
+    fn new_task(
+        &mut self,
+        tracee: Stopped,
+        child: Pid,
+        how: ptrace::Spawned,
+    ) -> Result<(), TraceError> {
         let parent_tid = tracee.pid().as_raw();
         let child = child.as_raw();
-        let parent_tgid = self.tasks.get(&parent_tid).map(|t| t.tgid).unwrap_or(parent_tid);
+        let parent_tgid = self
+            .tasks
+            .get(&parent_tid)
+            .map(|t| t.tgid)
+            .unwrap_or(parent_tid);
         let tgid = read_tgid(child).unwrap_or(child);
         let thread = tgid == parent_tgid && how == ptrace::Spawned::Clone;
         if !thread {
@@ -508,7 +562,11 @@ impl Session {
             self.processes.insert(tgid);
         }
         self.threads.insert(child);
-        if let Some(p) = self.tasks.get_mut(&parent_tid).and_then(|t| t.pending.as_mut()) {
+        if let Some(p) = self
+            .tasks
+            .get_mut(&parent_tid)
+            .and_then(|t| t.pending.as_mut())
+        {
             p.detail.child = Some(child);
         }
         let now = self.now();
@@ -519,13 +577,22 @@ impl Session {
             ret: Some(0),
             start_ns: now,
             end_ns: Some(now),
-            detail: Detail { child: Some(parent_tid), thread, ..Detail::default() },
+            detail: Detail {
+                child: Some(parent_tid),
+                thread,
+                ..Detail::default()
+            },
             ..Event::default()
         })?;
         let early = self.early.remove(&child);
         self.tasks.insert(
             child,
-            Task { tgid, pending: None, exiting: None, expect_initial_stop: early.is_none() },
+            Task {
+                tgid,
+                pending: None,
+                exiting: None,
+                expect_initial_stop: early.is_none(),
+            },
         );
         if let Some(stopped) = early {
             self.resume(stopped, None)?;
@@ -559,10 +626,15 @@ impl Session {
         let tgid = self.tasks.get(&tid).map(|t| t.tgid).unwrap_or(tid);
         // close-on-exec fds are gone; re-resolve lazily.
         self.fds.insert(tgid, HashMap::new());
-        let exe = std::fs::read_link(format!("/proc/{tid}/exe")).ok().map(|p| p.display().to_string());
+        let exe = std::fs::read_link(format!("/proc/{tid}/exe"))
+            .ok()
+            .map(|p| p.display().to_string());
         let argv: Vec<String> = std::fs::read(format!("/proc/{tid}/cmdline"))
             .map(|b| {
-                b.split(|c| *c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+                b.split(|c| *c == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
             })
             .unwrap_or_default();
         let now = self.now();
@@ -577,7 +649,11 @@ impl Session {
             ret: Some(0),
             start_ns: now,
             end_ns: Some(now),
-            detail: Detail { exe, argv, ..Detail::default() },
+            detail: Detail {
+                exe,
+                argv,
+                ..Detail::default()
+            },
             ..Event::default()
         })?;
         self.resume(tracee, None)
@@ -585,7 +661,9 @@ impl Session {
 
     fn task_ended(&mut self, tid: i32, exit: Option<Exit>) -> Result<(), TraceError> {
         self.early.remove(&tid);
-        let Some(task) = self.tasks.remove(&tid) else { return Ok(()) };
+        let Some(task) = self.tasks.remove(&tid) else {
+            return Ok(());
+        };
         let now = self.now();
         if let Some(p) = task.pending {
             // The call never returned (killed, or exit of the whole group).
@@ -607,12 +685,30 @@ impl Session {
                 "killed",
                 now,
                 Detail {
-                    signal: Some(Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or(format!("SIG{s}"))),
+                    signal: Some(
+                        Signal::try_from(s)
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or(format!("SIG{s}")),
+                    ),
                     ..Detail::default()
                 },
             ),
-            (Some(Exit::Code(c)), Some((name, at, _))) => (name, at, Detail { status: Some(c), ..Detail::default() }),
-            (Some(Exit::Code(c)), None) => ("exit", now, Detail { status: Some(c), ..Detail::default() }),
+            (Some(Exit::Code(c)), Some((name, at, _))) => (
+                name,
+                at,
+                Detail {
+                    status: Some(c),
+                    ..Detail::default()
+                },
+            ),
+            (Some(Exit::Code(c)), None) => (
+                "exit",
+                now,
+                Detail {
+                    status: Some(c),
+                    ..Detail::default()
+                },
+            ),
             (None, _) => ("exit", now, Detail::default()),
         };
         self.emit(Event {
@@ -665,7 +761,10 @@ fn errno_label(errno: i32) -> String {
 
 fn read_tgid(tid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn read_i32s(tid: i32, addr: u64, n: usize) -> Vec<i32> {
@@ -692,7 +791,10 @@ fn read_sockaddr(tid: i32, addr: u64, len: usize) -> Option<String> {
     match family {
         libc::AF_INET if raw.len() >= 8 => {
             let port = u16::from_be_bytes([raw[2], raw[3]]);
-            Some(format!("{}.{}.{}.{}:{port}", raw[4], raw[5], raw[6], raw[7]))
+            Some(format!(
+                "{}.{}.{}.{}:{port}",
+                raw[4], raw[5], raw[6], raw[7]
+            ))
         }
         libc::AF_INET6 if raw.len() >= 24 => {
             let port = u16::from_be_bytes([raw[2], raw[3]]);

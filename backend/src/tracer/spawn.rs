@@ -19,19 +19,26 @@ use super::{SpawnSpec, Stdin, TraceError, resolve_program};
 
 /// Forks and execs `spec`; returns the child pid. The child is stopped
 /// (SIGSTOP) when this returns; the caller waits for that stop.
-pub fn fork_traced(spec: &SpawnSpec, filter: &Filter) -> Result<Pid, TraceError> {
+pub(super) fn fork_traced(spec: &SpawnSpec, filter: &Filter) -> Result<Pid, TraceError> {
     let program = resolve_program(&spec.argv[0], &spec.cwd)?;
     let cstr = |s: &str| {
         CString::new(s).map_err(|_| TraceError::Setup(format!("argument has a NUL byte: {s:?}")))
     };
     let path = cstr(&program.to_string_lossy())?;
-    let argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
+    let argv: Vec<CString> = spec
+        .argv
+        .iter()
+        .map(|a| cstr(a))
+        .collect::<Result<_, _>>()?;
     let mut env: Vec<(String, String)> = std::env::vars().collect();
     for (k, v) in &spec.env {
         env.retain(|(k2, _)| k2 != k);
         env.push((k.clone(), v.clone()));
     }
-    let envp: Vec<CString> = env.iter().map(|(k, v)| cstr(&format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = env
+        .iter()
+        .map(|(k, v)| cstr(&format!("{k}={v}")))
+        .collect::<Result<_, _>>()?;
     let cwd = cstr(&spec.cwd.to_string_lossy())?;
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());

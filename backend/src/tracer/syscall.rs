@@ -4,7 +4,7 @@
 
 /// What the tracer does with a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     /// Creates fds: socket, socketpair, pipe, pipe2.
     Create,
     /// bind/connect/listen/accept/accept4.
@@ -33,7 +33,7 @@ pub enum Kind {
 
 /// A traced call: its name and kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Call {
+pub(super) struct Call {
     /// Syscall name as strace spells it.
     pub name: &'static str,
     /// How it is handled.
@@ -93,19 +93,26 @@ const TABLE: &[(i64, &str, Kind)] = &[
 compile_error!("bop's syscall table is only written for x86_64 so far");
 
 /// Every syscall number the seccomp filter must stop at.
-pub fn traced_numbers() -> impl Iterator<Item = i64> {
+pub(super) fn traced_numbers() -> impl Iterator<Item = i64> {
     TABLE.iter().map(|(nr, _, _)| *nr)
 }
 
 /// Looks a syscall number up.
-pub fn lookup(nr: u64) -> Option<Call> {
-    TABLE.iter().find(|(n, _, _)| *n as u64 == nr).map(|(_, name, kind)| Call { name, kind: *kind })
+pub(super) fn lookup(nr: u64) -> Option<Call> {
+    TABLE
+        .iter()
+        .find(|(n, _, _)| *n as u64 == nr)
+        .map(|(_, name, kind)| Call { name, kind: *kind })
 }
 
 /// Name of an errno value (`ECONNREFUSED`), for the event log.
-pub fn errno_name(errno: i32) -> String {
+pub(super) fn errno_name(errno: i32) -> String {
     let e = nix::errno::Errno::from_raw(errno);
-    if e == nix::errno::Errno::UnknownErrno { format!("E{errno}") } else { format!("{e:?}") }
+    if e == nix::errno::Errno::UnknownErrno {
+        format!("E{errno}")
+    } else {
+        format!("{e:?}")
+    }
 }
 
 #[cfg(test)]
