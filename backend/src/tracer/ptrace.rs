@@ -139,7 +139,10 @@ pub(super) fn wait_any() -> Result<Stop, Errno> {
 /// Waits for one specific task (used once, for a freshly forked root).
 pub(super) fn wait_for(pid: Pid) -> Result<Stop, Errno> {
     loop {
-        let status = waitpid(pid, Some(WaitPidFlag::__WALL))?;
+        let status = match waitpid(pid, Some(WaitPidFlag::__WALL)) {
+            Err(Errno::EINTR) => continue,
+            other => other?,
+        };
         if let Some(stop) = decode(status) {
             return Ok(stop);
         }

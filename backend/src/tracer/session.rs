@@ -18,6 +18,7 @@ use crate::store::EventWriter;
 
 /// A call between its seccomp stop and its return.
 struct Pending {
+    nr: u64,
     call: Call,
     args: [u64; 6],
     start_ns: u64,
@@ -35,6 +36,10 @@ struct Task {
     exiting: Option<(&'static str, u64, i32)>,
     /// The initial SIGSTOP of an auto-attached task has not been seen yet.
     expect_initial_stop: bool,
+    /// A call interrupted by a signal stop (`ERESTART*`): the kernel either
+    /// restarts it (the next entry continues this event) or the process sees
+    /// EINTR (recorded when the thread's next call is a different one).
+    restarting: Option<Pending>,
 }
 
 pub(super) struct Session {
@@ -174,6 +179,7 @@ impl Session {
                         pending: None,
                         exiting: None,
                         expect_initial_stop: false,
+                        restarting: None,
                     },
                 );
                 self.roots.insert(raw);
@@ -310,6 +316,25 @@ impl Session {
         args: [u64; 6],
     ) -> Result<(), TraceError> {
         let tid = tracee.pid().as_raw();
+        if let Some(stashed) = self.tasks.get_mut(&tid).and_then(|t| t.restarting.take()) {
+            if stashed.nr == nr || syscall::is_restart(nr) {
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.pending = Some(stashed);
+                }
+                return self.resume(tracee, None);
+            }
+            let tgid = self.tasks.get(&tid).map_or(tid, |t| t.tgid);
+            let now = self.now();
+            if stashed.record {
+                self.emit(pending_event(
+                    tgid,
+                    tid,
+                    stashed,
+                    Some(-(libc::EINTR as i64)),
+                    Some(now),
+                ))?;
+            }
+        }
         let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tasks.get(&tid).map(|t| t.tgid))
         else {
             return self.resume(tracee, None);
@@ -317,6 +342,7 @@ impl Session {
         let start_ns = self.now();
         let fd0 = args[0] as i32;
         let mut pending = Pending {
+            nr,
             call,
             args,
             start_ns,
@@ -405,6 +431,12 @@ impl Session {
         else {
             return self.resume(tracee, None);
         };
+        if (-516..=-512).contains(&ret) {
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.restarting = Some(p);
+            }
+            return self.resume(tracee, None);
+        }
         let end_ns = self.now();
         let ok = ret >= 0;
         let mut ev = Event {
@@ -413,7 +445,7 @@ impl Session {
             call: p.call.name.into(),
             fd: p.fd,
             ret: Some(ret),
-            errno: (!ok && ret > -4096).then(|| errno_label(-ret as i32)),
+            errno: (!ok && ret > -4096).then(|| syscall::errno_name(-ret as i32)),
             start_ns: p.start_ns,
             end_ns: Some(end_ns),
             endpoint: p.endpoint,
@@ -592,6 +624,7 @@ impl Session {
                 pending: None,
                 exiting: None,
                 expect_initial_stop: early.is_none(),
+                restarting: None,
             },
         );
         if let Some(stopped) = early {
@@ -665,20 +698,11 @@ impl Session {
             return Ok(());
         };
         let now = self.now();
-        if let Some(p) = task.pending {
+        if let Some(p) = task.pending.or(task.restarting) {
             // The call never returned (killed, or exit of the whole group).
-            self.emit(Event {
-                pid: task.tgid,
-                tid,
-                call: p.call.name.into(),
-                fd: p.fd,
-                ret: None,
-                start_ns: p.start_ns,
-                end_ns: None,
-                endpoint: p.endpoint,
-                detail: p.detail,
-                ..Event::default()
-            })?;
+            if p.record {
+                self.emit(pending_event(task.tgid, tid, p, None, None))?;
+            }
         }
         let (call, start_ns, detail) = match (exit, task.exiting) {
             (Some(Exit::Signal(s)), _) => (
@@ -747,15 +771,23 @@ fn cacheable(t: &FdTarget) -> bool {
     }
 }
 
-/// `ERESTART*` are kernel-internal: the call is restarted (a new event
-/// follows) or the process sees EINTR.
-fn errno_label(errno: i32) -> String {
-    match errno {
-        512 => "ERESTARTSYS".into(),
-        513 => "ERESTARTNOINTR".into(),
-        514 => "ERESTARTNOHAND".into(),
-        516 => "ERESTART_RESTARTBLOCK".into(),
-        e => syscall::errno_name(e),
+/// The event of a call that ended without a normal return (`ret` None:
+/// never returned; `Some(-EINTR)`: interrupted).
+fn pending_event(tgid: i32, tid: i32, p: Pending, ret: Option<i64>, end_ns: Option<u64>) -> Event {
+    Event {
+        pid: tgid,
+        tid,
+        call: p.call.name.into(),
+        fd: p.fd,
+        ret,
+        errno: ret
+            .filter(|r| *r < 0)
+            .map(|r| syscall::errno_name(-r as i32)),
+        start_ns: p.start_ns,
+        end_ns,
+        endpoint: p.endpoint,
+        detail: p.detail,
+        ..Event::default()
     }
 }
 

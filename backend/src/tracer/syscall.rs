@@ -87,7 +87,13 @@ const TABLE: &[(i64, &str, Kind)] = &[
     (libc::SYS_epoll_pwait, "epoll_pwait", Kind::Block),
     (libc::SYS_epoll_pwait2, "epoll_pwait2", Kind::Block),
     (libc::SYS_close_range, "close_range", Kind::CloseRange),
+    (libc::SYS_restart_syscall, "restart_syscall", Kind::Block),
 ];
+
+/// True for `restart_syscall`, which continues an interrupted poll & co.
+pub(super) fn is_restart(nr: u64) -> bool {
+    nr == libc::SYS_restart_syscall as u64
+}
 
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("bop's syscall table is only written for x86_64 so far");
