@@ -43,10 +43,13 @@ impl StoreArg {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a command under the tracer and record it as a run.
+    /// Run a command (or a scenario file) under the tracer and record it as a run.
     ///
-    /// The target's stdout and stderr pass through and are saved in the run;
-    /// bop exits with the target's exit status (128+signal if killed).
+    /// `bop run -- CMD ARGS...`: the target's stdout and stderr pass through
+    /// and are saved in the run; bop exits with the target's exit status
+    /// (128+signal if killed). `bop run SCENARIO.toml`: nodes, client and
+    /// check as the file says; bop exits 0 for verdict pass, 1 for fail,
+    /// 124 for unknown (timeout). 125: bop itself failed.
     Run {
         #[command(flatten)]
         store: StoreArg,
@@ -62,7 +65,7 @@ enum Command {
         /// Do not copy the target's output to the terminal.
         #[arg(long, short)]
         quiet: bool,
-        /// The command and its arguments (after `--`).
+        /// The command and its arguments (after `--`), or one scenario file.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
@@ -132,6 +135,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("--timeout must be a positive number of seconds, not {t}");
                 }
             }
+            if let [file] = command.as_slice() {
+                let path = PathBuf::from(file);
+                if file.ends_with(".toml") && path.is_file() {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {file}"))?;
+                    let outcome = runner::record_scenario(
+                        &store,
+                        &runner::ScenarioRun {
+                            path,
+                            text,
+                            id,
+                            timeout: timeout.map(Duration::from_secs_f64),
+                            capture_bytes,
+                            passthrough: !quiet,
+                            parent: None,
+                        },
+                    )?;
+                    return report_scenario(&outcome.manifest);
+                }
+            }
             let outcome = runner::record_command(
                 &store,
                 &CommandRun {
@@ -190,6 +213,25 @@ fn print_out(text: &str) -> Result<ExitCode> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// A scenario's exit status is its verdict: 0 pass, 1 fail, 124 unknown.
+fn report_scenario(m: &Manifest) -> Result<ExitCode> {
+    eprintln!(
+        "bop: recorded run {} ({} events, {}, verdict {:?})",
+        m.id,
+        m.counts.events,
+        describe_end(m),
+        m.verdict
+    );
+    if let Some(e) = &m.error {
+        bail!("run {} failed: {e}", m.id);
+    }
+    Ok(ExitCode::from(match m.verdict {
+        Verdict::Pass => 0,
+        Verdict::Fail => 1,
+        Verdict::Unknown => 124,
+    }))
 }
 
 fn describe_end(m: &Manifest) -> String {

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod model;
 pub mod runner;
+pub mod scenario;
 pub mod server;
 pub mod store;
 pub mod tracer;

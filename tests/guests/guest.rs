@@ -239,6 +239,22 @@ fn main() {
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
+        // serve PORT: an echo server, one thread per connection, forever.
+        "serve" => {
+            let listener = TcpListener::bind(("127.0.0.1", arg(2, 0) as u16)).unwrap();
+            println!("listening");
+            for conn in listener.incoming() {
+                let mut conn = conn.unwrap();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = conn.read(&mut buf) {
+                        if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
         // pingpong N: TCP ping-pong of N one-byte messages (benchmark).
         "pingpong" => {
             let n = arg(2, 100_000);
