@@ -8,3 +8,5 @@ mod common;
 mod cli;
 // The tracer on each guest kind: exact event counts and byte totals.
 mod trace;
+// Scenarios, the bundled demo and a real redis.
+mod scenario;

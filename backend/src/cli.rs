@@ -91,6 +91,14 @@ enum Command {
         #[arg(long, default_value = "json")]
         format: String,
     },
+    /// Record the bundled demo (a replicated key-value store) as a run.
+    Demo {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Id of the new run (generated when absent).
+        #[arg(long)]
+        id: Option<String>,
+    },
     /// Delete a run.
     Delete {
         #[command(flatten)]
@@ -198,6 +206,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let manifest = store.manifest(&run)?;
             let events = store.events(&run)?;
             print_out(&export::render(&manifest, &events, format))
+        }
+        Command::Demo { store, id } => {
+            let store = store.open()?;
+            let outcome = runner::record_scenario(
+                &store,
+                &runner::ScenarioRun {
+                    path: PathBuf::from("demo-kv.toml"),
+                    text: crate::scenario::DEMO_KV.to_string(),
+                    id,
+                    timeout: None,
+                    capture_bytes: 64,
+                    passthrough: false,
+                    parent: None,
+                },
+            )?;
+            report_scenario(&outcome.manifest)
         }
         Command::Delete { store, run } => {
             store.open()?.delete(&run)?;

@@ -28,6 +28,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The bundled demo scenario (`bop demo`): see `backend/demo/kv.toml`.
+pub const DEMO_KV: &str = include_str!("../demo/kv.toml");
+
 /// A scenario file that cannot be used, as one sentence naming the file.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
