@@ -265,3 +265,22 @@ pub(super) fn read_memory(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
     buf.truncate(n);
     buf
 }
+
+impl Stopped {
+    /// At a seccomp stop: makes the kernel skip the call (syscall number -1),
+    /// so the fault injector can fake its result at the exit stop.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn skip_syscall(&self) -> Result<(), Errno> {
+        let mut regs = ptrace::getregs(self.0)?;
+        regs.orig_rax = u64::MAX;
+        ptrace::setregs(self.0, regs)
+    }
+
+    /// At a syscall-exit stop: replaces the return value the tracee sees.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn set_return(&self, value: i64) -> Result<(), Errno> {
+        let mut regs = ptrace::getregs(self.0)?;
+        regs.rax = value as u64;
+        ptrace::setregs(self.0, regs)
+    }
+}
