@@ -22,6 +22,8 @@ pub mod show;
 
 #[cfg(test)]
 mod testlog;
+#[cfg(test)]
+mod tests;
 
 pub use channels::{Channel, Message};
 pub use clock::{class_structure, trace_class};

@@ -255,6 +255,8 @@ impl Builder<'_> {
                         }
                     }
                 }
+                // A failed connect made no connection (whatever its fd shows).
+                "connect" => {}
                 _ => self.discover_generic(i),
             }
         }
