@@ -21,6 +21,8 @@ mod names;
 pub mod show;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod testlog;
 #[cfg(test)]
 mod tests;

@@ -331,7 +331,7 @@ pub(crate) fn call_text(g: &CausalGraph<'_>, i: usize) -> String {
     let ret = match (&e.ret, &e.errno) {
         (_, Some(errno)) => format!(" = -1 {errno}"),
         (Some(r), None) => format!(" = {r}"),
-        (None, None) if matches!(e.call.as_str(), "start" | "exec" | "exit" | "killed") => String::new(),
+        (None, None) if matches!(e.call.as_str(), "start" | "exec" | "exit" | "exit_group" | "killed") => String::new(),
         (None, None) => " = ?".to_string(),
     };
     let inj = e.injected.as_ref().map(|s| format!(" [injected: {s}]")).unwrap_or_default();
