@@ -124,7 +124,8 @@ fn flow_addr(kind: ChannelKind, a: &str) -> String {
 }
 
 fn is_datagram(ep: &Endpoint) -> bool {
-    matches!(ep.kind, Some(ChannelKind::Udp)) || (matches!(ep.kind, Some(ChannelKind::Unix)) && !ep.stream)
+    matches!(ep.kind, Some(ChannelKind::Udp))
+        || (matches!(ep.kind, Some(ChannelKind::Unix)) && !ep.stream)
 }
 
 /// The channel key of a stream or pipe endpoint (`None` for datagram,
@@ -134,7 +135,11 @@ fn stream_key(ep: &Endpoint, fallback_peer: Option<&str>) -> Option<Key> {
         ChannelKind::Pipe => Some(Key::Pipe(ep.local.clone())),
         kind @ (ChannelKind::Tcp | ChannelKind::Unix) if ep.stream => {
             let peer = ep.peer.as_deref().or(fallback_peer)?;
-            let (a, b) = if ep.local.as_str() <= peer { (ep.local.as_str(), peer) } else { (peer, ep.local.as_str()) };
+            let (a, b) = if ep.local.as_str() <= peer {
+                (ep.local.as_str(), peer)
+            } else {
+                (peer, ep.local.as_str())
+            };
             Some(Key::Stream(kind, a.to_string(), b.to_string()))
         }
         _ => None,
@@ -147,12 +152,17 @@ fn ok(e: &Event) -> bool {
 
 /// Bytes moved by a data call.
 fn moved(e: &Event) -> u64 {
-    e.bytes.unwrap_or_else(|| e.ret.map_or(0, |r| r.max(0) as u64))
+    e.bytes
+        .unwrap_or_else(|| e.ret.map_or(0, |r| r.max(0) as u64))
 }
 
 /// Datagram sizes of a data call (`detail.parts` for the mmsg calls).
 fn parts(e: &Event) -> Vec<u64> {
-    if e.detail.parts.is_empty() { vec![moved(e)] } else { e.detail.parts.clone() }
+    if e.detail.parts.is_empty() {
+        vec![moved(e)]
+    } else {
+        e.detail.parts.clone()
+    }
 }
 
 struct Builder<'a> {
@@ -242,7 +252,9 @@ impl Builder<'_> {
                 }
                 "connect" if good || e.errno.as_deref() == Some("EINPROGRESS") => {
                     if let Some(ep) = &e.endpoint {
-                        if let (Some(key), Some(kind)) = (stream_key(ep, e.detail.addr.as_deref()), ep.kind) {
+                        if let (Some(key), Some(kind)) =
+                            (stream_key(ep, e.detail.addr.as_deref()), ep.kind)
+                        {
                             let c = self.channel(key, kind, true);
                             self.saw_stream(c, ep);
                             let s = &mut self.scans[c];
@@ -274,7 +286,11 @@ impl Builder<'_> {
             }
             let other = e.detail.addr.clone().or_else(|| ep.peer.clone());
             let Some(other) = other else { return };
-            let (src, dst) = if send { (&ep.local, &other) } else { (&other, &ep.local) };
+            let (src, dst) = if send {
+                (&ep.local, &other)
+            } else {
+                (&other, &ep.local)
+            };
             let key = Key::Flow(kind, flow_addr(kind, src), flow_addr(kind, dst));
             let c = self.channel(key, kind, false);
             let s = &mut self.scans[c];
@@ -283,7 +299,9 @@ impl Builder<'_> {
             self.uses[i] = Some((c, Hint::Side(if send { 0 } else { 1 })));
             return;
         }
-        let Some(key) = stream_key(ep, None) else { return };
+        let Some(key) = stream_key(ep, None) else {
+            return;
+        };
         let c = self.channel(key, kind, true);
         let hint = if kind == ChannelKind::Pipe {
             if send {
@@ -340,10 +358,12 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
             .iter()
             .filter_map(|&t| names.threads[t].events.last().copied())
             .max_by_key(|&j| events[j].seq);
-        let all_ended = pr
-            .threads
-            .iter()
-            .all(|&t| names.threads[t].events.last().is_some_and(|&j| super::is_thread_end(&events[j].call)));
+        let all_ended = pr.threads.iter().all(|&t| {
+            names.threads[t]
+                .events
+                .last()
+                .is_some_and(|&j| super::is_thread_end(&events[j].call))
+        });
         if let (Some(j), true) = (last, all_ended) {
             proc_end.insert(j, p);
         }
@@ -365,7 +385,10 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
             match hint {
                 Hint::Side(k) => Some((*c, *k)),
                 Hint::Addr(a) => Some((*c, u8::from(s.side0.as_deref() != Some(a.as_str())))),
-                Hint::Unknown => e.fd.and_then(|fd| fdt[p].get(&fd).copied()).filter(|(cc, _)| cc == c),
+                Hint::Unknown => {
+                    e.fd.and_then(|fd| fdt[p].get(&fd).copied())
+                        .filter(|(cc, _)| cc == c)
+                }
             }
         });
         side[i] = resolved;
@@ -386,7 +409,12 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
                 }
             }
             "dup" | "dup2" | "dup3" | "fcntl" if good => {
-                let new = e.detail.fds.first().copied().or_else(|| e.ret.map(|r| r as i32));
+                let new = e
+                    .detail
+                    .fds
+                    .first()
+                    .copied()
+                    .or_else(|| e.ret.map(|r| r as i32));
                 let old = e.fd.and_then(|fd| fdt[p].get(&fd).copied()).or(resolved);
                 if let (Some(new), Some(end)) = (new, old) {
                     fdt[p].insert(new, end);
@@ -427,7 +455,11 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
             }
             let eof = is_recv(&e.call) && e.ret == Some(0) && e.errno.is_none() && scans[c].stream;
             if eof {
-                let w = if scans[c].kind == ChannelKind::Pipe { 0 } else { 1 - s };
+                let w = if scans[c].kind == ChannelKind::Pipe {
+                    0
+                } else {
+                    1 - s
+                };
                 eof_reads.push((i, c, w));
             }
         }
@@ -470,18 +502,36 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
 
     let channels = name_channels(events, names, &scans, &on);
     let messages = match_messages(events, &scans, &channels, &on);
-    let connects = scans.iter().filter_map(|s| Some((s.connect?, s.accept?))).collect();
-    Analysis { channels, messages, event_channel, connects, eofs }
+    let connects = scans
+        .iter()
+        .filter_map(|s| Some((s.connect?, s.accept?)))
+        .collect();
+    Analysis {
+        channels,
+        messages,
+        event_channel,
+        connects,
+        eofs,
+    }
 }
 
 /// Canonical order key of an event: (process name, thread ordinal,
 /// position). Used wherever a "first" must not depend on interleaving.
-fn ckey<'n>(names: &'n Names, i: usize) -> (&'n str, usize, usize) {
+fn ckey(names: &Names, i: usize) -> (&str, usize, usize) {
     let t = &names.threads[names.thread_of[i]];
-    (names.processes[t.process].name.as_str(), t.ordinal, names.position[i])
+    (
+        names.processes[t.process].name.as_str(),
+        t.ordinal,
+        names.position[i],
+    )
 }
 
-fn name_channels(events: &[Event], names: &Names, scans: &[Scan], on: &[[Vec<usize>; 2]]) -> Vec<Channel> {
+fn name_channels(
+    events: &[Event],
+    names: &Names,
+    scans: &[Scan],
+    on: &[[Vec<usize>; 2]],
+) -> Vec<Channel> {
     let proc_of = |i: usize| names.threads[names.thread_of[i]].process;
     let mut out: Vec<Channel> = Vec::with_capacity(scans.len());
     // Group key and order key of each channel, for the ordinals.
@@ -490,7 +540,10 @@ fn name_channels(events: &[Event], names: &Names, scans: &[Scan], on: &[[Vec<usi
         // The process behind each side: the canonical first process that
         // moved data on it, else that did anything on it.
         let holder = |k: usize| -> Option<usize> {
-            let data = on[c][k].iter().copied().filter(|&i| is_send(&events[i].call) || is_recv(&events[i].call));
+            let data = on[c][k]
+                .iter()
+                .copied()
+                .filter(|&i| is_send(&events[i].call) || is_recv(&events[i].call));
             let pick = data.min_by_key(|&i| ckey(names, i));
             let pick = pick.or_else(|| on[c][k].iter().copied().min_by_key(|&i| ckey(names, i)));
             pick.map(proc_of)
@@ -511,7 +564,9 @@ fn name_channels(events: &[Event], names: &Names, scans: &[Scan], on: &[[Vec<usi
                 ChannelKind::Pipe => "outside".to_string(),
                 ChannelKind::Unix => format!("unix:{}", s.path.as_deref().unwrap_or("?")),
                 // An outside TCP client's port is ephemeral: name it by IP.
-                ChannelKind::Tcp if k == 0 => addr.rsplit_once(':').map_or(addr.clone(), |(ip, _)| ip.to_string()),
+                ChannelKind::Tcp if k == 0 => addr
+                    .rsplit_once(':')
+                    .map_or(addr.clone(), |(ip, _)| ip.to_string()),
                 _ => addr,
             }
         };
@@ -520,9 +575,15 @@ fn name_channels(events: &[Event], names: &Names, scans: &[Scan], on: &[[Vec<usi
             None => outside(k),
         });
         let all = || on[c][0].iter().chain(&on[c][1]).copied();
-        let (group, order) = if let Some(i) = s.created_by.filter(|_| s.kind == ChannelKind::Pipe || s.socketpair) {
+        let (group, order) = if let Some(i) = s
+            .created_by
+            .filter(|_| s.kind == ChannelKind::Pipe || s.socketpair)
+        {
             let kind = if s.socketpair { "socketpair" } else { "pipe" };
-            (format!("{kind}:{}", names.processes[proc_of(i)].name), ckey(names, i))
+            (
+                format!("{kind}:{}", names.processes[proc_of(i)].name),
+                ckey(names, i),
+            )
         } else if s.kind == ChannelKind::Pipe {
             let min = all()
                 .filter_map(|i| Some((names.processes[proc_of(i)].name.clone(), events[i].fd?)))
@@ -530,8 +591,14 @@ fn name_channels(events: &[Event], names: &Names, scans: &[Scan], on: &[[Vec<usi
                 .unwrap_or_else(|| ("?".to_string(), -1));
             (format!("pipe:{}/fd{}", min.0, min.1), ("", 0, 0))
         } else {
-            let created = s.connect.or(s.accept).or_else(|| all().min_by_key(|&i| ckey(names, i)));
-            (format!("{}->{}", ends[0], ends[1]), created.map_or(("", 0, 0), |i| ckey(names, i)))
+            let created = s
+                .connect
+                .or(s.accept)
+                .or_else(|| all().min_by_key(|&i| ckey(names, i)));
+            (
+                format!("{}->{}", ends[0], ends[1]),
+                created.map_or(("", 0, 0), |i| ckey(names, i)),
+            )
         };
         groups.push((group, (order.0.to_string(), order.1, order.2)));
         out.push(Channel {
@@ -568,7 +635,12 @@ fn name_channels(events: &[Event], names: &Names, scans: &[Scan], on: &[[Vec<usi
     out
 }
 
-fn match_messages(events: &[Event], scans: &[Scan], channels: &[Channel], on: &[[Vec<usize>; 2]]) -> Vec<Message> {
+fn match_messages(
+    events: &[Event],
+    scans: &[Scan],
+    channels: &[Channel],
+    on: &[[Vec<usize>; 2]],
+) -> Vec<Message> {
     let mut messages: Vec<Message> = Vec::new();
     for (c, s) in scans.iter().enumerate() {
         let pipe = s.kind == ChannelKind::Pipe;
@@ -640,7 +712,11 @@ fn match_messages(events: &[Event], scans: &[Scan], channels: &[Channel], on: &[
                 for &r in &recvs {
                     for size in parts(&events[r]) {
                         let kept = (next..messages.len()).filter(|&m| !messages[m].dropped);
-                        let pick = kept.clone().take(64).find(|&m| messages[m].bytes == size).or_else(|| kept.clone().next());
+                        let pick = kept
+                            .clone()
+                            .take(64)
+                            .find(|&m| messages[m].bytes == size)
+                            .or_else(|| kept.clone().next());
                         if let Some(m) = pick {
                             messages[m].recvs.push(r);
                             next = m + 1;

@@ -74,10 +74,17 @@ pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
         }
     }
     for c in g.channels() {
-        lines.push(format!("channel {} {} {}", c.name, c.kind.as_str(), if c.stream { "stream" } else { "dgram" }));
+        lines.push(format!(
+            "channel {} {} {}",
+            c.name,
+            c.kind.as_str(),
+            if c.stream { "stream" } else { "dgram" }
+        ));
     }
     for (a, b, e) in g.edges() {
-        let (Some(from), Some(to)) = (&cname[a], &cname[b]) else { continue };
+        let (Some(from), Some(to)) = (&cname[a], &cname[b]) else {
+            continue;
+        };
         let label = match (e.kind, e.message) {
             (EdgeKind::Message, Some(m)) => format!(" {}", g.messages()[m].name),
             _ => String::new(),

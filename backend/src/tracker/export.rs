@@ -226,11 +226,20 @@ impl Export {
                 .collect(),
             threads: threads
                 .iter()
-                .map(|t| ThreadOut { name: t.name.clone(), process: procs[t.process].name.clone(), tid: t.tid })
+                .map(|t| ThreadOut {
+                    name: t.name.clone(),
+                    process: procs[t.process].name.clone(),
+                    tid: t.tid,
+                })
                 .collect(),
             channels: channels
                 .iter()
-                .map(|c| ChannelOut { name: c.name.clone(), kind: c.kind.as_str(), stream: c.stream, ends: c.ends.clone() })
+                .map(|c| ChannelOut {
+                    name: c.name.clone(),
+                    kind: c.kind.as_str(),
+                    stream: c.stream,
+                    ends: c.ends.clone(),
+                })
                 .collect(),
             events: g
                 .seq_order()
@@ -294,9 +303,8 @@ pub fn graph_json(manifest: &Manifest, events: &[Event]) -> serde_json::Value {
 pub fn render(manifest: &Manifest, events: &[Event], format: Format) -> String {
     let g = CausalGraph::build(events);
     match format {
-        Format::Json => {
-            serde_json::to_string_pretty(&Export::from_graph(manifest, &g)).expect("the export serializes")
-        }
+        Format::Json => serde_json::to_string_pretty(&Export::from_graph(manifest, &g))
+            .expect("the export serializes"),
         Format::Dot => dot(manifest, &g),
         Format::Shiviz => shiviz(&g),
         Format::Perfetto => perfetto(manifest, &g),
@@ -331,10 +339,21 @@ pub(crate) fn call_text(g: &CausalGraph<'_>, i: usize) -> String {
     let ret = match (&e.ret, &e.errno) {
         (_, Some(errno)) => format!(" = -1 {errno}"),
         (Some(r), None) => format!(" = {r}"),
-        (None, None) if matches!(e.call.as_str(), "start" | "exec" | "exit" | "exit_group" | "killed") => String::new(),
+        (None, None)
+            if matches!(
+                e.call.as_str(),
+                "start" | "exec" | "exit" | "exit_group" | "killed"
+            ) =>
+        {
+            String::new()
+        }
         (None, None) => " = ?".to_string(),
     };
-    let inj = e.injected.as_ref().map(|s| format!(" [injected: {s}]")).unwrap_or_default();
+    let inj = e
+        .injected
+        .as_ref()
+        .map(|s| format!(" [injected: {s}]"))
+        .unwrap_or_default();
     format!("{}({}){ret}{inj}", e.call, args.join(", "))
 }
 
@@ -349,7 +368,11 @@ fn dot(manifest: &Manifest, g: &CausalGraph<'_>) -> String {
     let _ = writeln!(out, "digraph \"{}\" {{", dot_escape(&manifest.id));
     out.push_str("  rankdir=TB;\n  node [shape=box, fontsize=10];\n");
     for (t, th) in g.threads().iter().enumerate() {
-        let _ = writeln!(out, "  subgraph \"cluster_{t}\" {{\n    label=\"{}\";", dot_escape(&th.name));
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_{t}\" {{\n    label=\"{}\";",
+            dot_escape(&th.name)
+        );
         for &i in &th.events {
             let label = format!("{}/{}", g.position(i), call_text(g, i));
             let _ = writeln!(out, "    e{i} [label=\"{}\"];", dot_escape(&label));
@@ -368,8 +391,15 @@ fn dot(manifest: &Manifest, g: &CausalGraph<'_>) -> String {
             EdgeKind::Eof => "red",
             EdgeKind::Program => "gray",
         };
-        let label = e.message.map_or_else(|| e.kind.as_str().to_string(), |m| g.messages()[m].name.clone());
-        let _ = writeln!(out, "  e{a} -> e{b} [color={color}, label=\"{}\"];", dot_escape(&label));
+        let label = e.message.map_or_else(
+            || e.kind.as_str().to_string(),
+            |m| g.messages()[m].name.clone(),
+        );
+        let _ = writeln!(
+            out,
+            "  e{a} -> e{b} [color={color}, label=\"{}\"];",
+            dot_escape(&label)
+        );
     }
     out.push_str("}\n");
     out
@@ -392,8 +422,18 @@ fn shiviz(g: &CausalGraph<'_>) -> String {
             .filter(|(_, c)| **c > 0)
             .map(|(t, c)| (threads[t].name.clone(), serde_json::Value::from(*c)))
             .collect();
-        let _ = writeln!(out, "{} {}", g.event_name(i), call_text(g, i).replace('\n', " "));
-        let _ = writeln!(out, "{} {}", threads[g.thread_of(i)].name, serde_json::Value::Object(clock));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            g.event_name(i),
+            call_text(g, i).replace('\n', " ")
+        );
+        let _ = writeln!(
+            out,
+            "{} {}",
+            threads[g.thread_of(i)].name,
+            serde_json::Value::Object(clock)
+        );
     }
     out
 }
@@ -405,12 +445,18 @@ fn shiviz(g: &CausalGraph<'_>) -> String {
 fn perfetto(manifest: &Manifest, g: &CausalGraph<'_>) -> String {
     use serde_json::json;
     let events = g.events();
-    let end_of_run = events.iter().map(|e| e.end_ns.unwrap_or(e.start_ns)).max().unwrap_or(0);
+    let end_of_run = events
+        .iter()
+        .map(|e| e.end_ns.unwrap_or(e.start_ns))
+        .max()
+        .unwrap_or(0);
     let us = |ns: u64| ns as f64 / 1000.0;
     let ids = |i: usize| (g.process_of(i) + 1, g.thread_of(i) + 1);
     let mut out: Vec<serde_json::Value> = Vec::new();
     for (p, pr) in g.processes().iter().enumerate() {
-        out.push(json!({"ph": "M", "name": "process_name", "pid": p + 1, "args": {"name": pr.name}}));
+        out.push(
+            json!({"ph": "M", "name": "process_name", "pid": p + 1, "args": {"name": pr.name}}),
+        );
     }
     for (t, th) in g.threads().iter().enumerate() {
         out.push(json!({"ph": "M", "name": "thread_name", "pid": th.process + 1, "tid": t + 1, "args": {"name": th.name}}));
@@ -418,7 +464,11 @@ fn perfetto(manifest: &Manifest, g: &CausalGraph<'_>) -> String {
     for &i in g.seq_order() {
         let e = &events[i];
         let (pid, tid) = ids(i);
-        let end = e.end_ns.unwrap_or(if e.ret.is_none() && e.call != "start" { end_of_run } else { e.start_ns });
+        let end = e.end_ns.unwrap_or(if e.ret.is_none() && e.call != "start" {
+            end_of_run
+        } else {
+            e.start_ns
+        });
         out.push(json!({
             "ph": "X", "name": e.call, "cat": "syscall", "pid": pid, "tid": tid,
             "ts": us(e.start_ns), "dur": us(end.saturating_sub(e.start_ns)),
@@ -426,7 +476,10 @@ fn perfetto(manifest: &Manifest, g: &CausalGraph<'_>) -> String {
         }));
     }
     for (k, (a, b, edge)) in g.edges().into_iter().enumerate() {
-        let name = edge.message.map_or_else(|| edge.kind.as_str().to_string(), |m| g.messages()[m].name.clone());
+        let name = edge.message.map_or_else(
+            || edge.kind.as_str().to_string(),
+            |m| g.messages()[m].name.clone(),
+        );
         let ((pa, ta), (pb, tb)) = (ids(a), ids(b));
         out.push(json!({"ph": "s", "id": k + 1, "name": name, "cat": edge.kind.as_str(), "pid": pa, "tid": ta, "ts": us(events[a].start_ns)}));
         out.push(json!({"ph": "f", "bp": "e", "id": k + 1, "name": name, "cat": edge.kind.as_str(), "pid": pb, "tid": tb, "ts": us(events[b].start_ns)}));

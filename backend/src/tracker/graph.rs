@@ -106,11 +106,21 @@ impl<'e> CausalGraph<'e> {
         }
         for t in &names.threads {
             for w in t.events.windows(2) {
-                graph.add_edge(node(w[0]), node(w[1]), Edge { kind: EdgeKind::Program, message: None });
+                graph.add_edge(
+                    node(w[0]),
+                    node(w[1]),
+                    Edge {
+                        kind: EdgeKind::Program,
+                        message: None,
+                    },
+                );
             }
         }
         let mut cross: Vec<(usize, usize, Edge)> = Vec::new();
-        let plain = |kind| Edge { kind, message: None };
+        let plain = |kind| Edge {
+            kind,
+            message: None,
+        };
         for t in &names.threads {
             if let (Some(f), Some(&first)) = (t.spawned_by, t.events.first()) {
                 cross.push((f, first, plain(EdgeKind::Spawn)));
@@ -126,9 +136,15 @@ impl<'e> CausalGraph<'e> {
             events[t.events[0]].seq
         };
         for (i, e) in events.iter().enumerate() {
-            let reaped = matches!(e.call.as_str(), "wait4" | "waitid") && e.errno.is_none() && e.ret.is_some_and(|r| r >= 0);
-            let (true, Some(pid)) = (reaped, e.detail.child) else { continue };
-            let found = by_pid.get(&pid).and_then(|ps| ps.iter().rev().copied().find(|&p| first_seq(p) < e.seq));
+            let reaped = matches!(e.call.as_str(), "wait4" | "waitid")
+                && e.errno.is_none()
+                && e.ret.is_some_and(|r| r >= 0);
+            let (true, Some(pid)) = (reaped, e.detail.child) else {
+                continue;
+            };
+            let found = by_pid
+                .get(&pid)
+                .and_then(|ps| ps.iter().rev().copied().find(|&p| first_seq(p) < e.seq));
             if let Some(p) = found {
                 for &t in &names.processes[p].threads {
                     if let Some(&last) = names.threads[t].events.last() {
@@ -139,11 +155,28 @@ impl<'e> CausalGraph<'e> {
         }
         for (m, msg) in analysis.messages.iter().enumerate() {
             for &r in &msg.recvs {
-                cross.push((msg.send, r, Edge { kind: EdgeKind::Message, message: Some(m) }));
+                cross.push((
+                    msg.send,
+                    r,
+                    Edge {
+                        kind: EdgeKind::Message,
+                        message: Some(m),
+                    },
+                ));
             }
         }
-        cross.extend(analysis.connects.iter().map(|&(a, b)| (a, b, plain(EdgeKind::Connect))));
-        cross.extend(analysis.eofs.iter().map(|&(a, b)| (a, b, plain(EdgeKind::Eof))));
+        cross.extend(
+            analysis
+                .connects
+                .iter()
+                .map(|&(a, b)| (a, b, plain(EdgeKind::Connect))),
+        );
+        cross.extend(
+            analysis
+                .eofs
+                .iter()
+                .map(|&(a, b)| (a, b, plain(EdgeKind::Eof))),
+        );
         let mut seen: HashSet<(usize, usize, EdgeKind)> = HashSet::new();
         for (a, b, edge) in cross {
             if a != b && seen.insert((a, b, edge.kind)) {
@@ -169,7 +202,16 @@ impl<'e> CausalGraph<'e> {
             clocks[v] = c;
             lamport[v] = l + 1;
         }
-        CausalGraph { events, graph, names, analysis, clocks, lamport, topo, broken }
+        CausalGraph {
+            events,
+            graph,
+            names,
+            analysis,
+            clocks,
+            lamport,
+            topo,
+            broken,
+        }
     }
 
     /// The event log the graph was built from.
@@ -222,7 +264,10 @@ impl<'e> CausalGraph<'e> {
     /// (`replica:t0/17:read`).
     pub fn event_name(&self, i: usize) -> String {
         let t = &self.names.threads[self.names.thread_of[i]];
-        format!("{}/{}:{}", t.name, self.names.position[i], self.events[i].call)
+        format!(
+            "{}/{}:{}",
+            t.name, self.names.position[i], self.events[i].call
+        )
     }
 
     /// The channel event `i` acted on (for `accept`: the new connection).
@@ -290,7 +335,11 @@ impl<'e> CausalGraph<'e> {
             .edges_directed(node(i), dir)
             .filter(|e| e.weight().kind != EdgeKind::Program)
             .map(|e| {
-                let other = if dir == Direction::Incoming { e.source() } else { e.target() };
+                let other = if dir == Direction::Incoming {
+                    e.source()
+                } else {
+                    e.target()
+                };
                 (other.index(), *e.weight())
             })
             .collect();

@@ -99,7 +99,7 @@ impl Names {
             let t = match cur_thread.get(&e.tid) {
                 // A `start` on a tid that already has events, or any event
                 // after the thread ended, is a new thread reusing the tid.
-                Some(&t) if !ended[t] && !(is_start && !threads[t].events.is_empty()) => t,
+                Some(&t) if !ended[t] && (!is_start || threads[t].events.is_empty()) => t,
                 _ => {
                     let alive = |p: usize| procs[p].alive > 0;
                     let p = match cur_proc.get(&e.pid) {
@@ -112,7 +112,11 @@ impl Names {
                                 alive: 0,
                                 images: Vec::new(),
                             });
-                            node.push(if is_start { e.detail.node.clone() } else { None });
+                            node.push(if is_start {
+                                e.detail.node.clone()
+                            } else {
+                                None
+                            });
                             cur_proc.insert(e.pid, procs.len() - 1);
                             procs.len() - 1
                         }
@@ -198,7 +202,9 @@ impl Names {
                 threads[t].ordinal = k;
             }
             let lead = ps.threads[0];
-            let parent = creator[lead].map(|c| threads[c].process).filter(|&q| q != p);
+            let parent = creator[lead]
+                .map(|c| threads[c].process)
+                .filter(|&q| q != p);
             // Exit status: the last thread-ending event of the process.
             let last_end = ps
                 .threads
@@ -218,7 +224,11 @@ impl Names {
                 node: node[p].clone(),
                 exe: String::new(),
                 threads: ts,
-                spawned_by: if parent.is_some() { threads[lead].spawned_by } else { None },
+                spawned_by: if parent.is_some() {
+                    threads[lead].spawned_by
+                } else {
+                    None
+                },
                 exit,
                 signal,
             });
@@ -231,7 +241,9 @@ impl Names {
         for p in 0..procs.len() {
             let inh = match processes[p].parent {
                 Some(q) => {
-                    let at = processes[p].spawned_by.map_or(procs[p].first_seq, |f| events[f].seq);
+                    let at = processes[p]
+                        .spawned_by
+                        .map_or(procs[p].first_seq, |f| events[f].seq);
                     match procs[q].images.iter().rev().find(|(s, _)| *s < at) {
                         Some((_, exe)) => exe.clone(),
                         None => inherited[q].clone(),
@@ -239,31 +251,29 @@ impl Names {
                 }
                 None => "proc".to_string(),
             };
-            processes[p].exe =
-                procs[p].images.first().map_or_else(|| inh.clone(), |(_, e)| e.clone());
+            processes[p].exe = procs[p]
+                .images
+                .first()
+                .map_or_else(|| inh.clone(), |(_, e)| e.clone());
             inherited[p] = inh;
         }
 
         // Process names. Roots: node name, else `exe#k` by start order.
         // Children: `parent/exe#k`, k in the parent's program order.
         let mut root_count: HashMap<String, usize> = HashMap::new();
-        for p in 0..processes.len() {
-            if processes[p].parent.is_some() {
-                continue;
-            }
-            processes[p].name = match &processes[p].node {
+        for pr in processes.iter_mut().filter(|pr| pr.parent.is_none()) {
+            pr.name = match &pr.node {
                 Some(n) => n.clone(),
                 None => {
-                    let exe = processes[p].exe.clone();
-                    let k = root_count.entry(exe.clone()).or_insert(0);
+                    let k = root_count.entry(pr.exe.clone()).or_insert(0);
                     *k += 1;
-                    format!("{exe}#{}", *k - 1)
+                    format!("{}#{}", pr.exe, *k - 1)
                 }
             };
         }
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); processes.len()];
-        for p in 0..processes.len() {
-            if let Some(q) = processes[p].parent {
+        for (p, pr) in processes.iter().enumerate() {
+            if let Some(q) = pr.parent {
                 children[q].push(p);
             }
         }
@@ -288,6 +298,12 @@ impl Names {
         for t in &mut threads {
             t.name = format!("{}:t{}", processes[t.process].name, t.ordinal);
         }
-        Names { processes, threads, thread_of, position, order }
+        Names {
+            processes,
+            threads,
+            thread_of,
+            position,
+            order,
+        }
     }
 }

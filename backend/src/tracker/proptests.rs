@@ -62,7 +62,8 @@ impl Sim {
         };
         for k in 0..roots {
             let pid = s.pids[k];
-            s.log.push(ev(pid, pid, "start").ret(None).node(&format!("n{k}")));
+            s.log
+                .push(ev(pid, pid, "start").ret(None).node(&format!("n{k}")));
         }
         for &(op, x, y) in script {
             s.step(op % 8, x as usize, y as usize);
@@ -82,11 +83,24 @@ impl Sim {
                 let a = x % np;
                 let b = (a + 1 + y % (np - 1)) % np;
                 let port = self.port0 + self.conns.len() as u16 + 1;
-                let (la, lb) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", 7000 + b));
+                let (la, lb) = (
+                    format!("127.0.0.1:{port}"),
+                    format!("127.0.0.1:{}", 7000 + b),
+                );
                 let (ea, eb) = (tcp(&la, &lb), tcp(&lb, &la));
                 let (fa, fb) = (self.fd(a), self.fd(b));
-                self.log.push(ev(self.pids[a], self.pids[a], "connect").fd(fa).ep(ea.clone()).addr(&lb));
-                self.log.push(ev(self.pids[b], self.pids[b], "accept").fd(3).ret(Some(fb.into())).fds(&[fb], &[eb.clone()]));
+                self.log.push(
+                    ev(self.pids[a], self.pids[a], "connect")
+                        .fd(fa)
+                        .ep(ea.clone())
+                        .addr(&lb),
+                );
+                self.log.push(
+                    ev(self.pids[b], self.pids[b], "accept")
+                        .fd(3)
+                        .ret(Some(fb.into()))
+                        .fds(&[fb], [eb.clone()]),
+                );
                 self.conns.push(Conn {
                     procs: [a, b],
                     fds: [fa, fb],
@@ -104,7 +118,10 @@ impl Sim {
                     return;
                 }
                 let pid = self.pids[conn.procs[side]];
-                let e = ev(pid, pid, "write").fd(conn.fds[side]).ep(conn.eps[side].clone()).bytes(n);
+                let e = ev(pid, pid, "write")
+                    .fd(conn.fds[side])
+                    .ep(conn.eps[side].clone())
+                    .bytes(n);
                 let i = self.log.push(e);
                 self.conns[c].queue[side].push_back((i, n));
             }
@@ -117,7 +134,10 @@ impl Sim {
                 }
                 let k = 1 + (y as u64 / 2) % total;
                 let pid = self.pids[conn.procs[side]];
-                let e = ev(pid, pid, "read").fd(conn.fds[side]).ep(conn.eps[side].clone()).bytes(k);
+                let e = ev(pid, pid, "read")
+                    .fd(conn.fds[side])
+                    .ep(conn.eps[side].clone())
+                    .bytes(k);
                 let r = self.log.push(e);
                 let mut left = k;
                 let q = &mut self.conns[c].queue[1 - side];
@@ -141,17 +161,30 @@ impl Sim {
                     return;
                 }
                 let pid = self.pids[conn.procs[side]];
-                self.log.push(ev(pid, pid, "close").fd(conn.fds[side]).ep(conn.eps[side].clone()));
+                self.log.push(
+                    ev(pid, pid, "close")
+                        .fd(conn.fds[side])
+                        .ep(conn.eps[side].clone()),
+                );
                 self.conns[c].closed[side] = true;
             }
             6 if nc > 0 => {
                 let (c, side) = (x % nc, y % 2);
                 let conn = &self.conns[c];
-                if !conn.closed[1 - side] || !conn.queue[1 - side].is_empty() || conn.closed[side] || conn.eof_read[side] {
+                if !conn.closed[1 - side]
+                    || !conn.queue[1 - side].is_empty()
+                    || conn.closed[side]
+                    || conn.eof_read[side]
+                {
                     return;
                 }
                 let pid = self.pids[conn.procs[side]];
-                self.log.push(ev(pid, pid, "read").fd(conn.fds[side]).ep(conn.eps[side].clone()).bytes(0));
+                self.log.push(
+                    ev(pid, pid, "read")
+                        .fd(conn.fds[side])
+                        .ep(conn.eps[side].clone())
+                        .bytes(0),
+                );
                 self.conns[c].eof_read[side] = true;
             }
             7 => self.pipe_child(x % np, y),
@@ -170,7 +203,7 @@ impl Sim {
         let (r, w) = (self.fd(p), self.fd(p));
         let (n, m) = (1 + (y % 7) as u64, 1 + (y / 7 % 5) as u64);
         let l = &mut self.log;
-        l.push(ev(pid, pid, "pipe2").fds(&[r, w], &[pe.clone(), pe.clone()]));
+        l.push(ev(pid, pid, "pipe2").fds(&[r, w], [pe.clone(), pe.clone()]));
         l.push(ev(pid, pid, "fork").child(child));
         l.push(ev(child, child, "start").child(pid).ret(None));
         l.push(ev(pid, pid, "close").fd(w).ep(pe.clone()));
@@ -182,8 +215,19 @@ impl Sim {
         let split = split.min(n + m - 1);
         if n + m > 1 {
             let r1 = l.push(ev(pid, pid, "read").fd(r).ep(pe.clone()).bytes(split));
-            let r2 = l.push(ev(pid, pid, "read").fd(r).ep(pe.clone()).bytes(n + m - split));
-            let set = |a: bool, b: bool| [(a, w1), (b, w2)].into_iter().filter(|x| x.0).map(|x| x.1).collect();
+            let r2 = l.push(
+                ev(pid, pid, "read")
+                    .fd(r)
+                    .ep(pe.clone())
+                    .bytes(n + m - split),
+            );
+            let set = |a: bool, b: bool| {
+                [(a, w1), (b, w2)]
+                    .into_iter()
+                    .filter(|x| x.0)
+                    .map(|x| x.1)
+                    .collect()
+            };
             self.truth.insert(r1, set(true, split > n));
             self.truth.insert(r2, set(split < n, true));
         }
@@ -210,7 +254,10 @@ fn reinterleave(g: &CausalGraph<'_>, seed: u64) -> Vec<Event> {
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let v = ready.swap_remove((rng % ready.len() as u64) as usize);
-        out.push(Event { seq: out.len() as u64, ..g.events()[v].clone() });
+        out.push(Event {
+            seq: out.len() as u64,
+            ..g.events()[v].clone()
+        });
         for e in graph.edges(NodeIndex::new(v)) {
             let t = e.target().index();
             indeg[t] -= 1;
@@ -223,7 +270,10 @@ fn reinterleave(g: &CausalGraph<'_>, seed: u64) -> Vec<Event> {
 }
 
 fn script() -> impl Strategy<Value = (usize, Vec<(u8, u32, u32)>)> {
-    (2usize..=4, prop::collection::vec((any::<u8>(), any::<u32>(), any::<u32>()), 0..40))
+    (
+        2usize..=4,
+        prop::collection::vec((any::<u8>(), any::<u32>(), any::<u32>()), 0..40),
+    )
 }
 
 proptest! {
@@ -301,14 +351,38 @@ proptest! {
 /// must exercise every edge kind the properties rely on.
 #[test]
 fn simulator_exercises_every_edge_kind() {
-    let script = [(0, 0, 0), (1, 0, 40), (1, 0, 6), (3, 0, 9), (4, 0, 1), (2, 0, 3), (3, 0, 30), (5, 0, 0), (6, 0, 1), (7, 1, 200)];
+    let script = [
+        (0, 0, 0),
+        (1, 0, 40),
+        (1, 0, 6),
+        (3, 0, 9),
+        (4, 0, 1),
+        (2, 0, 3),
+        (3, 0, 30),
+        (5, 0, 0),
+        (6, 0, 1),
+        (7, 1, 200),
+    ];
     let sim = Sim::play(2, &script, 100, 5000);
     let g = CausalGraph::build(&sim.log.events);
-    for kind in [EdgeKind::Message, EdgeKind::Connect, EdgeKind::Spawn, EdgeKind::Exit, EdgeKind::Eof] {
+    for kind in [
+        EdgeKind::Message,
+        EdgeKind::Connect,
+        EdgeKind::Spawn,
+        EdgeKind::Exit,
+        EdgeKind::Eof,
+    ] {
         let count = g.edges().iter().filter(|e| e.2.kind == kind).count();
-        assert!(count > 0, "no {kind:?} edge in\n{}", super::show::timeline(&test_manifest(), &sim.log.events));
+        assert!(
+            count > 0,
+            "no {kind:?} edge in\n{}",
+            super::show::timeline(&test_manifest(), &sim.log.events)
+        );
     }
-    assert!(sim.truth.values().any(|s| s.len() == 2), "a read spanning two sends");
+    assert!(
+        sim.truth.values().any(|s| s.len() == 2),
+        "a read spanning two sends"
+    );
     let names: Vec<&str> = g.processes().iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["n0", "n1", "n1/proc#0"]);
 }

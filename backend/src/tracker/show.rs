@@ -64,7 +64,12 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
             out.push('\n');
         }
     }
-    let lost: Vec<&str> = g.messages().iter().filter(|m| m.lost).map(|m| m.name.as_str()).collect();
+    let lost: Vec<&str> = g
+        .messages()
+        .iter()
+        .filter(|m| m.lost)
+        .map(|m| m.name.as_str())
+        .collect();
     if !lost.is_empty() {
         let _ = writeln!(out, "\nlost messages: {}", lost.join(", "));
     }
@@ -73,7 +78,13 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
 
 /// `msg client->primary#0/3` out of a send, `msg ... from EVENT` into a
 /// receive, `spawn EVENT`, `exit from EVENT` and so on.
-fn hint(g: &CausalGraph<'_>, other: usize, kind: EdgeKind, message: Option<usize>, out: bool) -> String {
+fn hint(
+    g: &CausalGraph<'_>,
+    other: usize,
+    kind: EdgeKind,
+    message: Option<usize>,
+    out: bool,
+) -> String {
     let what = match (kind, message) {
         (EdgeKind::Message, Some(m)) => format!("msg {}", g.messages()[m].name),
         (k, _) => k.as_str().to_string(),

@@ -4,7 +4,13 @@ use crate::model::{ChannelKind, Endpoint, Event};
 
 /// A new event of `pid`/`tid` that returned 0.
 pub(crate) fn ev(pid: i32, tid: i32, call: &str) -> Event {
-    Event { pid, tid, call: call.to_string(), ret: Some(0), ..Default::default() }
+    Event {
+        pid,
+        tid,
+        call: call.to_string(),
+        ret: Some(0),
+        ..Default::default()
+    }
 }
 
 /// Builder methods on events, so logs read like strace output.
@@ -17,7 +23,7 @@ pub(crate) trait Ev: Sized {
     fn node(self, n: &str) -> Self;
     fn exe(self, path: &str) -> Self;
     fn errno(self, e: &str) -> Self;
-    fn fds(self, fds: &[i32], eps: &[Endpoint]) -> Self;
+    fn fds(self, fds: &[i32], eps: impl IntoIterator<Item = Endpoint>) -> Self;
     fn addr(self, a: &str) -> Self;
     fn status(self, s: i32) -> Self;
     fn how(self, h: &str) -> Self;
@@ -46,7 +52,10 @@ impl Ev for Event {
     }
     fn child(mut self, c: i32) -> Self {
         self.detail.child = Some(c);
-        if matches!(self.call.as_str(), "fork" | "clone" | "vfork" | "clone3" | "wait4") {
+        if matches!(
+            self.call.as_str(),
+            "fork" | "clone" | "vfork" | "clone3" | "wait4"
+        ) {
             self.ret = Some(c.into());
         }
         self
@@ -65,9 +74,9 @@ impl Ev for Event {
         self.ret = Some(-1);
         self
     }
-    fn fds(mut self, fds: &[i32], eps: &[Endpoint]) -> Self {
+    fn fds(mut self, fds: &[i32], eps: impl IntoIterator<Item = Endpoint>) -> Self {
         self.detail.fds = fds.to_vec();
-        self.detail.new_endpoints = eps.to_vec();
+        self.detail.new_endpoints = eps.into_iter().collect();
         self
     }
     fn addr(mut self, a: &str) -> Self {
@@ -119,7 +128,13 @@ impl Log {
 
 /// A TCP endpoint.
 pub(crate) fn tcp(local: &str, peer: &str) -> Endpoint {
-    Endpoint { kind: Some(ChannelKind::Tcp), stream: true, local: local.into(), peer: Some(peer.into()), path: None }
+    Endpoint {
+        kind: Some(ChannelKind::Tcp),
+        stream: true,
+        local: local.into(),
+        peer: Some(peer.into()),
+        path: None,
+    }
 }
 
 /// A unix stream endpoint (inodes as numbers).
@@ -136,10 +151,22 @@ pub(crate) fn unix(local: u64, peer: u64) -> Endpoint {
 /// A pipe endpoint.
 pub(crate) fn pipe(inode: u64) -> Endpoint {
     let id = format!("pipe:{inode}");
-    Endpoint { kind: Some(ChannelKind::Pipe), stream: true, local: id.clone(), peer: Some(id), path: None }
+    Endpoint {
+        kind: Some(ChannelKind::Pipe),
+        stream: true,
+        local: id.clone(),
+        peer: Some(id),
+        path: None,
+    }
 }
 
 /// A UDP endpoint, connected or not.
 pub(crate) fn udp(local: &str, peer: Option<&str>) -> Endpoint {
-    Endpoint { kind: Some(ChannelKind::Udp), stream: false, local: local.into(), peer: peer.map(Into::into), path: None }
+    Endpoint {
+        kind: Some(ChannelKind::Udp),
+        stream: false,
+        local: local.into(),
+        peer: peer.map(Into::into),
+        path: None,
+    }
 }

@@ -7,14 +7,21 @@ use crate::model::{Event, Manifest, RunStatus, Target, Verdict};
 
 /// Cross edges of a kind, as (from, to).
 fn edges(g: &CausalGraph<'_>, kind: EdgeKind) -> Vec<(usize, usize)> {
-    g.edges().into_iter().filter(|(_, _, e)| e.kind == kind).map(|(a, b, _)| (a, b)).collect()
+    g.edges()
+        .into_iter()
+        .filter(|(_, _, e)| e.kind == kind)
+        .map(|(a, b, _)| (a, b))
+        .collect()
 }
 
 fn manifest() -> Manifest {
     Manifest {
         schema: 1,
         id: "r1".into(),
-        target: Target::Command { argv: vec!["demo".into()], cwd: "/".into() },
+        target: Target::Command {
+            argv: vec!["demo".into()],
+            cwd: "/".into(),
+        },
         command: "demo".into(),
         started_ms: 0,
         ended_ms: Some(1),
@@ -53,8 +60,18 @@ fn client_server(log: &mut Log, pid0: i32, cport: u16) -> Cs {
     log.push(ev(s, s, "start").ret(None).node("primary"));
     log.push(ev(c, c, "start").ret(None).node("client"));
     log.push(ev(s, s, "listen").fd(3));
-    let connect = log.push(ev(c, c, "connect").fd(3).ep(ce.clone()).addr("127.0.0.1:7000"));
-    let accept = log.push(ev(s, s, "accept4").fd(3).ret(Some(4)).fds(&[4], &[se.clone()]));
+    let connect = log.push(
+        ev(c, c, "connect")
+            .fd(3)
+            .ep(ce.clone())
+            .addr("127.0.0.1:7000"),
+    );
+    let accept = log.push(
+        ev(s, s, "accept4")
+            .fd(3)
+            .ret(Some(4))
+            .fds(&[4], [se.clone()]),
+    );
     let req = log.push(ev(c, c, "write").fd(3).ep(ce.clone()).bytes(5));
     let req_read = log.push(ev(s, s, "read").fd(4).ep(se.clone()).bytes(5));
     let resp = log.push(ev(s, s, "write").fd(4).ep(se.clone()).bytes(3));
@@ -64,7 +81,16 @@ fn client_server(log: &mut Log, pid0: i32, cport: u16) -> Cs {
     log.push(ev(s, s, "close").fd(4).ep(se));
     log.push(ev(c, c, "exit_group").status(0));
     log.push(ev(s, s, "exit_group").status(0));
-    Cs { connect, accept, req, req_read, resp, resp_read, close, eof }
+    Cs {
+        connect,
+        accept,
+        req,
+        req_read,
+        resp,
+        resp_read,
+        close,
+        eof,
+    }
 }
 
 #[test]
@@ -73,11 +99,17 @@ fn client_server_edges_and_names() {
     let cs = client_server(&mut log, 0, 5000);
     let g = CausalGraph::build(&log.events);
     assert_eq!(edges(&g, EdgeKind::Connect), vec![(cs.connect, cs.accept)]);
-    assert_eq!(edges(&g, EdgeKind::Message), vec![(cs.req, cs.req_read), (cs.resp, cs.resp_read)]);
+    assert_eq!(
+        edges(&g, EdgeKind::Message),
+        vec![(cs.req, cs.req_read), (cs.resp, cs.resp_read)]
+    );
     assert_eq!(edges(&g, EdgeKind::Eof), vec![(cs.close, cs.eof)]);
     assert_eq!(g.channels().len(), 1);
     assert_eq!(g.channels()[0].name, "client->primary#0");
-    assert_eq!(g.channels()[0].ends, ["client".to_string(), "primary".to_string()]);
+    assert_eq!(
+        g.channels()[0].ends,
+        ["client".to_string(), "primary".to_string()]
+    );
     let names: Vec<&str> = g.messages().iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["client->primary#0/0", "client->primary#0/r0"]);
     assert_eq!(g.event_name(cs.req_read), "primary:t0/3:read");
@@ -90,11 +122,14 @@ fn client_server_edges_and_names() {
 #[test]
 fn read_spanning_two_messages() {
     let mut l = Log::default();
-    let (a, b) = (tcp("10.0.0.1:1", "10.0.0.2:2"), tcp("10.0.0.2:2", "10.0.0.1:1"));
+    let (a, b) = (
+        tcp("10.0.0.1:1", "10.0.0.2:2"),
+        tcp("10.0.0.2:2", "10.0.0.1:1"),
+    );
     l.push(ev(1, 1, "start").node("a"));
     l.push(ev(2, 2, "start").node("b"));
     l.push(ev(1, 1, "connect").fd(3).ep(a.clone()));
-    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], &[b.clone()]));
+    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], [b.clone()]));
     let w1 = l.push(ev(1, 1, "write").fd(3).ep(a.clone()).bytes(4));
     let w2 = l.push(ev(1, 1, "sendto").fd(3).ep(a.clone()).bytes(6));
     let r = l.push(ev(2, 2, "recvfrom").fd(4).ep(b.clone()).bytes(10));
@@ -112,7 +147,7 @@ fn message_split_over_reads_and_partial_overlap() {
     l.push(ev(1, 1, "start").node("a"));
     l.push(ev(2, 2, "start").node("b"));
     let c = l.push(ev(1, 1, "connect").fd(3).ep(a.clone()));
-    let acc = l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], &[b.clone()]));
+    let acc = l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], [b.clone()]));
     let w1 = l.push(ev(1, 1, "write").fd(3).ep(a.clone()).bytes(10));
     let w2 = l.push(ev(1, 1, "write").fd(3).ep(a.clone()).bytes(10));
     let r1 = l.push(ev(2, 2, "read").fd(4).ep(b.clone()).bytes(4)); // [0,4)
@@ -121,7 +156,10 @@ fn message_split_over_reads_and_partial_overlap() {
     let g = CausalGraph::build(&l.events);
     assert_eq!(g.messages()[0].recvs, vec![r1, r2]);
     assert_eq!(g.messages()[1].recvs, vec![r2, r3]);
-    assert_eq!(edges(&g, EdgeKind::Message), vec![(w1, r1), (w1, r2), (w2, r2), (w2, r3)]);
+    assert_eq!(
+        edges(&g, EdgeKind::Message),
+        vec![(w1, r1), (w1, r2), (w2, r2), (w2, r3)]
+    );
     // Unix streams pair connect and accept by peer inode.
     assert_eq!(edges(&g, EdgeKind::Connect), vec![(c, acc)]);
     assert_eq!(g.channels()[0].name, "a->b#0");
@@ -134,22 +172,41 @@ fn channel_ordinals_and_outside_ends() {
     l.push(ev(2, 2, "start").node("primary"));
     // Two connections client->primary, and one to a server outside the trace.
     for (k, port) in [(0, 5001), (1, 5002)] {
-        let (a, b) = (tcp(&format!("127.0.0.1:{port}"), "127.0.0.1:7000"), tcp("127.0.0.1:7000", &format!("127.0.0.1:{port}")));
+        let (a, b) = (
+            tcp(&format!("127.0.0.1:{port}"), "127.0.0.1:7000"),
+            tcp("127.0.0.1:7000", &format!("127.0.0.1:{port}")),
+        );
         l.push(ev(1, 1, "connect").fd(3 + k).ep(a));
-        l.push(ev(2, 2, "accept").fd(3).ret(Some(10 + k as i64)).fds(&[10 + k], &[b]));
+        l.push(
+            ev(2, 2, "accept")
+                .fd(3)
+                .ret(Some(10 + k as i64))
+                .fds(&[10 + k], [b]),
+        );
     }
     let out = tcp("127.0.0.1:5003", "127.0.0.1:6379");
     l.push(ev(1, 1, "connect").fd(5).ep(out.clone()));
     let w = l.push(ev(1, 1, "write").fd(5).ep(out).bytes(7));
     // A connection from an outside client (ephemeral port): named by IP.
     let inc = tcp("127.0.0.1:7000", "127.0.0.2:40000");
-    l.push(ev(2, 2, "accept").fd(3).ret(Some(12)).fds(&[12], &[inc]));
+    l.push(ev(2, 2, "accept").fd(3).ret(Some(12)).fds(&[12], [inc]));
     let g = CausalGraph::build(&l.events);
     let names: Vec<&str> = g.channels().iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["client->primary#0", "client->primary#1", "client->127.0.0.1:6379#0", "127.0.0.2->primary#0"]);
+    assert_eq!(
+        names,
+        [
+            "client->primary#0",
+            "client->primary#1",
+            "client->127.0.0.1:6379#0",
+            "127.0.0.2->primary#0"
+        ]
+    );
     // A message to the outside is not lost: its receiver is just not traced.
     let m = &g.messages()[0];
-    assert_eq!((m.send, m.lost, m.name.as_str()), (w, false, "client->127.0.0.1:6379#0/0"));
+    assert_eq!(
+        (m.send, m.lost, m.name.as_str()),
+        (w, false, "client->127.0.0.1:6379#0/0")
+    );
 }
 
 /// sh (root, no node) forks: A (pid 300) execs kvd, B (pid 250, forked
@@ -184,10 +241,20 @@ fn names_of_children_and_threads() {
     let mut l = Log::default();
     let [fa, sa, _fb, st, ea, wa, ..] = family(&mut l);
     let g = CausalGraph::build(&l.events);
-    let names: Vec<(i32, &str)> = g.processes().iter().map(|p| (p.pid, p.name.as_str())).collect();
+    let names: Vec<(i32, &str)> = g
+        .processes()
+        .iter()
+        .map(|p| (p.pid, p.name.as_str()))
+        .collect();
     assert_eq!(
         names,
-        [(10, "sh#0"), (300, "sh#0/kvd#0"), (250, "sh#0/kvd#1"), (260, "sh#0/sh#0"), (301, "sh#0/kvd#0/kvd#0")]
+        [
+            (10, "sh#0"),
+            (300, "sh#0/kvd#0"),
+            (250, "sh#0/kvd#1"),
+            (260, "sh#0/sh#0"),
+            (301, "sh#0/kvd#0/kvd#0")
+        ]
     );
     let threads: Vec<&str> = g.threads().iter().map(|t| t.name.as_str()).collect();
     assert!(threads.contains(&"sh#0:t1"), "{threads:?}");
@@ -205,7 +272,7 @@ fn pipe_between_parent_and_child_with_eof() {
     let mut l = Log::default();
     let p = pipe(77);
     l.push(ev(1, 1, "start").node("primary"));
-    let mk = l.push(ev(1, 1, "pipe2").fds(&[3, 4], &[p.clone(), p.clone()]));
+    let mk = l.push(ev(1, 1, "pipe2").fds(&[3, 4], [p.clone(), p.clone()]));
     l.push(ev(1, 1, "fork").child(2));
     l.push(ev(2, 2, "start").child(1).ret(None));
     l.push(ev(1, 1, "close").fd(4).ep(p.clone())); // parent closes its write end
@@ -217,7 +284,10 @@ fn pipe_between_parent_and_child_with_eof() {
     let g = CausalGraph::build(&l.events);
     let c = &g.channels()[0];
     assert_eq!(c.name, "pipe:primary#0");
-    assert_eq!(c.ends, ["primary/proc#0".to_string(), "primary".to_string()]);
+    assert_eq!(
+        c.ends,
+        ["primary/proc#0".to_string(), "primary".to_string()]
+    );
     assert_eq!(c.created_by, Some(mk));
     assert_eq!(edges(&g, EdgeKind::Message), vec![(w, r)]);
     assert_eq!(edges(&g, EdgeKind::Eof), vec![(last, eof)]);
@@ -228,7 +298,7 @@ fn eof_after_writer_exits_without_close() {
     let mut l = Log::default();
     let p = pipe(5);
     l.push(ev(1, 1, "start").node("a"));
-    l.push(ev(1, 1, "pipe").fds(&[3, 4], &[p.clone(), p.clone()]));
+    l.push(ev(1, 1, "pipe").fds(&[3, 4], [p.clone(), p.clone()]));
     l.push(ev(1, 1, "fork").child(2));
     l.push(ev(2, 2, "start").child(1).ret(None));
     l.push(ev(1, 1, "close").fd(4).ep(p.clone()));
@@ -245,7 +315,7 @@ fn shutdown_wr_causes_eof() {
     l.push(ev(1, 1, "start").node("a"));
     l.push(ev(2, 2, "start").node("b"));
     l.push(ev(1, 1, "connect").fd(3).ep(a.clone()));
-    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], &[b.clone()]));
+    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], [b.clone()]));
     let sh = l.push(ev(1, 1, "shutdown").fd(3).ep(a.clone()).how("wr"));
     let eof = l.push(ev(2, 2, "recv").fd(4).ep(b.clone()).bytes(0));
     // The reverse direction is still open: a's read of 0 would need b's close.
@@ -261,19 +331,66 @@ fn udp_datagrams_in_order_per_flow() {
     let s = udp("0.0.0.0:53", None);
     l.push(ev(1, 1, "start").node("client"));
     l.push(ev(2, 2, "start").node("dns"));
-    let s1 = l.push(ev(1, 1, "sendto").fd(3).ep(c.clone()).addr("127.0.0.1:53").bytes(10));
-    let s2 = l.push(ev(1, 1, "sendmmsg").fd(3).ep(c.clone()).addr("127.0.0.1:53").bytes(2).parts(&[20, 30]));
-    let r1 = l.push(ev(2, 2, "recvfrom").fd(5).ep(s.clone()).addr("127.0.0.1:4000").bytes(10));
-    let r2 = l.push(ev(2, 2, "recvmmsg").fd(5).ep(s.clone()).addr("127.0.0.1:4000").bytes(2).parts(&[20, 30]));
-    let a1 = l.push(ev(2, 2, "sendto").fd(5).ep(s.clone()).addr("127.0.0.1:4000").bytes(7));
-    let b1 = l.push(ev(1, 1, "recvfrom").fd(3).ep(c.clone()).addr("127.0.0.1:53").bytes(7));
+    let s1 = l.push(
+        ev(1, 1, "sendto")
+            .fd(3)
+            .ep(c.clone())
+            .addr("127.0.0.1:53")
+            .bytes(10),
+    );
+    let s2 = l.push(
+        ev(1, 1, "sendmmsg")
+            .fd(3)
+            .ep(c.clone())
+            .addr("127.0.0.1:53")
+            .bytes(2)
+            .parts(&[20, 30]),
+    );
+    let r1 = l.push(
+        ev(2, 2, "recvfrom")
+            .fd(5)
+            .ep(s.clone())
+            .addr("127.0.0.1:4000")
+            .bytes(10),
+    );
+    let r2 = l.push(
+        ev(2, 2, "recvmmsg")
+            .fd(5)
+            .ep(s.clone())
+            .addr("127.0.0.1:4000")
+            .bytes(2)
+            .parts(&[20, 30]),
+    );
+    let a1 = l.push(
+        ev(2, 2, "sendto")
+            .fd(5)
+            .ep(s.clone())
+            .addr("127.0.0.1:4000")
+            .bytes(7),
+    );
+    let b1 = l.push(
+        ev(1, 1, "recvfrom")
+            .fd(3)
+            .ep(c.clone())
+            .addr("127.0.0.1:53")
+            .bytes(7),
+    );
     // One datagram that nobody reads: lost.
-    l.push(ev(1, 1, "sendto").fd(3).ep(c.clone()).addr("127.0.0.1:53").bytes(5));
+    l.push(
+        ev(1, 1, "sendto")
+            .fd(3)
+            .ep(c.clone())
+            .addr("127.0.0.1:53")
+            .bytes(5),
+    );
     let g = CausalGraph::build(&l.events);
     let names: Vec<&str> = g.channels().iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["client->dns#0", "dns->client#0"]);
-    let ms: Vec<(&str, usize, Vec<usize>, bool)> =
-        g.messages().iter().map(|m| (m.name.as_str(), m.send, m.recvs.clone(), m.lost)).collect();
+    let ms: Vec<(&str, usize, Vec<usize>, bool)> = g
+        .messages()
+        .iter()
+        .map(|m| (m.name.as_str(), m.send, m.recvs.clone(), m.lost))
+        .collect();
     assert_eq!(
         ms,
         [
@@ -284,7 +401,10 @@ fn udp_datagrams_in_order_per_flow() {
             ("dns->client#0/0", a1, vec![b1], false),
         ]
     );
-    assert_eq!(edges(&g, EdgeKind::Message), vec![(s1, r1), (s2, r2), (a1, b1)]);
+    assert_eq!(
+        edges(&g, EdgeKind::Message),
+        vec![(s1, r1), (s2, r2), (a1, b1)]
+    );
 }
 
 #[test]
@@ -294,9 +414,15 @@ fn dropped_send_takes_no_bytes_and_is_lost() {
     l.push(ev(1, 1, "start").node("a"));
     l.push(ev(2, 2, "start").node("b"));
     l.push(ev(1, 1, "connect").fd(3).ep(a.clone()));
-    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], &[b.clone()]));
+    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], [b.clone()]));
     let w1 = l.push(ev(1, 1, "write").fd(3).ep(a.clone()).bytes(4));
-    l.push(ev(1, 1, "write").fd(3).ep(a.clone()).bytes(4).injected("drop"));
+    l.push(
+        ev(1, 1, "write")
+            .fd(3)
+            .ep(a.clone())
+            .bytes(4)
+            .injected("drop"),
+    );
     let r = l.push(ev(2, 2, "read").fd(4).ep(b.clone()).bytes(4));
     l.push(ev(2, 2, "read").fd(4).ep(b).ret(None)); // still blocked at the end
     let g = CausalGraph::build(&l.events);
@@ -313,7 +439,10 @@ fn concurrency_and_clocks() {
     assert!(g.concurrent(2, cs.connect));
     assert!(!g.concurrent(cs.req, cs.req_read));
     let t_client = g.thread_of(cs.req);
-    assert_eq!(g.clock(cs.req_read)[t_client], g.position(cs.req) as u32 + 1);
+    assert_eq!(
+        g.clock(cs.req_read)[t_client],
+        g.position(cs.req) as u32 + 1
+    );
     assert!(g.lamport(cs.req) < g.lamport(cs.req_read));
 }
 
@@ -323,7 +452,10 @@ fn reorder(events: &[Event], order: &[usize]) -> Vec<Event> {
     order
         .iter()
         .enumerate()
-        .map(|(k, &i)| Event { seq: k as u64, ..events[i].clone() })
+        .map(|(k, &i)| Event {
+            seq: k as u64,
+            ..events[i].clone()
+        })
         .collect()
 }
 
@@ -349,21 +481,38 @@ fn two_clients(first: usize, client_order_swapped: bool) -> Vec<Event> {
     l.push(ev(9, 9, "start").node("primary"));
     let mut eps = Vec::new();
     for k in 0..2 {
-        let pid = 1 + k as i32;
+        let pid = 1 + k;
         l.push(ev(pid, pid, "start").node(&format!("c{k}")));
-        let (c, s) = (tcp(&format!("127.0.0.1:{}", 100 + k), "127.0.0.1:7"), tcp("127.0.0.1:7", &format!("127.0.0.1:{}", 100 + k)));
+        let (c, s) = (
+            tcp(&format!("127.0.0.1:{}", 100 + k), "127.0.0.1:7"),
+            tcp("127.0.0.1:7", &format!("127.0.0.1:{}", 100 + k)),
+        );
         l.push(ev(pid, pid, "connect").fd(3).ep(c.clone()));
-        l.push(ev(9, 9, "accept").fd(3).ret(Some(4 + k as i64)).fds(&[4 + k as i32], &[s.clone()]));
+        l.push(
+            ev(9, 9, "accept")
+                .fd(3)
+                .ret(Some(i64::from(4 + k)))
+                .fds(&[4 + k], [s.clone()]),
+        );
         eps.push((pid, c, s));
     }
-    let writes: Vec<usize> = if client_order_swapped { vec![1, 0] } else { vec![0, 1] };
+    let writes: Vec<usize> = if client_order_swapped {
+        vec![1, 0]
+    } else {
+        vec![0, 1]
+    };
     for k in writes {
         let (pid, c, _) = &eps[k];
         l.push(ev(*pid, *pid, "write").fd(3).ep(c.clone()).bytes(4));
     }
     for k in [first, 1 - first] {
         l.push(ev(9, 9, "epoll_wait").ret(Some(1)));
-        l.push(ev(9, 9, "read").fd(4 + k as i32).ep(eps[k].2.clone()).bytes(4));
+        l.push(
+            ev(9, 9, "read")
+                .fd(4 + k as i32)
+                .ep(eps[k].2.clone())
+                .bytes(4),
+        );
     }
     l.events
 }
@@ -373,7 +522,10 @@ fn trace_class_separates_message_orders() {
     let a = CausalGraph::build(&two_clients(0, false)).pipe(|g| trace_class(&g));
     let a2 = CausalGraph::build(&two_clients(0, true)).pipe(|g| trace_class(&g));
     let b = CausalGraph::build(&two_clients(1, false)).pipe(|g| trace_class(&g));
-    assert_eq!(a, a2, "the clients' writes are concurrent: their order is not structure");
+    assert_eq!(
+        a, a2,
+        "the clients' writes are concurrent: their order is not structure"
+    );
     assert_ne!(a, b, "primary read the clients in a different order");
 }
 
@@ -381,9 +533,23 @@ fn trace_class_separates_message_orders() {
 fn trace_class_ignores_poll_counts() {
     let mut events = two_clients(0, false);
     let base = trace_class(&CausalGraph::build(&events));
-    let extra = Event { seq: 1000, ..events.iter().find(|e| e.call == "epoll_wait").unwrap().clone() };
+    let extra = Event {
+        seq: 1000,
+        ..events
+            .iter()
+            .find(|e| e.call == "epoll_wait")
+            .unwrap()
+            .clone()
+    };
     events.push(extra.clone());
-    events.push(Event { seq: 1001, call: "read".into(), errno: Some("EAGAIN".into()), ret: Some(-11), fd: Some(4), ..extra });
+    events.push(Event {
+        seq: 1001,
+        call: "read".into(),
+        errno: Some("EAGAIN".into()),
+        ret: Some(-11),
+        fd: Some(4),
+        ..extra
+    });
     assert_eq!(trace_class(&CausalGraph::build(&events)), base);
 }
 
@@ -418,7 +584,12 @@ fn unfinished_events_and_empty_log() {
     l.push(ev(1, 1, "start").node("a"));
     l.push(ev(1, 1, "accept").fd(3).ret(None));
     // A refused connect makes no channel and no edge.
-    l.push(ev(1, 1, "connect").fd(4).ep(tcp("1.1.1.1:1", "2.2.2.2:2")).errno("ECONNREFUSED"));
+    l.push(
+        ev(1, 1, "connect")
+            .fd(4)
+            .ep(tcp("1.1.1.1:1", "2.2.2.2:2"))
+            .errno("ECONNREFUSED"),
+    );
     let g = CausalGraph::build(&l.events);
     assert_eq!(g.event_name(1), "a:t0/1:accept");
     assert!(g.channels().is_empty() && g.edges().is_empty());
@@ -438,7 +609,13 @@ fn other_formats_render() {
     let m = manifest();
     let dot = render(&m, &l.events, Format::Dot);
     assert!(dot.starts_with("digraph \"r1\" {"), "{dot}");
-    assert!(dot.contains(&format!("e{} -> e{} [color=blue, label=\"client->primary#0/0\"]", cs.req, cs.req_read)), "{dot}");
+    assert!(
+        dot.contains(&format!(
+            "e{} -> e{} [color=blue, label=\"client->primary#0/0\"]",
+            cs.req, cs.req_read
+        )),
+        "{dot}"
+    );
     assert_eq!(dot.matches("subgraph").count(), 2);
 
     let shiviz = render(&m, &l.events, Format::Shiviz);
@@ -449,16 +626,27 @@ fn other_formats_render() {
         let clock: serde_json::Value = serde_json::from_str(clock).unwrap();
         assert!(clock.get(host).is_some(), "{pair:?}");
     }
-    assert!(shiviz.contains("primary:t0 {\"client:t0\":3,\"primary:t0\":4}"), "{shiviz}");
+    assert!(
+        shiviz.contains("primary:t0 {\"client:t0\":3,\"primary:t0\":4}"),
+        "{shiviz}"
+    );
 
-    let perfetto: serde_json::Value = serde_json::from_str(&render(&m, &l.events, Format::Perfetto)).unwrap();
+    let perfetto: serde_json::Value =
+        serde_json::from_str(&render(&m, &l.events, Format::Perfetto)).unwrap();
     let evs = perfetto["traceEvents"].as_array().unwrap();
-    assert_eq!(evs.iter().filter(|e| e["ph"] == "X").count(), l.events.len());
+    assert_eq!(
+        evs.iter().filter(|e| e["ph"] == "X").count(),
+        l.events.len()
+    );
     assert_eq!(evs.iter().filter(|e| e["ph"] == "s").count(), 4);
     assert_eq!(evs.iter().filter(|e| e["ph"] == "f").count(), 4);
-    assert!(evs.iter().any(|e| e["ph"] == "M" && e["args"]["name"] == "client:t0"));
+    assert!(
+        evs.iter()
+            .any(|e| e["ph"] == "M" && e["args"]["name"] == "client:t0")
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&render(&m, &l.events, Format::Json)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&m, &l.events, Format::Json)).unwrap();
     assert_eq!(json["schema"], 1);
     assert_eq!("perfetto".parse::<Format>().unwrap(), Format::Perfetto);
     assert!("svg".parse::<Format>().is_err());
@@ -469,11 +657,17 @@ fn timeline_reads_like_strace() {
     let mut l = Log::default();
     client_server(&mut l, 0, 5000);
     let text = super::show::timeline(&manifest(), &l.events);
-    assert!(text.contains("\nclient (pid 100, exe proc, exit 0)\n"), "{text}");
+    assert!(
+        text.contains("\nclient (pid 100, exe proc, exit 0)\n"),
+        "{text}"
+    );
     assert!(
         text.contains("client:t0/2:write(3, client->primary#0, 5) = 5  → msg client->primary#0/0 to primary:t0/3:read"),
         "{text}"
     );
-    assert!(text.contains("← msg client->primary#0/0 from client:t0/2:write"), "{text}");
+    assert!(
+        text.contains("← msg client->primary#0/0 from client:t0/2:write"),
+        "{text}"
+    );
     assert!(text.contains("← eof from client:t0/4:close"), "{text}");
 }
