@@ -671,3 +671,77 @@ fn timeline_reads_like_strace() {
     );
     assert!(text.contains("← eof from client:t0/4:close"), "{text}");
 }
+
+/// A recorded-style log (the JSON lines of EVENTS.md): a client sets a key
+/// on a primary that replicates it, then logs through a child over a pipe
+/// and sends a metrics datagram to a collector outside the trace.
+fn kv_set() -> Vec<Event> {
+    include_str!("fixtures/kv_set.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture line parses"))
+        .collect()
+}
+
+#[test]
+fn fixture_names_and_edges() {
+    let events = kv_set();
+    let g = CausalGraph::build(&events);
+    let procs: Vec<&str> = g.processes().iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(procs, ["primary", "replica", "client", "client/logger#0"]);
+    let chans: Vec<&str> = g.channels().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        chans,
+        [
+            "replica->primary#0",
+            "client->primary#0",
+            "pipe:client#0",
+            "client->127.0.0.1:8125#0"
+        ]
+    );
+    let ms: Vec<(&str, usize)> = g
+        .messages()
+        .iter()
+        .map(|m| (m.name.as_str(), m.recvs.len()))
+        .collect();
+    assert_eq!(
+        ms,
+        [
+            ("replica->primary#0/0", 1),
+            ("replica->primary#0/r0", 2),
+            ("client->primary#0/0", 1),
+            ("client->primary#0/1", 1),
+            ("client->primary#0/r0", 1),
+            ("pipe:client#0/0", 1),
+            ("client->127.0.0.1:8125#0/0", 0),
+        ]
+    );
+    assert!(g.messages().iter().all(|m| !m.lost));
+    let eofs: Vec<(String, String)> = edges(&g, EdgeKind::Eof)
+        .into_iter()
+        .map(|(a, b)| (g.event_name(a), g.event_name(b)))
+        .collect();
+    assert_eq!(
+        eofs,
+        [
+            (
+                "client:t0/11:close".to_string(),
+                "client/logger#0:t0/7:read".to_string()
+            ),
+            (
+                "client:t0/14:close".to_string(),
+                "primary:t0/17:read".to_string()
+            ),
+        ]
+    );
+    assert_eq!(edges(&g, EdgeKind::Exit).len(), 1);
+    assert!(g.broken_edges().is_empty());
+}
+
+#[test]
+fn fixture_export_and_timeline_snapshots() {
+    let events = kv_set();
+    let mut m = manifest();
+    m.id = "kv_set".into();
+    insta::assert_json_snapshot!("kv_set_export", graph_json(&m, &events));
+    insta::assert_snapshot!("kv_set_timeline", super::show::timeline(&m, &events));
+}
