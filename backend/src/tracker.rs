@@ -1,8 +1,36 @@
 //! The tracker: pure code from recorded events to the causal graph
 //! (happens-before), logical names, vector clocks, trace classes and the
 //! export formats. No ptrace, no I/O beyond what callers hand in.
+//!
+//! Layout:
+//! * `names`: logical names of processes and threads (DESIGN.md "Logical
+//!   names"); computed first because channel names are built from them.
+//! * `channels`: channel ends, byte-range matching of sends to reads,
+//!   datagram matching, connect/accept and close→EOF pairing.
+//! * `graph`: the [`CausalGraph`] itself (petgraph), cycle guard, Lamport
+//!   times and vector clocks.
+//! * [`clock`]: the [`trace_class`] hash.
+//! * [`export`]: JSON contract (docs/EXPORT.md), dot, ShiViz, Perfetto.
+//! * [`show`]: the strace-like timeline of `bop show`.
 
+mod channels;
+pub mod clock;
 pub mod export;
+mod graph;
+mod names;
+pub mod show;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod testlog;
+#[cfg(test)]
+mod tests;
+
+pub use channels::{Channel, Message};
+pub use clock::{class_structure, trace_class};
+pub use graph::{CausalGraph, Edge, EdgeKind};
+pub use names::{Process, Thread};
 
 /// Errors of the tracker layer.
 #[derive(Debug, thiserror::Error)]
@@ -12,32 +40,59 @@ pub enum TrackError {
     UnknownFormat(String),
 }
 
-pub mod show {
-    //! Placeholder timeline until the tracker lands: raw events per process.
-    use crate::model::{Event, Manifest};
-
-    /// A readable per-process timeline of a run.
-    pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
-        let mut out = format!("run {}: {}\n", manifest.id, manifest.command);
-        let mut pids: Vec<i32> = events.iter().map(|e| e.pid).collect();
-        pids.sort();
-        pids.dedup();
-        for pid in pids {
-            out.push_str(&format!("process {pid}\n"));
-            for e in events.iter().filter(|e| e.pid == pid) {
-                out.push_str(&format!(
-                    "  {:>12} {} {}({:?}) = {:?} {:?}\n",
-                    e.start_ns, e.tid, e.call, e.fd, e.ret, e.bytes
-                ));
-            }
-        }
-        out
-    }
+/// Calls that put bytes into a channel (EVENTS.md "Data").
+pub(crate) fn is_send(call: &str) -> bool {
+    matches!(
+        call,
+        "write" | "writev" | "pwrite64" | "send" | "sendto" | "sendmsg" | "sendmmsg"
+    )
 }
 
-/// The trace class of a recorded run, for its manifest (placeholder until
-/// the tracker lands).
+/// Calls that take bytes out of a channel.
+pub(crate) fn is_recv(call: &str) -> bool {
+    matches!(
+        call,
+        "read" | "readv" | "pread64" | "recv" | "recvfrom" | "recvmsg" | "recvmmsg"
+    )
+}
+
+/// Calls that create a process or a thread (`detail.child` = new tid).
+pub(crate) fn is_fork(call: &str) -> bool {
+    matches!(call, "fork" | "vfork" | "clone" | "clone3")
+}
+
+/// Events that end a thread: the `exit`/`killed` lifecycle points, or the
+/// `exit`/`exit_group` syscalls that replace the `exit` point.
+pub(crate) fn is_thread_end(call: &str) -> bool {
+    matches!(call, "exit" | "exit_group" | "killed")
+}
+
+/// Blocking points: they wait for readiness and move no data.
+pub(crate) fn is_blocking(call: &str) -> bool {
+    matches!(
+        call,
+        "poll" | "ppoll" | "select" | "pselect6" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2"
+    )
+}
+
+/// Base name of an executable path (`/usr/bin/kvd` → `kvd`).
+pub(crate) fn basename(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+/// True when the fault injector dropped this send: it returned success but
+/// its bytes never entered the channel (DESIGN.md "Fault semantics"). The
+/// injector's `injected` text starts with `drop` for those.
+pub(crate) fn is_dropped(e: &crate::model::Event) -> bool {
+    e.injected.as_deref().is_some_and(|s| s.starts_with("drop"))
+}
+
+/// The trace class of a recorded run, for its manifest (`None` for an
+/// empty log).
 pub fn class_of(events: &[crate::model::Event]) -> Option<String> {
-    let _ = events;
-    None
+    if events.is_empty() {
+        return None;
+    }
+    Some(trace_class(&CausalGraph::build(events)))
 }

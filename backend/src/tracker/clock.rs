@@ -1,0 +1,113 @@
+//! Trace classes: a canonical hash of a run's causal structure.
+//!
+//! Vector clocks live in [`super::CausalGraph`]; this module turns the
+//! graph into a text that names only logical things (threads, event
+//! ordinals, calls, outcomes, channels, messages, edges) and hashes it.
+//! Pids, tids, ports, fds, timestamps and `seq` never enter the text, and
+//! every line is sorted, so two runs that differ only in how concurrent
+//! events interleaved get the same class, while a different message order
+//! (a read fed by another send) changes an edge line and the class.
+//!
+//! Timing noise is left out: blocking points (`poll`, `select`,
+//! `epoll_wait`...) and calls that failed with `EAGAIN`/`EWOULDBLOCK`/
+//! `EINTR` are skipped unless a cross edge touches them (none normally
+//! does), and event ordinals in the class count only the kept events. How
+//! often a server loops through `epoll_wait` or retries a non-blocking read
+//! depends on scheduling, not on what the system did; keeping them would
+//! give nearly every run its own class. Byte counts of reads are left out
+//! for the same reason: where they matter they show as message edges.
+
+use sha2::{Digest, Sha256};
+
+use super::{CausalGraph, EdgeKind, is_blocking, is_recv};
+
+/// Hex digits kept from the SHA-256 of the class text (64 bits).
+const CLASS_HEX: usize = 16;
+
+/// True when an event is timing noise (see the module docs).
+fn is_noise(g: &CausalGraph<'_>, i: usize) -> bool {
+    let e = &g.events()[i];
+    let retry = matches!(e.errno.as_deref(), Some("EAGAIN" | "EWOULDBLOCK" | "EINTR"));
+    (is_blocking(&e.call) || retry) && e.injected.is_none()
+}
+
+/// The outcome of an event as the class sees it.
+fn outcome(g: &CausalGraph<'_>, i: usize) -> String {
+    let e = &g.events()[i];
+    if let Some(errno) = &e.errno {
+        return errno.clone();
+    }
+    match e.call.as_str() {
+        "exit" | "exit_group" => format!("status={}", e.detail.status.unwrap_or(0)),
+        "killed" => format!("signal={}", e.detail.signal.as_deref().unwrap_or("?")),
+        _ if e.ret.is_none() => "unfinished".to_string(),
+        c if is_recv(c) && e.ret == Some(0) => "eof".to_string(),
+        _ => "ok".to_string(),
+    }
+}
+
+/// The sorted lines the trace class hashes, for explaining why two runs
+/// fall in different classes (a line diff of two runs' structures).
+pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
+    let n = g.events().len();
+    let touched: Vec<bool> = {
+        let mut t = vec![false; n];
+        for (a, b, _) in g.edges() {
+            t[a] = true;
+            t[b] = true;
+        }
+        t
+    };
+    // Class names of kept events: thread, ordinal among kept events, call.
+    let mut cname: Vec<Option<String>> = vec![None; n];
+    let mut lines = Vec::new();
+    for th in g.threads() {
+        let mut k = 0;
+        for &i in &th.events {
+            if is_noise(g, i) && !touched[i] {
+                continue;
+            }
+            let name = format!("{}/{k}:{}", th.name, g.events()[i].call);
+            lines.push(format!("event {name} {}", outcome(g, i)));
+            cname[i] = Some(name);
+            k += 1;
+        }
+    }
+    for c in g.channels() {
+        lines.push(format!(
+            "channel {} {} {}",
+            c.name,
+            c.kind.as_str(),
+            if c.stream { "stream" } else { "dgram" }
+        ));
+    }
+    for (a, b, e) in g.edges() {
+        let (Some(from), Some(to)) = (&cname[a], &cname[b]) else {
+            continue;
+        };
+        let label = match (e.kind, e.message) {
+            (EdgeKind::Message, Some(m)) => format!(" {}", g.messages()[m].name),
+            _ => String::new(),
+        };
+        lines.push(format!("edge {} {from} {to}{label}", e.kind.as_str()));
+    }
+    for m in g.messages().iter().filter(|m| m.lost) {
+        lines.push(format!("lost {}", m.name));
+    }
+    lines.sort();
+    lines
+}
+
+/// The trace class of a run: the first 16 hex digits of the SHA-256 of its
+/// [`class_structure`]. Same causal structure over logical names → same
+/// class, whatever the pids, ports, timings and interleaving.
+pub fn trace_class(g: &CausalGraph<'_>) -> String {
+    let mut h = Sha256::new();
+    for line in class_structure(g) {
+        h.update(line.as_bytes());
+        h.update(b"\n");
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..CLASS_HEX].to_string()
+}

@@ -1,0 +1,405 @@
+//! The causal graph: one node per event, program-order edges within each
+//! thread, and the cross edges DESIGN.md lists (message, connect, spawn,
+//! exit, EOF). Vector clocks and Lamport times are computed once here so
+//! queries are O(1).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use petgraph::Direction;
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::{EdgeIndex, NodeIndex};
+use petgraph::stable_graph::StableDiGraph;
+use petgraph::visit::{EdgeRef, IntoEdgeReferences};
+use serde::Serialize;
+
+use super::channels::{self, Analysis, Channel, Message};
+use super::names::{Names, Process, Thread};
+use crate::model::Event;
+
+/// Why one event happens before another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeKind {
+    /// Consecutive events of one thread.
+    Program,
+    /// A send to a receive that consumed some of its bytes.
+    Message,
+    /// A `connect` to the `accept` that returned the connection.
+    Connect,
+    /// A `fork`/`clone` to the new thread's first event.
+    Spawn,
+    /// A reaped process's last events to the `wait4`/`waitid` that reaped it.
+    Exit,
+    /// The last close (or `shutdown(wr)`) of a write side to the peer's
+    /// end-of-file read.
+    Eof,
+}
+
+impl EdgeKind {
+    /// Lower-case name used in exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Program => "program",
+            EdgeKind::Message => "message",
+            EdgeKind::Connect => "connect",
+            EdgeKind::Spawn => "spawn",
+            EdgeKind::Exit => "exit",
+            EdgeKind::Eof => "eof",
+        }
+    }
+
+    /// How much the edge is inferred rather than observed: when a damaged log
+    /// yields a cycle, the most inferred edge of the cycle is dropped.
+    fn doubt(self) -> u8 {
+        match self {
+            EdgeKind::Program => 0,
+            EdgeKind::Spawn => 1,
+            EdgeKind::Message => 2,
+            EdgeKind::Connect => 3,
+            EdgeKind::Exit => 4,
+            EdgeKind::Eof => 5,
+        }
+    }
+}
+
+/// The weight of a graph edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Edge {
+    /// What kind of causality it records.
+    pub kind: EdgeKind,
+    /// For message edges: the index of the message.
+    pub message: Option<usize>,
+}
+
+/// The happens-before graph of one run, with logical names.
+///
+/// Events are identified by their index in the log slice handed to
+/// [`CausalGraph::build`] (the event log's line number, 0-based); graph
+/// node `i` is event `i`.
+#[derive(Clone, Debug)]
+pub struct CausalGraph<'e> {
+    events: &'e [Event],
+    graph: StableDiGraph<usize, Edge>,
+    names: Names,
+    analysis: Analysis,
+    /// Per event: one component per thread (see [`CausalGraph::clock`]).
+    clocks: Vec<Vec<u32>>,
+    lamport: Vec<u64>,
+    topo: Vec<usize>,
+    broken: Vec<(usize, usize, Edge)>,
+}
+
+fn node(i: usize) -> NodeIndex {
+    NodeIndex::new(i)
+}
+
+impl<'e> CausalGraph<'e> {
+    /// Builds the graph of a run from its event log (any order; `seq`
+    /// gives recording order, and program order within each thread).
+    pub fn build(events: &'e [Event]) -> CausalGraph<'e> {
+        let names = Names::build(events);
+        let analysis = channels::analyze(events, &names);
+        let n = events.len();
+        let mut graph: StableDiGraph<usize, Edge> = StableDiGraph::with_capacity(n, 2 * n);
+        for i in 0..n {
+            graph.add_node(i);
+        }
+        for t in &names.threads {
+            for w in t.events.windows(2) {
+                graph.add_edge(
+                    node(w[0]),
+                    node(w[1]),
+                    Edge {
+                        kind: EdgeKind::Program,
+                        message: None,
+                    },
+                );
+            }
+        }
+        let mut cross: Vec<(usize, usize, Edge)> = Vec::new();
+        let plain = |kind| Edge {
+            kind,
+            message: None,
+        };
+        for t in &names.threads {
+            if let (Some(f), Some(&first)) = (t.spawned_by, t.events.first()) {
+                cross.push((f, first, plain(EdgeKind::Spawn)));
+            }
+        }
+        // exit → wait: the reaped pid's most recent process instance.
+        let mut by_pid: HashMap<i32, Vec<usize>> = HashMap::new();
+        for (p, pr) in names.processes.iter().enumerate() {
+            by_pid.entry(pr.pid).or_default().push(p);
+        }
+        let first_seq = |p: usize| {
+            let t = &names.threads[names.processes[p].threads[0]];
+            events[t.events[0]].seq
+        };
+        for (i, e) in events.iter().enumerate() {
+            let reaped = matches!(e.call.as_str(), "wait4" | "waitid")
+                && e.errno.is_none()
+                && e.ret.is_some_and(|r| r >= 0);
+            let (true, Some(pid)) = (reaped, e.detail.child) else {
+                continue;
+            };
+            let found = by_pid
+                .get(&pid)
+                .and_then(|ps| ps.iter().rev().copied().find(|&p| first_seq(p) < e.seq));
+            if let Some(p) = found {
+                for &t in &names.processes[p].threads {
+                    if let Some(&last) = names.threads[t].events.last() {
+                        cross.push((last, i, plain(EdgeKind::Exit)));
+                    }
+                }
+            }
+        }
+        for (m, msg) in analysis.messages.iter().enumerate() {
+            for &r in &msg.recvs {
+                cross.push((
+                    msg.send,
+                    r,
+                    Edge {
+                        kind: EdgeKind::Message,
+                        message: Some(m),
+                    },
+                ));
+            }
+        }
+        cross.extend(
+            analysis
+                .connects
+                .iter()
+                .map(|&(a, b)| (a, b, plain(EdgeKind::Connect))),
+        );
+        cross.extend(
+            analysis
+                .eofs
+                .iter()
+                .map(|&(a, b)| (a, b, plain(EdgeKind::Eof))),
+        );
+        let mut seen: HashSet<(usize, usize, EdgeKind)> = HashSet::new();
+        for (a, b, edge) in cross {
+            if a != b && seen.insert((a, b, edge.kind)) {
+                graph.add_edge(node(a), node(b), edge);
+            }
+        }
+        let (topo, broken) = break_cycles(&mut graph);
+
+        let nthreads = names.threads.len();
+        let mut clocks: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut lamport = vec![0u64; n];
+        for &v in &topo {
+            let mut c = vec![0u32; nthreads];
+            let mut l = 0;
+            for e in graph.edges_directed(node(v), Direction::Incoming) {
+                let u = e.source().index();
+                for (x, y) in c.iter_mut().zip(&clocks[u]) {
+                    *x = (*x).max(*y);
+                }
+                l = l.max(lamport[u]);
+            }
+            c[names.thread_of[v]] = names.position[v] as u32 + 1;
+            clocks[v] = c;
+            lamport[v] = l + 1;
+        }
+        CausalGraph {
+            events,
+            graph,
+            names,
+            analysis,
+            clocks,
+            lamport,
+            topo,
+            broken,
+        }
+    }
+
+    /// The event log the graph was built from.
+    pub fn events(&self) -> &'e [Event] {
+        self.events
+    }
+
+    /// The petgraph graph (node weight = event index; program edges too).
+    pub fn graph(&self) -> &StableDiGraph<usize, Edge> {
+        &self.graph
+    }
+
+    /// Processes, parents before children.
+    pub fn processes(&self) -> &[Process] {
+        &self.names.processes
+    }
+
+    /// Threads, in order of first appearance.
+    pub fn threads(&self) -> &[Thread] {
+        &self.names.threads
+    }
+
+    /// Channels.
+    pub fn channels(&self) -> &[Channel] {
+        &self.analysis.channels
+    }
+
+    /// Messages (sends that carried bytes), per channel and direction in
+    /// ordinal order.
+    pub fn messages(&self) -> &[Message] {
+        &self.analysis.messages
+    }
+
+    /// Index of the thread of event `i`.
+    pub fn thread_of(&self, i: usize) -> usize {
+        self.names.thread_of[i]
+    }
+
+    /// Index of the process of event `i`.
+    pub fn process_of(&self, i: usize) -> usize {
+        self.names.threads[self.names.thread_of[i]].process
+    }
+
+    /// Position of event `i` in its thread's program order.
+    pub fn position(&self, i: usize) -> usize {
+        self.names.position[i]
+    }
+
+    /// Logical name of event `i`: `thread/ordinal:call`
+    /// (`replica:t0/17:read`).
+    pub fn event_name(&self, i: usize) -> String {
+        let t = &self.names.threads[self.names.thread_of[i]];
+        format!(
+            "{}/{}:{}",
+            t.name, self.names.position[i], self.events[i].call
+        )
+    }
+
+    /// The channel event `i` acted on (for `accept`: the new connection).
+    pub fn channel_of(&self, i: usize) -> Option<usize> {
+        self.analysis.event_channel[i]
+    }
+
+    /// Event indices in recording (`seq`) order.
+    pub fn seq_order(&self) -> &[usize] {
+        &self.names.order
+    }
+
+    /// Event indices in a topological order of the graph.
+    pub fn topo_order(&self) -> &[usize] {
+        &self.topo
+    }
+
+    /// Vector clock of event `i`: component `t` is how many events of
+    /// thread `t` (index into [`Self::threads`]) happen before or at `i`.
+    pub fn clock(&self, i: usize) -> &[u32] {
+        &self.clocks[i]
+    }
+
+    /// Lamport time of event `i`: 1 + the longest chain of events before it.
+    pub fn lamport(&self, i: usize) -> u64 {
+        self.lamport[i]
+    }
+
+    /// True when event `a` happens before event `b` (strictly).
+    pub fn happens_before(&self, a: usize, b: usize) -> bool {
+        a != b && self.clocks[b][self.names.thread_of[a]] > self.names.position[a] as u32
+    }
+
+    /// True when neither of two distinct events happens before the other.
+    pub fn concurrent(&self, a: usize, b: usize) -> bool {
+        a != b && !self.happens_before(a, b) && !self.happens_before(b, a)
+    }
+
+    /// Cross edges (everything but program order) as (from, to, edge),
+    /// ordered by source then target recording order.
+    pub fn edges(&self) -> Vec<(usize, usize, Edge)> {
+        let seq = |i: usize| self.events[i].seq;
+        let mut out: Vec<(usize, usize, Edge)> = (&self.graph)
+            .edge_references()
+            .filter(|e| e.weight().kind != EdgeKind::Program)
+            .map(|e| (e.source().index(), e.target().index(), *e.weight()))
+            .collect();
+        out.sort_by_key(|&(a, b, e)| (seq(a), seq(b), e.kind, e.message));
+        out
+    }
+
+    /// Cross edges into event `i`.
+    pub fn incoming(&self, i: usize) -> Vec<(usize, Edge)> {
+        self.cross(i, Direction::Incoming)
+    }
+
+    /// Cross edges out of event `i`.
+    pub fn outgoing(&self, i: usize) -> Vec<(usize, Edge)> {
+        self.cross(i, Direction::Outgoing)
+    }
+
+    fn cross(&self, i: usize, dir: Direction) -> Vec<(usize, Edge)> {
+        let mut out: Vec<(usize, Edge)> = self
+            .graph
+            .edges_directed(node(i), dir)
+            .filter(|e| e.weight().kind != EdgeKind::Program)
+            .map(|e| {
+                let other = if dir == Direction::Incoming {
+                    e.source()
+                } else {
+                    e.target()
+                };
+                (other.index(), *e.weight())
+            })
+            .collect();
+        out.sort_by_key(|&(j, e)| (self.events[j].seq, e.kind, e.message));
+        out
+    }
+
+    /// Edges removed because they closed a cycle (only in damaged or
+    /// inconsistent logs; empty for a log the tracer recorded).
+    pub fn broken_edges(&self) -> &[(usize, usize, Edge)] {
+        &self.broken
+    }
+}
+
+/// Returns a topological order, removing the most doubtful cross edge of
+/// each cycle first: happens-before is a partial order, so a cycle can only
+/// come from an inferred edge that a damaged log made wrong.
+fn break_cycles(graph: &mut StableDiGraph<usize, Edge>) -> (Vec<usize>, Vec<(usize, usize, Edge)>) {
+    let mut broken = Vec::new();
+    loop {
+        if let Ok(order) = toposort(&*graph, None) {
+            return (order.into_iter().map(NodeIndex::index).collect(), broken);
+        }
+        let scc = tarjan_scc(&*graph).into_iter().find(|c| c.len() > 1);
+        let Some(start) = scc.and_then(|c| c.first().copied()) else {
+            return (Vec::new(), broken);
+        };
+        // BFS from `start` back to itself gives the edges of one cycle.
+        let mut via: HashMap<NodeIndex, EdgeIndex> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        let mut closing = None;
+        'bfs: while let Some(v) = queue.pop_front() {
+            for e in graph.edges_directed(v, Direction::Outgoing) {
+                let w = e.target();
+                if w == start {
+                    closing = Some(e.id());
+                    break 'bfs;
+                }
+                if let std::collections::hash_map::Entry::Vacant(slot) = via.entry(w) {
+                    slot.insert(e.id());
+                    queue.push_back(w);
+                }
+            }
+        }
+        let mut cycle = Vec::new();
+        let mut e = closing.expect("a strongly connected node lies on a cycle");
+        loop {
+            cycle.push(e);
+            let (src, _) = graph.edge_endpoints(e).expect("edge exists");
+            if src == start {
+                break;
+            }
+            e = via[&src];
+        }
+        let worst = cycle
+            .into_iter()
+            .max_by_key(|&e| graph[e].kind.doubt())
+            .expect("a cycle has edges");
+        let (a, b) = graph.edge_endpoints(worst).expect("edge exists");
+        let w = graph.remove_edge(worst).expect("edge exists");
+        broken.push((a.index(), b.index(), w));
+    }
+}
