@@ -85,14 +85,20 @@ fn primary(port: u16, replica_port: u16) {
             let reply = match words.as_slice() {
                 ["PUT", k, v] => {
                     store.lock().unwrap().insert(k.to_string(), v.to_string());
-                    let _ = writeln!(repl.lock().unwrap(), "SET {k} {v}");
+                    let _ = repl
+                        .lock()
+                        .unwrap()
+                        .write_all(format!("SET {k} {v}\n").as_bytes());
                     "OK".to_string()
                 }
                 ["INCR", k] => {
                     let mut s = store.lock().unwrap();
                     let n = s.get(*k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
                     s.insert(k.to_string(), n.to_string());
-                    let _ = writeln!(repl.lock().unwrap(), "SET {k} {n}");
+                    let _ = repl
+                        .lock()
+                        .unwrap()
+                        .write_all(format!("SET {k} {n}\n").as_bytes());
                     n.to_string()
                 }
                 ["GET", k] => store
@@ -103,7 +109,7 @@ fn primary(port: u16, replica_port: u16) {
                     .unwrap_or("NIL".into()),
                 _ => "ERR".into(),
             };
-            if writeln!(out, "{reply}").is_err() {
+            if out.write_all(format!("{reply}\n").as_bytes()).is_err() {
                 break;
             }
         }
@@ -129,7 +135,7 @@ fn replica(port: u16) {
                     .unwrap_or("NIL".into()),
                 _ => "ERR".into(),
             };
-            if writeln!(out, "{reply}").is_err() {
+            if out.write_all(format!("{reply}\n").as_bytes()).is_err() {
                 break;
             }
         }
@@ -157,7 +163,9 @@ impl Conn {
     }
 
     fn call(&mut self, request: &str) -> Option<String> {
-        writeln!(self.writer, "{request}").ok()?;
+        self.writer
+            .write_all(format!("{request}\n").as_bytes())
+            .ok()?;
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
             Ok(n) if n > 0 => Some(line.trim().to_string()),

@@ -88,11 +88,11 @@ impl Resolver {
                 };
                 let peer = socket::getpeername::<SockaddrStorage>(raw)
                     .ok()
-                    .map(|p| p.to_string());
+                    .and_then(|p| inet_addr(&p));
                 Some(Endpoint {
                     kind: Some(kind),
                     stream,
-                    local: local.to_string(),
+                    local: inet_addr(&local)?,
                     peer,
                     path: None,
                 })
@@ -166,6 +166,15 @@ fn bracketed(link: &str, prefix: &str) -> Option<u64> {
         .strip_suffix(']')?
         .parse()
         .ok()
+}
+
+/// `ip:port` or `[ip6]:port` (SockaddrStorage's own Display does not
+/// dispatch on the family).
+fn inet_addr(addr: &SockaddrStorage) -> Option<String> {
+    if let Some(a) = addr.as_sockaddr_in() {
+        return Some(a.to_string());
+    }
+    addr.as_sockaddr_in6().map(|a| a.to_string())
 }
 
 fn unix_path(addr: &SockaddrStorage) -> Option<String> {
@@ -273,6 +282,9 @@ mod tests {
             panic!()
         };
         assert_eq!(ec.kind, Some(ChannelKind::Tcp));
+        assert_eq!(es.local, l.local_addr().unwrap().to_string());
+        assert_eq!(ec.local, c.local_addr().unwrap().to_string());
+        assert_ne!(ec.local, es.local);
         assert_eq!(ec.local, es.peer.clone().unwrap());
         assert_eq!(es.local, ec.peer.clone().unwrap());
     }
