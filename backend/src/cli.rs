@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::inject::{Fault, FaultPlan, Ms};
 use crate::model::{Manifest, Verdict};
 use crate::runner::{self, CommandRun};
 use crate::store::Store;
@@ -68,6 +69,44 @@ enum Command {
         /// The command and its arguments (after `--`), or one scenario file.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
+    },
+    /// Rerun a recorded run's target with faults, written in its logical names.
+    ///
+    /// The new run records its parent and its fault plan, and for each fault
+    /// whether and where it fired. Exit status as for `bop run`.
+    Rerun {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The run to rerun (its command or scenario is reused).
+        run: String,
+        /// Id of the new run (generated when absent).
+        #[arg(long)]
+        id: Option<String>,
+        /// Kill the whole tree after this many seconds (default: the
+        /// scenario's timeout, or 60 s for a command).
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// A fault plan file (TOML or JSON).
+        #[arg(long)]
+        faults: Option<PathBuf>,
+        /// Delay a message: MESSAGE=MS or MESSAGE=inf.
+        #[arg(long, value_name = "MESSAGE=MS")]
+        delay: Vec<String>,
+        /// Drop a message (and, on a stream, every later one that way).
+        #[arg(long, value_name = "MESSAGE")]
+        drop: Vec<String>,
+        /// Fail an event with an errno: EVENT=ERRNO.
+        #[arg(long, value_name = "EVENT=ERRNO")]
+        error: Vec<String>,
+        /// Crash a process (optionally after an event): PROCESS[@EVENT].
+        #[arg(long, value_name = "PROCESS[@EVENT]")]
+        crash: Vec<String>,
+        /// Crashes kill (SIGKILL) instead of silencing.
+        #[arg(long)]
+        kill: bool,
+        /// Do not copy the target's output to the terminal.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Print a run's per-process timeline of events.
     Show {
@@ -158,6 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             capture_bytes,
                             passthrough: !quiet,
                             parent: None,
+                            plan: None,
                         },
                     )?;
                     return report_scenario(&outcome.manifest);
@@ -174,6 +214,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     passthrough: !quiet,
                     stdin: Stdin::Inherit,
                     parent: None,
+                    plan: None,
                 },
             )?;
             let m = &outcome.manifest;
@@ -189,6 +230,82 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::from(
                 m.exit_status.unwrap_or(125).clamp(0, 255) as u8
             ))
+        }
+        Command::Rerun {
+            store,
+            run,
+            id,
+            timeout,
+            faults,
+            delay,
+            drop,
+            error,
+            crash,
+            kill,
+            quiet,
+        } => {
+            let store = store.open()?;
+            let parent = store.manifest(&run)?;
+            let plan = build_plan(faults.as_deref(), &delay, &drop, &error, &crash, kill)?;
+            if let Some(t) = timeout {
+                if !(t > 0.0 && t.is_finite()) {
+                    bail!("--timeout must be a positive number of seconds, not {t}");
+                }
+            }
+            let timeout = timeout.map(Duration::from_secs_f64);
+            match parent.target {
+                crate::model::Target::Command { argv, cwd } => {
+                    let outcome = runner::record_command(
+                        &store,
+                        &CommandRun {
+                            argv,
+                            cwd: PathBuf::from(cwd),
+                            id,
+                            timeout: timeout.or(Some(Duration::from_secs(60))),
+                            capture_bytes: parent.capture_bytes,
+                            passthrough: !quiet,
+                            stdin: Stdin::Null,
+                            parent: Some(parent.id.clone()),
+                            plan: Some(plan),
+                        },
+                    )?;
+                    let m = &outcome.manifest;
+                    eprintln!(
+                        "bop: recorded run {} ({} events, {})",
+                        m.id,
+                        m.counts.events,
+                        describe_end(m)
+                    );
+                    print_faults(m);
+                    if let Some(e) = &m.error {
+                        bail!("tracing failed: {e}");
+                    }
+                    Ok(ExitCode::from(
+                        m.exit_status.unwrap_or(125).clamp(0, 255) as u8
+                    ))
+                }
+                crate::model::Target::Scenario { path, text, cwd } => {
+                    let name = std::path::Path::new(&path)
+                        .file_name()
+                        .map(PathBuf::from)
+                        .unwrap_or("scenario.toml".into());
+                    let outcome = runner::record_scenario(
+                        &store,
+                        &runner::ScenarioRun {
+                            path: PathBuf::from(cwd).join(name),
+                            text,
+                            id,
+                            timeout,
+                            capture_bytes: parent.capture_bytes,
+                            passthrough: !quiet,
+                            parent: Some(parent.id.clone()),
+                            plan: Some(plan),
+                        },
+                    )?;
+                    print_faults(&outcome.manifest);
+                    report_scenario(&outcome.manifest)
+                }
+            }
         }
         Command::Show { store, run } => {
             let store = store.open()?;
@@ -219,6 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     capture_bytes: 64,
                     passthrough: false,
                     parent: None,
+                    plan: None,
                 },
             )?;
             report_scenario(&outcome.manifest)
@@ -236,6 +354,90 @@ fn print_out(text: &str) -> Result<ExitCode> {
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// A plan from a file and/or the shorthand flags of `bop rerun`.
+fn build_plan(
+    file: Option<&std::path::Path>,
+    delay: &[String],
+    drop: &[String],
+    error: &[String],
+    crash: &[String],
+    kill: bool,
+) -> Result<FaultPlan> {
+    let mut plan = match file {
+        Some(f) => FaultPlan::parse(
+            &std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
+        )
+        .with_context(|| format!("in {}", f.display()))?,
+        None => FaultPlan::default(),
+    };
+    for d in delay {
+        let (message, ms) = d
+            .rsplit_once('=')
+            .with_context(|| format!("--delay {d}: use MESSAGE=MS or MESSAGE=inf"))?;
+        let ms = match ms.parse::<u64>() {
+            Ok(n) => Ms::N(n),
+            Err(_) => Ms::Word(ms.to_string()),
+        };
+        plan.faults.push(Fault::Delay {
+            message: message.to_string(),
+            ms,
+        });
+    }
+    for m in drop {
+        plan.faults.push(Fault::Drop { message: m.clone() });
+    }
+    for e in error {
+        let (event, errno) = e
+            .rsplit_once('=')
+            .with_context(|| format!("--error {e}: use EVENT=ERRNO"))?;
+        plan.faults.push(Fault::Error {
+            event: Some(event.to_string()),
+            process: None,
+            call: None,
+            channel: None,
+            nth: None,
+            errno: errno.to_string(),
+        });
+    }
+    for c in crash {
+        let (process, after) = match c.split_once('@') {
+            Some((p, e)) => (p.to_string(), Some(e.to_string())),
+            None => (c.clone(), None),
+        };
+        plan.faults.push(Fault::Crash {
+            process,
+            after,
+            kill,
+        });
+    }
+    if plan.faults.is_empty() {
+        bail!("no faults given (use --faults PLAN, --delay, --drop, --error or --crash)");
+    }
+    plan.validate()?;
+    Ok(plan)
+}
+
+/// One line per fault: fired or not, where, what it did.
+fn print_faults(m: &Manifest) {
+    for f in &m.faults {
+        let Ok(r) = serde_json::from_value::<crate::inject::FaultRecord>(f.clone()) else {
+            continue;
+        };
+        let what = serde_json::to_string(&r.fault).unwrap_or_default();
+        match (&r.fired, &r.at) {
+            (true, Some(at)) => eprintln!(
+                "bop: fault {what} fired at {} (pid {}, tid {}, {} ms): {}",
+                at.event.as_deref().unwrap_or(&at.call),
+                at.pid,
+                at.tid,
+                at.at_ms,
+                r.effect
+            ),
+            _ => eprintln!("bop: fault {what}: {}", r.effect),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::inject::{FaultPlan, Injector};
 use crate::model::{Counts, EVENT_SCHEMA, EndReason, Manifest, RunStatus, Target, Verdict};
 use crate::store::{RunDir, Store, StoreError, now_ms};
 use crate::tracer::{self, Exit, SpawnSpec, Stdin, TraceConfig, TraceError, Tracer};
@@ -27,6 +28,9 @@ pub enum RunError {
     /// The scenario file is wrong.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// The fault plan is wrong.
+    #[error(transparent)]
+    Plan(#[from] crate::inject::PlanError),
 }
 
 /// What to record.
@@ -48,6 +52,8 @@ pub struct CommandRun {
     pub stdin: Stdin,
     /// Parent run, for reruns.
     pub parent: Option<String>,
+    /// Faults to inject, in the parent's logical names.
+    pub plan: Option<FaultPlan>,
 }
 
 /// The result of a recorded run.
@@ -77,6 +83,7 @@ pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunErr
     }
     // Fail before creating anything if the command cannot run.
     tracer::resolve_program(&run.argv[0], &run.cwd)?;
+    let injector = injector(store, &run.parent, &run.plan)?;
     let dir = store.create(run.id.as_deref())?;
     let mut manifest = new_manifest(
         &dir,
@@ -89,7 +96,8 @@ pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunErr
         run.capture_bytes,
     );
     dir.write_manifest(&manifest)?;
-    let result = trace_into(&dir, run).map(|(exit, reason, summary)| (exit, reason, summary, None));
+    let result = trace_into(&dir, run, injector)
+        .map(|(exit, reason, summary)| (exit, reason, summary, None));
     finish_manifest(&dir, &mut manifest, result)?;
     Ok(Outcome { manifest })
 }
@@ -97,6 +105,7 @@ pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunErr
 fn trace_into(
     dir: &RunDir,
     run: &CommandRun,
+    injector: Option<Injector>,
 ) -> Result<(Option<Exit>, EndReason, tracer::Summary), RunError> {
     let stdout = open_append(dir.stdout_path())?;
     let stderr = open_append(dir.stderr_path())?;
@@ -113,6 +122,7 @@ fn trace_into(
     let tracer = Tracer::start(
         TraceConfig {
             capture_bytes: run.capture_bytes,
+            injector,
         },
         dir.event_writer()?,
     )?;
@@ -216,6 +226,23 @@ pub struct ScenarioRun {
     pub passthrough: bool,
     /// Parent run, for reruns.
     pub parent: Option<String>,
+    /// Faults to inject, in the parent's logical names.
+    pub plan: Option<FaultPlan>,
+}
+
+/// Translates a plan through the parent run (errors before anything runs).
+fn injector(
+    store: &Store,
+    parent: &Option<String>,
+    plan: &Option<FaultPlan>,
+) -> Result<Option<Injector>, RunError> {
+    match (plan, parent) {
+        (None, _) => Ok(None),
+        (Some(plan), Some(parent)) => Ok(Some(Injector::new(plan, &store.events(parent)?)?)),
+        (Some(_), None) => Err(RunError::Invalid(
+            "a fault plan needs a parent run whose logical names it uses".into(),
+        )),
+    }
 }
 
 /// How long nodes get between SIGTERM and SIGKILL at the end of a run.
@@ -248,6 +275,7 @@ pub fn record_scenario(store: &Store, run: &ScenarioRun) -> Result<Outcome, RunE
         .unwrap_or_default();
     let run_dir = std::path::absolute(store.root().join(&id)).unwrap_or(store.root().join(&id));
     let plan = scenario.prepare(&file, &scenario_dir, &run_dir, &bin_dir)?;
+    let injector = injector(store, &run.parent, &run.plan)?;
     let dir = store.create(Some(&id))?;
     let mut manifest = new_manifest(
         &dir,
@@ -267,7 +295,7 @@ pub fn record_scenario(store: &Store, run: &ScenarioRun) -> Result<Outcome, RunE
     );
     dir.write_manifest(&manifest)?;
     let timeout = run.timeout.unwrap_or(Duration::from_secs_f64(plan.timeout));
-    let result = trace_scenario(&dir, &plan, run, timeout);
+    let result = trace_scenario(&dir, &plan, run, timeout, injector);
     finish_manifest(
         &dir,
         &mut manifest,
@@ -312,8 +340,10 @@ fn finish_manifest(
     result: Result<Traced, RunError>,
 ) -> Result<(), RunError> {
     manifest.ended_ms = Some(now_ms());
+    let mut records = Vec::new();
     match result {
         Ok((exit, reason, summary, verdict)) => {
+            records = summary.faults.clone();
             manifest.status = RunStatus::Done;
             manifest.ended_by = Some(reason);
             manifest.exit_status = exit.map(Exit::shell_status);
@@ -337,8 +367,24 @@ fn finish_manifest(
     }
     if let Ok(events) = dir.events() {
         manifest.counts.events = events.len() as u64;
-        manifest.trace_class = crate::tracker::class_of(&events);
+        if !events.is_empty() {
+            let graph = crate::tracker::CausalGraph::build(&events);
+            manifest.trace_class = Some(crate::tracker::trace_class(&graph));
+            // Name where each fault fired, in this run's logical names.
+            for at in records.iter_mut().filter_map(|r| r.at.as_mut()) {
+                if let Some(i) = at
+                    .seq
+                    .and_then(|seq| events.iter().position(|e| e.seq == seq))
+                {
+                    at.event = Some(graph.event_name(i));
+                }
+            }
+        }
     }
+    manifest.faults = records
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
     dir.write_manifest(manifest)?;
     Ok(())
 }
@@ -356,12 +402,14 @@ fn trace_scenario(
     plan: &crate::scenario::Plan,
     run: &ScenarioRun,
     timeout: Duration,
+    injector: Option<Injector>,
 ) -> Result<(Verdict, Option<Exit>, EndReason, tracer::Summary), RunError> {
     let interrupted = interrupt_flag();
     let deadline = Instant::now() + timeout;
     let tracer = Tracer::start(
         TraceConfig {
             capture_bytes: run.capture_bytes,
+            injector,
         },
         dir.event_writer()?,
     )?;

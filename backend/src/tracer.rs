@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use error::TraceError;
+pub use syscall::errno_name;
 
 use crate::store::EventWriter;
 
@@ -60,10 +61,12 @@ pub struct SpawnSpec {
 }
 
 /// Tracer settings for a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct TraceConfig {
     /// Bytes of payload to capture per data call (0 = none).
     pub capture_bytes: usize,
+    /// The faults to inject, already translated (None: a plain run).
+    pub injector: Option<crate::inject::Injector>,
 }
 
 /// How a process ended.
@@ -94,6 +97,8 @@ pub struct Summary {
     pub processes: u64,
     /// Distinct threads.
     pub threads: u64,
+    /// What each planned fault did.
+    pub faults: Vec<crate::inject::FaultRecord>,
 }
 
 enum Control {

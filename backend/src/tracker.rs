@@ -87,12 +87,3 @@ pub(crate) fn basename(path: &str) -> &str {
 pub(crate) fn is_dropped(e: &crate::model::Event) -> bool {
     e.injected.as_deref().is_some_and(|s| s.starts_with("drop"))
 }
-
-/// The trace class of a recorded run, for its manifest (`None` for an
-/// empty log).
-pub fn class_of(events: &[crate::model::Event]) -> Option<String> {
-    if events.is_empty() {
-        return None;
-    }
-    Some(trace_class(&CausalGraph::build(events)))
-}

@@ -77,7 +77,18 @@ fn primary(port: u16, replica_port: u16) {
     // Acks are read and counted; replication is asynchronous.
     let acks = BufReader::new(repl.try_clone().unwrap());
     std::thread::spawn(move || for _ in acks.lines().map_while(Result::ok) {});
-    let repl = Arc::new(Mutex::new(repl));
+    // Replication is asynchronous: requests queue their writes for a
+    // replicator thread and answer the client right away.
+    let (queue, updates) = std::sync::mpsc::channel::<String>();
+    let mut repl_out = repl;
+    std::thread::spawn(move || {
+        for update in updates {
+            if repl_out.write_all(update.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let queue = Mutex::new(queue);
     serve(port, move |conn| {
         let mut out = conn.try_clone().unwrap();
         for line in BufReader::new(conn).lines().map_while(Result::ok) {
@@ -85,20 +96,14 @@ fn primary(port: u16, replica_port: u16) {
             let reply = match words.as_slice() {
                 ["PUT", k, v] => {
                     store.lock().unwrap().insert(k.to_string(), v.to_string());
-                    let _ = repl
-                        .lock()
-                        .unwrap()
-                        .write_all(format!("SET {k} {v}\n").as_bytes());
+                    let _ = queue.lock().unwrap().send(format!("SET {k} {v}\n"));
                     "OK".to_string()
                 }
                 ["INCR", k] => {
                     let mut s = store.lock().unwrap();
                     let n = s.get(*k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
                     s.insert(k.to_string(), n.to_string());
-                    let _ = repl
-                        .lock()
-                        .unwrap()
-                        .write_all(format!("SET {k} {n}\n").as_bytes());
+                    let _ = queue.lock().unwrap().send(format!("SET {k} {n}\n"));
                     n.to_string()
                 }
                 ["GET", k] => store

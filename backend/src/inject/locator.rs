@@ -39,7 +39,10 @@ pub struct Locator {
 
 /// True for the send family (what carries a message).
 pub fn is_send(call: &str) -> bool {
-    matches!(call, "write" | "writev" | "pwrite64" | "send" | "sendto" | "sendmsg" | "sendmmsg")
+    matches!(
+        call,
+        "write" | "writev" | "pwrite64" | "send" | "sendto" | "sendmsg" | "sendmmsg"
+    )
 }
 
 fn port_of(addr: &str) -> Option<&str> {
@@ -59,7 +62,9 @@ impl Locator {
 
     /// The process owning the other end of a channel, as far as known.
     pub fn peer(&self, kind: Option<ChannelKind>, peer: Option<&str>) -> String {
-        let Some(peer) = peer else { return "ext".into() };
+        let Some(peer) = peer else {
+            return "ext".into();
+        };
         if let Some(o) = self.owner.get(peer) {
             return o.clone();
         }
@@ -72,13 +77,23 @@ impl Locator {
     }
 
     fn direction_key(ep: &Endpoint, addr: Option<&str>) -> (String, Option<String>) {
-        let peer = if ep.kind == Some(ChannelKind::Pipe) { None } else { ep.peer.clone().or(addr.map(str::to_string)) };
+        let peer = if ep.kind == Some(ChannelKind::Pipe) {
+            None
+        } else {
+            ep.peer.clone().or(addr.map(str::to_string))
+        };
         (ep.local.clone(), peer)
     }
 
     /// The channel-direction locator a send by `pid` on `ep` (to `addr`)
     /// has, assigning it if this is the first send (when `assign`).
-    fn direction(&mut self, pid: i32, ep: &Endpoint, addr: Option<&str>, assign: bool) -> Option<String> {
+    fn direction(
+        &mut self,
+        pid: i32,
+        ep: &Endpoint,
+        addr: Option<&str>,
+        assign: bool,
+    ) -> Option<String> {
         let sender = self.proc_key.get(&pid)?.clone();
         let (local, peer) = Self::direction_key(ep, addr);
         let kernel = format!("{local}|{}", peer.as_deref().unwrap_or(""));
@@ -86,7 +101,11 @@ impl Locator {
             return Some(d.clone());
         }
         let kind = ep.kind.map_or("?", |k| k.as_str());
-        let peer_key = if ep.kind == Some(ChannelKind::Pipe) { "pipe".to_string() } else { self.peer(ep.kind, peer.as_deref()) };
+        let peer_key = if ep.kind == Some(ChannelKind::Pipe) {
+            "pipe".to_string()
+        } else {
+            self.peer(ep.kind, peer.as_deref())
+        };
         let base = format!("{kind}:{sender}->{peer_key}");
         let n = self.direction_count.get(&base).copied().unwrap_or(0);
         let d = format!("{base}#{n}");
@@ -105,14 +124,23 @@ impl Locator {
     }
 
     /// The channel-direction locator of a send (without assigning it).
-    pub fn peek_direction(&mut self, pid: i32, ep: &Endpoint, addr: Option<&str>) -> Option<String> {
+    pub fn peek_direction(
+        &mut self,
+        pid: i32,
+        ep: &Endpoint,
+        addr: Option<&str>,
+    ) -> Option<String> {
         self.direction(pid, ep, addr, false)
     }
 
     /// The event locator the next `call` of thread `tid` would have.
     pub fn peek_event(&self, tid: i32, call: &str) -> Option<String> {
         let t = self.thread_key.get(&tid)?;
-        let m = self.event_count.get(&(t.clone(), call.to_string())).copied().unwrap_or(0);
+        let m = self
+            .event_count
+            .get(&(t.clone(), call.to_string()))
+            .copied()
+            .unwrap_or(0);
         Some(format!("{t}/{call}/{m}"))
     }
 
@@ -121,7 +149,11 @@ impl Locator {
     pub fn observe(&mut self, ev: &Event) -> (Option<String>, Option<String>) {
         if ev.call == "start" {
             let key = if ev.detail.thread {
-                let p = self.proc_key.get(&ev.pid).cloned().unwrap_or_else(|| format!("pid{}", ev.pid));
+                let p = self
+                    .proc_key
+                    .get(&ev.pid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("pid{}", ev.pid));
                 let n = self.threads_in_proc.entry(p.clone()).or_default();
                 let k = format!("{p}:t{n}");
                 *n += 1;
@@ -130,7 +162,11 @@ impl Locator {
                 let p = match (ev.detail.node.as_ref(), ev.detail.child) {
                     (Some(node), _) => node.clone(),
                     (None, Some(parent_tid)) => {
-                        let parent = self.thread_key.get(&parent_tid).cloned().unwrap_or_else(|| format!("tid{parent_tid}"));
+                        let parent = self
+                            .thread_key
+                            .get(&parent_tid)
+                            .cloned()
+                            .unwrap_or_else(|| format!("tid{parent_tid}"));
                         let n = self.children_of_thread.entry(parent_tid).or_default();
                         let k = format!("{parent}>{n}");
                         *n += 1;
@@ -147,15 +183,21 @@ impl Locator {
             };
             self.thread_key.insert(ev.tid, key);
         }
-        let Some(proc_key) = self.proc_key.get(&ev.pid).cloned() else { return (None, None) };
+        let Some(proc_key) = self.proc_key.get(&ev.pid).cloned() else {
+            return (None, None);
+        };
         // Who owns which address or inode, for naming peers.
-        let mut own = |addr: &str, this: &mut Self| {
-            this.owner.entry(addr.to_string()).or_insert_with(|| proc_key.clone());
+        let own = |addr: &str, this: &mut Self| {
+            this.owner
+                .entry(addr.to_string())
+                .or_insert_with(|| proc_key.clone());
         };
         if let Some(ep) = &ev.endpoint {
             if matches!(ev.call.as_str(), "bind" | "listen") {
                 if let Some(p) = port_of(&ep.local) {
-                    self.port_owner.entry(p.to_string()).or_insert_with(|| proc_key.clone());
+                    self.port_owner
+                        .entry(p.to_string())
+                        .or_insert_with(|| proc_key.clone());
                 }
             }
             own(&ep.local, self);
@@ -164,20 +206,36 @@ impl Locator {
             own(&ep.local, self);
         }
         let event = self.thread_key.get(&ev.tid).cloned().map(|t| {
-            let n = self.event_count.entry((t.clone(), ev.call.clone())).or_default();
+            let n = self
+                .event_count
+                .entry((t.clone(), ev.call.clone()))
+                .or_default();
             let loc = format!("{t}/{}/{n}", ev.call);
             *n += 1;
             loc
         });
         let message = match (&ev.endpoint, is_send(&ev.call)) {
-            (Some(ep), true) => self.direction(ev.pid, ep, ev.detail.addr.as_deref(), true).map(|d| {
-                let m = self.messages.entry(d.clone()).or_default();
-                let loc = format!("{d}/{m}");
-                *m += 1;
-                loc
-            }),
+            (Some(ep), true) => self
+                .direction(ev.pid, ep, ev.detail.addr.as_deref(), true)
+                .map(|d| {
+                    let m = self.messages.entry(d.clone()).or_default();
+                    let loc = format!("{d}/{m}");
+                    *m += 1;
+                    loc
+                }),
             _ => None,
         };
         (event, message)
+    }
+}
+
+impl Locator {
+    /// Pids whose process locator is `process` or below it.
+    pub fn pids_under(&self, process: &str) -> Vec<i32> {
+        self.proc_key
+            .iter()
+            .filter(|(_, k)| *k == process || k.starts_with(&format!("{process}>")))
+            .map(|(p, _)| *p)
+            .collect()
     }
 }

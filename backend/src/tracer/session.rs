@@ -13,6 +13,7 @@ use super::seccomp::Filter;
 use super::syscall::{self, Call, Kind};
 use super::wake::Waker;
 use super::{Control, Exit, Exits, Summary, TraceConfig, TraceError};
+use crate::inject::Action;
 use crate::model::{Detail, Endpoint, Event};
 use crate::store::EventWriter;
 
@@ -27,6 +28,10 @@ struct Pending {
     detail: Detail,
     /// False for calls we only follow for bookkeeping (dup of a file fd).
     record: bool,
+    /// What the injector did (label, fault index).
+    injected: Option<(String, usize)>,
+    /// The call was skipped; this is the result the tracee gets.
+    skip: Option<i64>,
 }
 
 struct Task {
@@ -60,6 +65,8 @@ pub(super) struct Session {
     parents: HashMap<i32, i32>,
     roots: HashSet<i32>,
     finishing: bool,
+    /// Threads held at a send's entry by a delay fault, until the instant.
+    held: Vec<(Stopped, Option<Instant>)>,
     seq: u64,
     processes: HashSet<i32>,
     threads: HashSet<i32>,
@@ -90,6 +97,7 @@ impl Session {
             parents: HashMap::new(),
             roots: HashSet::new(),
             finishing: false,
+            held: Vec::new(),
             seq: 0,
             processes: HashSet::new(),
             threads: HashSet::new(),
@@ -110,6 +118,12 @@ impl Session {
             events: self.seq,
             processes: self.processes.len() as u64,
             threads: self.threads.len() as u64,
+            faults: self
+                .config
+                .injector
+                .as_ref()
+                .map(|i| i.records())
+                .unwrap_or_default(),
         })
     }
 
@@ -126,6 +140,7 @@ impl Session {
                     }
                 }
             }
+            self.release_due()?;
             if self.tasks.is_empty() && self.early.is_empty() {
                 if self.finishing {
                     return Ok(());
@@ -250,7 +265,74 @@ impl Session {
         self.seq += 1;
         ev.seq = self.seq;
         self.writer.append(&ev)?;
+        let now_ms = self.start.elapsed().as_millis() as u64;
+        if let Some(inj) = self.config.injector.as_mut() {
+            for process in inj.observe(&ev, now_ms) {
+                for pid in inj.pids_of(&process) {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Resumes held threads whose delay is over.
+    fn release_due(&mut self) -> Result<(), TraceError> {
+        let now = Instant::now();
+        let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(_, until)| until.is_some_and(|u| u <= now));
+        self.held = keep;
+        for (tracee, _) in due {
+            self.resume(tracee, None)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the fault plan at a recorded call's entry. Returns the
+    /// tracee back when it is to be resumed now.
+    fn inject(
+        &mut self,
+        tracee: Stopped,
+        tgid: i32,
+        tid: i32,
+        pending: &mut Pending,
+    ) -> Result<Option<Stopped>, TraceError> {
+        let now_ms = self.start.elapsed().as_millis() as u64;
+        let Some(inj) = self.config.injector.as_mut() else {
+            return Ok(Some(tracee));
+        };
+        let Some((action, label, fault)) = inj.on_entry(
+            tgid,
+            tid,
+            pending.call.name,
+            pending.endpoint.as_ref(),
+            pending.detail.addr.as_deref(),
+            now_ms,
+        ) else {
+            return Ok(Some(tracee));
+        };
+        pending.injected = Some((label, fault));
+        match action {
+            Action::Hold(d) => {
+                let until = d.map(|d| Instant::now() + d);
+                if let Some(d) = d {
+                    let waker = self.waker.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(d);
+                        waker.wake();
+                    });
+                }
+                self.held.push((tracee, until));
+                return Ok(None);
+            }
+            Action::Drop => {
+                pending.skip = Some(send_length(tid, pending.call.name, pending.args) as i64)
+            }
+            Action::Fail(errno) => pending.skip = Some(-(errno as i64)),
+        }
+        tracee.skip_syscall().tracee("PTRACE_SETREGS", tid)?;
+        Ok(Some(tracee))
     }
 
     fn resume(&mut self, tracee: Stopped, signal: Option<Signal>) -> Result<(), TraceError> {
@@ -350,6 +432,8 @@ impl Session {
             endpoint: None,
             detail: Detail::default(),
             record: true,
+            injected: None,
+            skip: None,
         };
         match call.kind {
             Kind::Exit => {
@@ -419,10 +503,18 @@ impl Session {
             }
             Kind::Create | Kind::Spawn | Kind::Exec | Kind::Wait | Kind::Block => {}
         }
+        let tracee = if pending.record {
+            self.inject(tracee, tgid, tid, &mut pending)?
+        } else {
+            Some(tracee)
+        };
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.pending = Some(pending);
         }
-        self.resume(tracee, None)
+        match tracee {
+            Some(tracee) => self.resume(tracee, None),
+            None => Ok(()), // held by a delay fault
+        }
     }
 
     fn syscall_exit(&mut self, tracee: Stopped, ret: i64) -> Result<(), TraceError> {
@@ -430,6 +522,13 @@ impl Session {
         let Some((tgid, Some(p))) = self.tasks.get_mut(&tid).map(|t| (t.tgid, t.pending.take()))
         else {
             return self.resume(tracee, None);
+        };
+        let ret = match p.skip {
+            Some(fake) => {
+                tracee.set_return(fake).tracee("PTRACE_SETREGS", tid)?;
+                fake
+            }
+            None => ret,
         };
         if (-516..=-512).contains(&ret) {
             if let Some(t) = self.tasks.get_mut(&tid) {
@@ -450,9 +549,11 @@ impl Session {
             end_ns: Some(end_ns),
             endpoint: p.endpoint,
             detail: p.detail,
+            injected: p.injected.as_ref().map(|(label, _)| label.clone()),
             ..Event::default()
         };
         let args = p.args;
+        let acted = p.injected.as_ref().map(|(_, fault)| *fault);
         match p.call.kind {
             Kind::Create if ok => {
                 let fds: Vec<i32> = match p.call.name {
@@ -539,6 +640,10 @@ impl Session {
             _ => {}
         }
         if p.record {
+            let seq = self.seq + 1;
+            if let (Some(fault), Some(inj)) = (acted, self.config.injector.as_mut()) {
+                inj.acted_on(fault, &Event { seq, ..ev.clone() });
+            }
             self.emit(ev)?;
         }
         self.resume(tracee, None)
@@ -787,7 +892,33 @@ fn pending_event(tgid: i32, tid: i32, p: Pending, ret: Option<i64>, end_ns: Opti
         end_ns,
         endpoint: p.endpoint,
         detail: p.detail,
+        injected: p.injected.map(|(label, _)| label),
         ..Event::default()
+    }
+}
+
+/// The length a skipped (dropped) send reports: what the caller asked to
+/// send, so it believes everything went out.
+fn send_length(tid: i32, call: &str, args: [u64; 6]) -> u64 {
+    let iov_sum = |iov: u64, n: u64| -> u64 {
+        read_u64s(tid, iov, 2 * n.min(1024) as usize)
+            .chunks(2)
+            .map(|c| c.get(1).copied().unwrap_or(0))
+            .sum()
+    };
+    match call {
+        "writev" => iov_sum(args[1], args[2]),
+        "sendmsg" => {
+            // msghdr: name, namelen, iov, iovlen, ...
+            let hdr = read_u64s(tid, args[1], 4);
+            if let [_, _, iov, n] = hdr[..] {
+                iov_sum(iov, n)
+            } else {
+                0
+            }
+        }
+        "sendmmsg" => args[2],
+        _ => args[2],
     }
 }
 

@@ -112,7 +112,7 @@ pub(super) fn lookup(nr: u64) -> Option<Call> {
 }
 
 /// Name of an errno value (`ECONNREFUSED`), for the event log.
-pub(super) fn errno_name(errno: i32) -> String {
+pub fn errno_name(errno: i32) -> String {
     let e = nix::errno::Errno::from_raw(errno);
     if e == nix::errno::Errno::UnknownErrno {
         format!("E{errno}")

@@ -1,0 +1,335 @@
+//! Fault plans: parsing, validation, and translation into locators through
+//! the parent run.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::locator::Locator;
+use crate::model::Event;
+use crate::tracker::CausalGraph;
+
+/// A plan that cannot be used, as one sentence.
+#[derive(Debug, thiserror::Error)]
+#[error("fault plan: {0}")]
+pub struct PlanError(pub String);
+
+/// The faults of one run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultPlan {
+    /// In the order they are checked.
+    #[serde(default, alias = "fault")]
+    pub faults: Vec<Fault>,
+}
+
+/// A duration in milliseconds, or `"inf"`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Ms {
+    /// Milliseconds.
+    N(u64),
+    /// `"inf"` (anything else is rejected by validation).
+    Word(String),
+}
+
+impl Ms {
+    /// `None` for infinity.
+    pub fn millis(&self) -> Result<Option<u64>, PlanError> {
+        match self {
+            Ms::N(n) => Ok(Some(*n)),
+            Ms::Word(w) if w == "inf" => Ok(None),
+            Ms::Word(w) => Err(PlanError(format!(
+                "'{w}' is not a duration (use milliseconds or \"inf\")"
+            ))),
+        }
+    }
+}
+
+/// What a partition does to new connections between its groups.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectMode {
+    /// connect fails with ECONNREFUSED.
+    #[default]
+    Refuse,
+    /// connect fails with ETIMEDOUT.
+    Timeout,
+    /// connect hangs until the partition heals (or the run ends).
+    Hang,
+}
+
+/// One fault, in logical names.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Fault {
+    /// Hold a message's send for `ms` (or forever).
+    Delay {
+        /// Message name.
+        message: String,
+        /// How long.
+        ms: Ms,
+    },
+    /// The send succeeds, the bytes never arrive.
+    Drop {
+        /// Message name.
+        message: String,
+    },
+    /// Skip a call and fail it with an errno.
+    Error {
+        /// Exact event name (or use the pattern fields).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<String>,
+        /// Pattern: process name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
+        /// Pattern: system call name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<String>,
+        /// Pattern: channel name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        /// Pattern: which matching occurrence (0 = first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nth: Option<usize>,
+        /// Errno name, e.g. `ECONNRESET`.
+        errno: String,
+    },
+    /// A process stops being heard (or is killed).
+    Crash {
+        /// Process name.
+        process: String,
+        /// From this event on (else from the start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// SIGKILL the process tree instead of silencing it.
+        #[serde(default)]
+        kill: bool,
+    },
+    /// Messages between two groups of processes stop arriving.
+    Partition {
+        /// The two groups of process names.
+        groups: [Vec<String>; 2],
+        /// Start after this event...
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// ...or after this many ms of the run (else from the start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_ms: Option<u64>,
+        /// Heal after this many ms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heal_ms: Option<u64>,
+        /// What new connections across do.
+        #[serde(default)]
+        connect: ConnectMode,
+    },
+}
+
+/// Where a fault fired.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Fired {
+    /// Logical name of the event in this run (filled after the run).
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Recording order of the event.
+    pub seq: Option<u64>,
+    /// Process and thread ids.
+    pub pid: i32,
+    /// Thread id.
+    pub tid: i32,
+    /// The system call.
+    pub call: String,
+    /// Milliseconds into the run.
+    pub at_ms: u64,
+}
+
+/// A fault and what became of it (stored in the manifest).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FaultRecord {
+    /// The fault as planned.
+    pub fault: Fault,
+    /// Whether it fired.
+    pub fired: bool,
+    /// Where (first time).
+    #[serde(default)]
+    pub at: Option<Fired>,
+    /// What it did, or why it did not fire.
+    pub effect: String,
+    /// How many calls it affected.
+    #[serde(default)]
+    pub count: u64,
+}
+
+impl FaultPlan {
+    /// Parses TOML or JSON (by the first non-space character).
+    pub fn parse(text: &str) -> Result<FaultPlan, PlanError> {
+        let plan: FaultPlan = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| PlanError(e.to_string()))?
+        } else {
+            toml::from_str(text).map_err(|e| PlanError(e.message().to_string()))?
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Checks what can be checked without a run: errnos, durations,
+    /// partition shape.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        for f in &self.faults {
+            match f {
+                Fault::Delay { ms, .. } => {
+                    ms.millis()?;
+                }
+                Fault::Error {
+                    event,
+                    process,
+                    call,
+                    channel,
+                    errno,
+                    ..
+                } => {
+                    errno_number(errno)?;
+                    if event.is_none() && process.is_none() && call.is_none() && channel.is_none() {
+                        return Err(PlanError(
+                            "an error fault needs an event or a pattern (process, call, channel)"
+                                .into(),
+                        ));
+                    }
+                }
+                Fault::Partition {
+                    groups,
+                    after,
+                    after_ms,
+                    ..
+                } => {
+                    if groups.iter().any(Vec::is_empty) {
+                        return Err(PlanError("a partition needs two non-empty groups".into()));
+                    }
+                    if after.is_some() && after_ms.is_some() {
+                        return Err(PlanError(
+                            "a partition starts after an event or after a time, not both".into(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The errno number of a name like `ECONNREFUSED`.
+pub fn errno_number(name: &str) -> Result<i32, PlanError> {
+    (1..134)
+        .find(|&n| crate::tracer::errno_name(n) == name)
+        .ok_or_else(|| {
+            PlanError(format!(
+                "unknown errno '{name}' (use a name like ECONNRESET, ETIMEDOUT, EPIPE)"
+            ))
+        })
+}
+
+/// A fault translated into locators.
+#[derive(Clone, Debug)]
+pub(super) enum Target {
+    /// Matches the send with this message locator.
+    Message(String),
+    /// Matches the event with this event locator.
+    Event(String),
+    /// Matches the nth call matching a pattern.
+    Pattern {
+        process: Option<String>,
+        call: Option<String>,
+        direction: Option<String>,
+        nth: usize,
+    },
+    /// Named something that never happened in the parent run.
+    Never(String),
+}
+
+/// The parent run's names and locators.
+pub(super) struct Translation {
+    messages: HashMap<String, String>,
+    events: HashMap<String, String>,
+    processes: HashMap<String, String>,
+    channels: HashMap<String, Vec<String>>,
+}
+
+impl Translation {
+    /// Builds the name → locator tables of a recorded run.
+    pub(super) fn of(events: &[Event]) -> Translation {
+        let graph = CausalGraph::build(events);
+        let mut locator = Locator::default();
+        let mut event_loc = vec![None; events.len()];
+        let mut message_loc = vec![None; events.len()];
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events[i].seq);
+        for i in order {
+            let (e, m) = locator.observe(&events[i]);
+            event_loc[i] = e;
+            message_loc[i] = m;
+        }
+        let mut t = Translation {
+            messages: HashMap::new(),
+            events: HashMap::new(),
+            processes: HashMap::new(),
+            channels: HashMap::new(),
+        };
+        for m in graph.messages() {
+            if let Some(loc) = &message_loc[m.send] {
+                t.messages.insert(m.name.clone(), loc.clone());
+                let dir = loc
+                    .rsplit_once('/')
+                    .map_or(loc.clone(), |(d, _)| d.to_string());
+                let channel = graph.channels()[m.channel].name.clone();
+                let dirs = t.channels.entry(channel).or_default();
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        for (i, loc) in event_loc.iter().enumerate() {
+            if let Some(loc) = loc {
+                t.events.insert(graph.event_name(i), loc.clone());
+            }
+        }
+        for p in graph.processes() {
+            if let Some(key) = locator.process(p.pid) {
+                t.processes.insert(p.name.clone(), key.to_string());
+            }
+        }
+        t
+    }
+
+    pub(super) fn process(&self, name: &str) -> Result<String, PlanError> {
+        self.processes.get(name).cloned().ok_or_else(|| {
+            let mut known: Vec<&str> = self.processes.keys().map(String::as_str).collect();
+            known.sort();
+            PlanError(format!(
+                "no process '{name}' in the run (processes: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
+    pub(super) fn message(&self, name: &str) -> Target {
+        match self.messages.get(name) {
+            Some(l) => Target::Message(l.clone()),
+            None => Target::Never(format!("message '{name}' did not occur in the parent run")),
+        }
+    }
+
+    pub(super) fn event(&self, name: &str) -> Target {
+        match self.events.get(name) {
+            Some(l) => Target::Event(l.clone()),
+            None => Target::Never(format!("event '{name}' did not occur in the parent run")),
+        }
+    }
+
+    pub(super) fn channel(&self, name: &str) -> Result<Vec<String>, PlanError> {
+        self.channels
+            .get(name)
+            .cloned()
+            .ok_or_else(|| PlanError(format!("no channel '{name}' carried messages in the run")))
+    }
+}
