@@ -276,6 +276,33 @@ impl Session {
         Ok(())
     }
 
+    /// Emits an event the injector acted on (if `fault`), telling it where.
+    fn emit_acted(&mut self, ev: Event, fault: Option<usize>) -> Result<(), TraceError> {
+        if let (Some(fault), Some(inj)) = (fault, self.config.injector.as_mut()) {
+            inj.acted_on(
+                fault,
+                &Event {
+                    seq: self.seq + 1,
+                    ..ev.clone()
+                },
+            );
+        }
+        self.emit(ev)
+    }
+
+    /// Emits a call that did not return normally.
+    fn emit_pending(
+        &mut self,
+        tgid: i32,
+        tid: i32,
+        p: Pending,
+        ret: Option<i64>,
+        end_ns: Option<u64>,
+    ) -> Result<(), TraceError> {
+        let fault = p.injected.as_ref().map(|(_, f)| *f);
+        self.emit_acted(pending_event(tgid, tid, p, ret, end_ns), fault)
+    }
+
     /// Resumes held threads whose delay is over.
     fn release_due(&mut self) -> Result<(), TraceError> {
         let now = Instant::now();
@@ -408,13 +435,7 @@ impl Session {
             let tgid = self.tasks.get(&tid).map_or(tid, |t| t.tgid);
             let now = self.now();
             if stashed.record {
-                self.emit(pending_event(
-                    tgid,
-                    tid,
-                    stashed,
-                    Some(-(libc::EINTR as i64)),
-                    Some(now),
-                ))?;
+                self.emit_pending(tgid, tid, stashed, Some(-(libc::EINTR as i64)), Some(now))?;
             }
         }
         let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tasks.get(&tid).map(|t| t.tgid))
@@ -640,11 +661,7 @@ impl Session {
             _ => {}
         }
         if p.record {
-            let seq = self.seq + 1;
-            if let (Some(fault), Some(inj)) = (acted, self.config.injector.as_mut()) {
-                inj.acted_on(fault, &Event { seq, ..ev.clone() });
-            }
-            self.emit(ev)?;
+            self.emit_acted(ev, acted)?;
         }
         self.resume(tracee, None)
     }
@@ -806,7 +823,7 @@ impl Session {
         if let Some(p) = task.pending.or(task.restarting) {
             // The call never returned (killed, or exit of the whole group).
             if p.record {
-                self.emit(pending_event(task.tgid, tid, p, None, None))?;
+                self.emit_pending(task.tgid, tid, p, None, None)?;
             }
         }
         let (call, start_ns, detail) = match (exit, task.exiting) {
