@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventFacts, formatData, formatMs, formatNs } from "./format.ts";
+import { eventFacts, formatData, formatMs, formatNs, formatTick } from "./format.ts";
 import { smallGraph } from "./fixture.test-util.ts";
 
 test("durations", () => {
@@ -9,6 +9,7 @@ test("durations", () => {
   assert.equal(formatNs(3_200_000), "3.200 ms");
   assert.equal(formatNs(2_500_000_000), "2.50 s");
   assert.equal(formatMs(null), "—");
+  assert.deepEqual([0, 2_000_000, 2_500_000, 250_000, 1_500_000_000].map(formatTick), ["0", "2 ms", "2.5 ms", "250 µs", "1.5 s"]);
   assert.equal(formatMs(250), "250 ms");
 });
 

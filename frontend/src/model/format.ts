@@ -11,6 +11,14 @@ export function formatNs(ns: number): string {
   return `${ns} ns`;
 }
 
+/** A time-axis label: `0`, `250 µs`, `2 ms`, `1.5 s` (no trailing zeros). */
+export function formatTick(ns: number): string {
+  if (ns === 0) return "0";
+  const abs = Math.abs(ns);
+  const [div, unit] = abs >= 1e9 ? [1e9, "s"] : abs >= 1e6 ? [1e6, "ms"] : abs >= 1e3 ? [1e3, "µs"] : [1, "ns"];
+  return `${Number((ns / div).toPrecision(6))} ${unit}`;
+}
+
 /** `250 ms`, `1.5 s`, `—` for a duration in milliseconds. */
 export function formatMs(ms: number | null): string {
   if (ms === null) return "—";

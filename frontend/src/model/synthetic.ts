@@ -66,10 +66,14 @@ export function syntheticGraph(opts: SyntheticOptions): Graph {
     events.push(e);
     return e;
   };
+  // Threads with mail waiting, oldest first: most messages are read soon
+  // after they are sent, as in a request/response system.
+  const mailQueue: number[] = [];
   while (events.length < opts.events) {
-    const th = Math.floor(random() * threads.length);
-    const r = random();
-    if (r < 0.45 && inbox[th].length > 0) {
+    const mail = mailQueue.length > 0 && random() < 0.6;
+    const th = mail ? (mailQueue.shift() as number) : Math.floor(random() * threads.length);
+    const r = mail ? 0 : random();
+    if (r < 0.2 && inbox[th].length > 0) {
       const m = inbox[th].shift() as { msg: number; lamport: number; t: number };
       const msg = messages[m.msg];
       const e = push(th, "read", { fd: 4, channel: msg.channel, bytes: msg.bytes, ret: msg.bytes }, m.lamport, m.t);
@@ -88,7 +92,10 @@ export function syntheticGraph(opts: SyntheticOptions): Graph {
       const e = push(th, "write", { fd: 3, channel, bytes, ret: bytes, injected: lost ? "drop" : null, data: "70696e67" });
       const msg = messages.length;
       messages.push({ id: `${channel}/${ord}`, channel, send: e.id, recvs: [], bytes, lost });
-      if (!lost) inbox[to].push({ msg, lamport: e.lamport, t: e.end_ns as number });
+      if (!lost) {
+        inbox[to].push({ msg, lamport: e.lamport, t: e.end_ns as number });
+        mailQueue.push(to);
+      }
     } else {
       push(th, "poll", {});
     }

@@ -8,7 +8,7 @@
  */
 
 import { FUTURE, PAST } from "../model/graph.ts";
-import { formatNs } from "../model/format.ts";
+import { formatTick } from "../model/format.ts";
 import {
   ARROW_LOST,
   ARROW_MESSAGE,
@@ -37,6 +37,8 @@ export const NO_HIGHLIGHT: Highlight = { selected: -1, cone: null, hoverEvent: -
 export interface FrameStats {
   events: number;
   arrows: number;
+  /** 1 when every visible arrow was drawn, else 1 in how many (see MAX_ARROWS). */
+  arrowStride: number;
   lanes: number;
 }
 
@@ -79,12 +81,12 @@ export function draw(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): Fra
   ctx.beginPath();
   ctx.rect(v.left, v.top, v.width - v.left, v.height - v.top);
   ctx.clip();
-  const arrows = drawArrows(ctx, l, v, h);
+  const [arrows, arrowStride] = drawArrows(ctx, l, v, h);
   const events = drawEvents(ctx, l, v, h, firstLane, lastLane);
   ctx.restore();
   drawLabels(ctx, l, v);
   ctx.restore();
-  return { events, arrows, lanes: lastLane - firstLane };
+  return { events, arrows, arrowStride, lanes: lastLane - firstLane };
 }
 
 function drawBands(ctx: Ctx, l: DiagramLayout, v: Viewport): void {
@@ -129,7 +131,7 @@ function drawAxis(ctx: Ctx, l: DiagramLayout, v: Viewport): void {
   for (const t of values) {
     const x = screenX(v, t);
     if (x < v.left + 20) continue;
-    ctx.fillText(logical ? String(t) : formatNs(t), x, v.top / 2);
+    ctx.fillText(logical ? String(t) : formatTick(t), x, v.top / 2);
   }
 }
 
@@ -167,28 +169,34 @@ function inCone(h: Highlight, e: number): boolean {
   return h.cone === null || h.cone[e] !== 0;
 }
 
-function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): number {
+/**
+ * Most arrows one frame strokes. Past this (a zoomed-out view of a large
+ * run) arrows are sampled evenly and the frame says so: tens of thousands
+ * of overlapping lines are unreadable anyway, and rasterising them takes
+ * seconds in a software-rendered canvas. Arrows in a selected causal cone
+ * are always drawn.
+ */
+export const MAX_ARROWS = 2000;
+
+function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): [number, number] {
   const [a, b] = visibleX(v);
   const margin = 40 / v.k;
-  // One path per (kind, dimmed) so the context switches style a dozen times, not per arrow.
-  const buckets: number[][] = Array.from({ length: 12 }, () => []);
-  const seen = new Set<number>();
-  const dedupe = l.arrowFrom.length > 4000;
-  let count = 0;
+  const candidates: number[] = [];
+  const highlighted: number[] = [];
   l.arrows.query(a - margin, b + margin, (arrow) => {
     const [x1, y1, x2, y2] = arrowPoints(l, v, arrow);
     if ((y1 < v.top && y2 < v.top) || (y1 > v.height && y2 > v.height)) return;
     if ((x1 < v.left && x2 < v.left) || (x1 > v.width && x2 > v.width)) return;
-    if (dedupe) {
-      const key = ((Math.round(x1) * 4099 + Math.round(y1)) * 8191 + Math.round(x2)) * 4099 + Math.round(y2);
-      if (seen.has(key)) return;
-      seen.add(key);
-    }
-    const kind = l.arrowKind[arrow];
-    const dim = h.cone !== null && !(inCone(h, l.arrowFrom[arrow]) && (l.arrowTo[arrow] < 0 || inCone(h, l.arrowTo[arrow])));
-    buckets[kind * 2 + (dim ? 1 : 0)].push(arrow);
-    count++;
+    const lit = h.cone !== null && inCone(h, l.arrowFrom[arrow]) && (l.arrowTo[arrow] < 0 || inCone(h, l.arrowTo[arrow]));
+    (lit ? highlighted : candidates).push(arrow);
   });
+  const stride = Math.max(1, Math.ceil(candidates.length / MAX_ARROWS));
+  // One path per (kind, dimmed) so the context switches style a dozen times, not per arrow.
+  const buckets: number[][] = Array.from({ length: 12 }, () => []);
+  const dimmed = h.cone !== null ? 1 : 0;
+  for (let k = 0; k < candidates.length; k += stride) buckets[l.arrowKind[candidates[k]] * 2 + dimmed].push(candidates[k]);
+  for (const arrow of highlighted) buckets[l.arrowKind[arrow] * 2].push(arrow);
+  const count = Math.ceil(candidates.length / stride) + highlighted.length;
   for (let slot = 0; slot < buckets.length; slot++) {
     const list = buckets[slot];
     if (list.length === 0) continue;
@@ -227,7 +235,7 @@ function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): numb
     ctx.lineTo(x2, y2);
     ctx.stroke();
   }
-  return count;
+  return [count, stride];
 }
 
 /** A filled arrowhead at (x2, y2) pointing along (x1, y1)→(x2, y2), stopping short of the mark. */

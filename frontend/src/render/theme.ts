@@ -15,7 +15,7 @@ export const THEME = {
   arrow: ["#0969da", "#8250df", "#57606a", "#bf3989", "#bf8700", "#cf222e"],
   arrowDash: [[], [6, 3], [2, 3], [6, 2, 2, 2], [1, 3], [4, 3]] as number[][],
   injected: "#cf222e",
-  past: "#d1242f",
+  past: "#d1600a",
   future: "#0550ae",
   selected: "#000000",
   hover: "#ff8c00",

@@ -18,8 +18,10 @@ import {
   ARROW_LOST,
   ARROW_MESSAGE,
   arrowAt,
+  arrowPoints,
   type DiagramLayout,
   eventAt,
+  eventPoint,
   layoutDiagram,
   type XScale,
 } from "../layout/diagram.ts";
@@ -76,6 +78,7 @@ class DiagramView {
   private view: Viewport;
   private highlight: Highlight = { ...NO_HIGHLIGHT };
   private frame = 0;
+  private note = "";
   private drag: { x: number; y: number; moved: boolean } | null = null;
 
   constructor(
@@ -113,6 +116,33 @@ class DiagramView {
     }).observe(this.root);
     this.bindControls();
     this.bindPointer();
+    this.exposeTestHooks();
+  }
+
+  /** `window.bopDiagram`: page coordinates of marks and arrows, for browser tests. */
+  private exposeTestHooks(): void {
+    const page = (x: number, y: number) => {
+      const rect = this.canvas.getBoundingClientRect();
+      return { x: rect.left + x, y: rect.top + y };
+    };
+    const hooks = {
+      eventPoint: (name: string) => {
+        const e = this.graph.events.findIndex((x) => x.name === name);
+        return e < 0 ? null : page(...eventPoint(this.layout, this.view, e));
+      },
+      /** A point on the arrow of a message: the middle of its first delivery, or the × of a lost one. */
+      messagePoint: (id: string) => {
+        const l = this.layout;
+        for (let a = 0; a < l.arrowFrom.length; a++) {
+          const mi = l.arrowMessage[a];
+          if (mi < 0 || this.graph.messages[mi].id !== id) continue;
+          const [x1, y1, x2, y2] = arrowPoints(l, this.view, a);
+          return l.arrowKind[a] === ARROW_LOST ? page(x2, y2) : page((x1 + x2) / 2, (y1 + y2) / 2);
+        }
+        return null;
+      },
+    };
+    (window as unknown as { bopDiagram: typeof hooks }).bopDiagram = hooks;
   }
 
   private sizeCanvas(): void {
@@ -151,6 +181,12 @@ class DiagramView {
     this.root.dataset.renderMs = ms.toFixed(1);
     this.root.dataset.drawnEvents = String(stats.events);
     this.root.dataset.drawnArrows = String(stats.arrows);
+    this.root.dataset.arrowStride = String(stats.arrowStride);
+    const note = stats.arrowStride > 1 ? `Showing 1 in ${stats.arrowStride} arrows at this zoom; zoom in to see every one.` : "";
+    if (note !== this.note) {
+      this.note = note;
+      setStatus("ok", note);
+    }
     document.body.dataset.rendered = "true";
   }
 
@@ -180,6 +216,12 @@ class DiagramView {
     $("zoom-in").addEventListener("click", () => this.zoom(1.5));
     $("zoom-out").addEventListener("click", () => this.zoom(1 / 1.5));
     $("fit").addEventListener("click", () => this.fitView());
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") {
+        this.select(-1);
+        this.rerun.close();
+      }
+    });
     this.root.addEventListener("keydown", (ev) => {
       const step = 80;
       const keys: Record<string, () => void> = {
@@ -193,10 +235,6 @@ class DiagramView {
         ArrowRight: () => this.panBy(-step, 0),
         ArrowUp: () => this.panBy(0, step),
         ArrowDown: () => this.panBy(0, -step),
-        Escape: () => {
-          this.select(-1);
-          this.rerun.close();
-        },
       };
       const action = keys[ev.key];
       if (action && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
