@@ -1,0 +1,130 @@
+//! HTML page shells (askama templates in `backend/templates/`). They carry
+//! the page kind and run id in `<body data-…>`; the frontend bundle fetches
+//! the JSON API and draws everything else.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::state::AppState;
+use crate::store::{StoreError, validate_id};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(runs))
+        .route("/runs/{id}", get(run))
+        .route("/compare", get(compare))
+}
+
+/// Renders a template with a status; a render failure becomes a plain 500.
+fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!("template failed: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error: a page template failed; see the server log",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "runs.html")]
+struct RunsPage {
+    page: &'static str,
+}
+
+pub(crate) async fn runs() -> Response {
+    page(StatusCode::OK, &RunsPage { page: "runs" })
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    page: &'static str,
+    id: String,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    page: &'static str,
+    detail: String,
+}
+
+/// A run's page. A missing run still gets the shell (with 404), so the
+/// frontend shows the API's explanation the same way it shows any error.
+async fn run(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if let Err(e) = validate_id(&id) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            &NotFoundPage {
+                page: "error",
+                detail: e.to_string(),
+            },
+        );
+    }
+    let status = match state.store().run(&id) {
+        Ok(_) => StatusCode::OK,
+        Err(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    page(status, &RunPage { page: "run", id })
+}
+
+#[derive(Deserialize, Debug)]
+pub(crate) struct CompareQuery {
+    a: Option<String>,
+    b: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+struct ComparePage {
+    page: &'static str,
+    a: Option<String>,
+    b: Option<String>,
+}
+
+/// Placeholder until run comparison lands (a later issue).
+async fn compare(query: Result<Query<CompareQuery>, QueryRejection>) -> Response {
+    let (a, b) = query.map(|Query(q)| (q.a, q.b)).unwrap_or_default();
+    for id in a.iter().chain(b.iter()) {
+        if let Err(e) = validate_id(id) {
+            return page(
+                StatusCode::BAD_REQUEST,
+                &NotFoundPage {
+                    page: "error",
+                    detail: e.to_string(),
+                },
+            );
+        }
+    }
+    page(
+        StatusCode::OK,
+        &ComparePage {
+            page: "compare",
+            a,
+            b,
+        },
+    )
+}
+
+/// Fallback for paths that are neither pages, `/api/` nor `/static/`.
+pub(crate) async fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        &NotFoundPage {
+            page: "error",
+            detail: "There is no page at this address.".into(),
+        },
+    )
+}

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { eventFacts, formatData, formatMs, formatNs, formatTick } from "./format.ts";
+import { smallGraph } from "./fixture.test-util.ts";
+
+test("durations", () => {
+  assert.equal(formatNs(512), "512 ns");
+  assert.equal(formatNs(1_500), "1.5 µs");
+  assert.equal(formatNs(3_200_000), "3.200 ms");
+  assert.equal(formatNs(2_500_000_000), "2.50 s");
+  assert.equal(formatMs(null), "—");
+  assert.deepEqual([0, 2_000_000, 2_500_000, 250_000, 1_500_000_000].map(formatTick), ["0", "2 ms", "2.5 ms", "250 µs", "1.5 s"]);
+  assert.equal(formatMs(250), "250 ms");
+});
+
+test("captured data is printable", () => {
+  assert.equal(formatData("4f4b0a00"), "OK\\n\\x00");
+  assert.equal(formatData("41".repeat(100), 8), "AAAAAAAA…");
+});
+
+test("tooltip facts of a read", () => {
+  const g = smallGraph();
+  const facts = Object.fromEntries(eventFacts(g.events[20]));
+  assert.equal(facts.syscall, "read");
+  assert.equal(facts.fd, "3");
+  assert.equal(facts.channel, "client->primary#0");
+  assert.equal(facts.bytes, "8");
+  assert.equal(facts.data, "OK x = 1");
+  const never = Object.fromEntries(eventFacts(g.events[29]));
+  assert.equal(never.ret, "(did not return)");
+  assert.match(Object.fromEntries(eventFacts(g.events[22])).injected, /drop/);
+});

@@ -1,0 +1,35 @@
+/** Small DOM helpers. */
+
+export function $(id: string): HTMLElement {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`page lacks #${id}`);
+  return el;
+}
+
+type Attrs = Record<string, string | number | boolean | null | undefined>;
+type Child = Node | string | null | undefined | false;
+
+/** Creates an element; attributes starting with `on` are not supported on purpose (use addEventListener). */
+export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = String(v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c);
+  }
+  return el;
+}
+
+/** Shows a status line: loading, running, or an error with the server's detail. */
+export function setStatus(kind: "loading" | "ok" | "error", text: string): void {
+  const el = document.getElementById("status");
+  if (el === null) return;
+  el.textContent = text;
+  el.className = `status ${kind}`;
+  el.hidden = kind === "ok" && text === "";
+  el.dataset.state = kind;
+}

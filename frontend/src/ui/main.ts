@@ -1,0 +1,24 @@
+/** Entry point of the bundle: starts the page named by `<body data-page>`. */
+
+import { runListPage } from "./runlist.ts";
+import { runPage } from "./runview.ts";
+
+const pages: Record<string, () => Promise<void>> = {
+  runs: runListPage,
+  run: runPage,
+};
+
+const start = pages[document.body.dataset.page ?? ""];
+if (start) {
+  start().catch((e: unknown) => {
+    const status = document.getElementById("status");
+    if (status) {
+      status.textContent = `The page failed: ${e instanceof Error ? e.message : String(e)}`;
+      status.className = "status error";
+    }
+    document.body.dataset.rendered = "error";
+    console.error(e);
+  });
+} else {
+  document.body.dataset.rendered = "true";
+}
