@@ -130,6 +130,17 @@ enum Command {
         #[arg(long, default_value = "json")]
         format: String,
     },
+    /// Serve the workbench (JSON API and pages) on 127.0.0.1.
+    Serve {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Address to listen on (port 0 picks a free one; the URL is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Directory of the built frontend (default: the source tree's static/).
+        #[arg(long = "static")]
+        static_dir: Option<PathBuf>,
+    },
     /// Record the bundled demo (a replicated key-value store) as a run.
     Demo {
         #[command(flatten)]
@@ -323,6 +334,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let manifest = store.manifest(&run)?;
             let events = store.events(&run)?;
             print_out(&export::render(&manifest, &events, format))
+        }
+        Command::Serve {
+            store,
+            addr,
+            static_dir,
+        } => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("BOP_LOG")
+                        .unwrap_or_else(|_| "bop=info,tower_http=warn".into()),
+                )
+                .with_writer(std::io::stderr)
+                .try_init();
+            let store_dir = store.open()?.root().to_path_buf();
+            crate::server::serve(crate::server::ServeConfig {
+                store: store_dir,
+                addr,
+                static_dir,
+                bop_exe: std::env::current_exe().context("cannot find the bop executable")?,
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo { store, id } => {
             let store = store.open()?;
