@@ -10,3 +10,5 @@ mod cli;
 mod trace;
 // Scenarios, the bundled demo and a real redis.
 mod scenario;
+// The fault injector: every fault kind, plan errors, the demo's seeded bugs.
+mod inject;

@@ -167,7 +167,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let is_run = matches!(cli.command, Command::Run { .. });
+    let is_run = matches!(
+        cli.command,
+        Command::Run { .. } | Command::Rerun { .. } | Command::Demo { .. }
+    );
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -255,6 +255,83 @@ fn main() {
                 });
             }
         }
+        // rpc: a server process and a client process; the client sends
+        // "ping", waits up to 1 s for "pong" and exits 0 (answered), 3 (timed
+        // out) or 4 (could not connect, error printed). The server answers
+        // one request, then waits for the client and exits with its status.
+        "rpc" => {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut client = Command::new(me())
+                .args(["rpc-client", &port.to_string()])
+                .spawn()
+                .unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let started = std::time::Instant::now();
+            let conn = loop {
+                match listener.accept() {
+                    Ok((c, _)) => break Some(c),
+                    Err(_) if started.elapsed() < std::time::Duration::from_secs(3) => {
+                        if let Ok(Some(_)) = client.try_wait() {
+                            break None;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5))
+                    }
+                    Err(_) => break None,
+                }
+            };
+            if let Some(mut conn) = conn {
+                conn.set_nonblocking(false).unwrap();
+                let mut buf = [0u8; 4];
+                if conn.read_exact(&mut buf).is_ok() {
+                    let _ = conn.write_all(b"pong");
+                }
+            }
+            exit(client.wait().unwrap().code().unwrap_or(1));
+        }
+        "rpc-client" => {
+            let port = arg(2, 0) as u16;
+            let mut s = match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("connect: {e}");
+                    exit(4);
+                }
+            };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .unwrap();
+            s.write_all(b"ping").unwrap();
+            let mut buf = [0u8; 4];
+            match s.read_exact(&mut buf) {
+                Ok(()) => println!("answered"),
+                Err(_) => {
+                    println!("timed out");
+                    exit(3);
+                }
+            }
+        }
+        // ask PORT...: asks each echo server once (1 s timeout), prints
+        // "PORT ok", "PORT timeout" or "PORT refused" per port.
+        "ask" => {
+            for port in std::env::args().skip(2) {
+                let p: u16 = port.parse().unwrap();
+                let verdict = match TcpStream::connect(("127.0.0.1", p)) {
+                    Err(_) => "refused",
+                    Ok(mut s) => {
+                        s.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                            .unwrap();
+                        let _ = s.write_all(b"hello");
+                        let mut buf = [0u8; 5];
+                        if s.read_exact(&mut buf).is_ok() {
+                            "ok"
+                        } else {
+                            "timeout"
+                        }
+                    }
+                };
+                println!("{port} {verdict}");
+            }
+        }
         // pingpong N: TCP ping-pong of N one-byte messages (benchmark).
         "pingpong" => {
             let n = arg(2, 100_000);

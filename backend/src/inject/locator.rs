@@ -234,7 +234,11 @@ impl Locator {
     pub fn pids_under(&self, process: &str) -> Vec<i32> {
         self.proc_key
             .iter()
-            .filter(|(_, k)| *k == process || k.starts_with(&format!("{process}>")))
+            .filter(|(_, k)| {
+                *k == process
+                    || k.strip_prefix(process)
+                        .is_some_and(|r| r.starts_with(":t") && r.contains('>'))
+            })
             .map(|(p, _)| *p)
             .collect()
     }

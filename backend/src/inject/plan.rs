@@ -333,3 +333,59 @@ impl Translation {
             .ok_or_else(|| PlanError(format!("no channel '{name}' carried messages in the run")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_and_json_plans_are_the_same_schema() {
+        let toml = "[[fault]]\nkind = \"delay\"\nmessage = \"a->b#0/1\"\nms = \"inf\"\n\n[[fault]]\nkind = \"drop\"\nmessage = \"a->b#0/r0\"\n";
+        let json = r#"{"faults": [{"kind": "delay", "message": "a->b#0/1", "ms": "inf"}, {"kind": "drop", "message": "a->b#0/r0"}]}"#;
+        assert_eq!(
+            FaultPlan::parse(toml).unwrap(),
+            FaultPlan::parse(json).unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_plans_say_what_is_wrong() {
+        for (text, want) in [
+            (
+                r#"{"faults":[{"kind":"delay","message":"m","ms":"soon"}]}"#,
+                "'soon' is not a duration",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","event":"e","errno":"ENOPE"}]}"#,
+                "unknown errno 'ENOPE'",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","errno":"EPIPE"}]}"#,
+                "needs an event or a pattern",
+            ),
+            (
+                r#"{"faults":[{"kind":"explode"}]}"#,
+                "unknown variant `explode`",
+            ),
+            (
+                r#"{"faults":[{"kind":"drop","message":"m","extra":1}]}"#,
+                "unknown field `extra`",
+            ),
+            (
+                r#"{"faults":[{"kind":"partition","groups":[[],["a"]]}]}"#,
+                "two non-empty groups",
+            ),
+            ("[[fault]]\nkind = \"drop\"\n", "missing field `message`"),
+        ] {
+            let e = FaultPlan::parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn errno_names_round_trip() {
+        assert_eq!(errno_number("ECONNREFUSED").unwrap(), libc::ECONNREFUSED);
+        assert_eq!(errno_number("ETIMEDOUT").unwrap(), libc::ETIMEDOUT);
+        assert_eq!(errno_number("EPIPE").unwrap(), libc::EPIPE);
+    }
+}

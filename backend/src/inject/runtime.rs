@@ -36,6 +36,7 @@ enum Armed {
     },
     Crash {
         process: String,
+        name: String,
         after: Option<Target>,
         kill: bool,
         active: bool,
@@ -62,10 +63,13 @@ pub struct Injector {
     kills: Vec<String>,
 }
 
-fn under(process: &str, group_member: &str) -> bool {
-    process == group_member
-        || process.starts_with(&format!("{group_member}:"))
-        || process.starts_with(&format!("{group_member}>"))
+/// True when process locator `process` is `member` or one of its
+/// descendants (children are `MEMBER:tN>k`), for partitions and kills.
+fn under(process: &str, member: &str) -> bool {
+    process == member
+        || process
+            .strip_prefix(member)
+            .is_some_and(|rest| rest.starts_with(":t") && rest.contains('>'))
 }
 
 impl Injector {
@@ -119,6 +123,7 @@ impl Injector {
                     kill,
                 } => Armed::Crash {
                     process: t.process(process)?,
+                    name: process.clone(),
                     after: after.as_deref().map(|e| t.event(e)),
                     kill: *kill,
                     active: false,
@@ -325,11 +330,12 @@ impl Injector {
                 }
                 Armed::Crash {
                     process: p,
+                    name,
                     active: true,
                     kill: false,
                     ..
-                } if send && process.as_deref().is_some_and(|x| under(x, p)) => {
-                    Some((Action::Drop, format!("drop (crash of {p})")))
+                } if send && process.as_deref() == Some(p.as_str()) => {
+                    Some((Action::Drop, format!("drop (crash of {name})")))
                 }
                 Armed::Partition { .. } => {
                     let crosses = |s: &str, o: &str, a: &[String], b: &[String]| {
@@ -398,12 +404,13 @@ impl Injector {
             match a {
                 Armed::Crash {
                     process,
+                    name,
                     after,
                     kill,
                     active,
                 } if !*active => {
                     let now = match after {
-                        None => true,
+                        None => self.locator.process(ev.pid) == Some(process.as_str()),
                         Some(Target::Event(e)) => event.as_deref() == Some(e.as_str()),
                         _ => false,
                     };
@@ -413,9 +420,9 @@ impl Injector {
                             self.kills.push(process.clone());
                         }
                         let effect = if *kill {
-                            format!("killed {process}")
+                            format!("killed {name}")
                         } else {
-                            format!("{process} crashed: its messages are no longer delivered")
+                            format!("{name} crashed: its messages are no longer delivered")
                         };
                         fired.push((i, effect));
                     }

@@ -1,0 +1,393 @@
+//! The fault injector on real guests: each fault kind has an observable
+//! effect, faults that cannot fire say so, bad plans change nothing, and
+//! the bundled demo's seeded bugs are each revealed by one fault.
+
+use bop::inject::FaultRecord;
+use bop::model::{EndReason, Verdict};
+
+use crate::common::*;
+
+/// Records `guest rpc` and returns the store and the logical names of its
+/// client process, its request message and its reply message.
+fn rpc_baseline() -> (TempStore, String, String, String) {
+    let s = TempStore::new();
+    s.record_guest("base", &["rpc"]);
+    let out = s.bop(&["export", "base"]);
+    assert_ok(&out, "bop export");
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs: Vec<&serde_json::Value> = g["messages"].as_array().unwrap().iter().collect();
+    assert_eq!(msgs.len(), 2, "request and reply: {msgs:?}");
+    let request = msgs.iter().find(|m| m["reverse"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reply = msgs.iter().find(|m| m["reverse"] == true).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = g["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .find(|n| n.contains('/'))
+        .unwrap()
+        .to_string();
+    (s, client, request, reply)
+}
+
+fn faults(s: &TempStore, id: &str) -> Vec<FaultRecord> {
+    s.read(id)
+        .0
+        .faults
+        .into_iter()
+        .map(|f| serde_json::from_value(f).unwrap())
+        .collect()
+}
+
+fn rerun(s: &TempStore, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["rerun", "-q", "base"];
+    all.extend_from_slice(args);
+    s.bop(&all)
+}
+
+#[test]
+fn delayed_reply_arrives_at_least_the_delay_later() {
+    let (s, _, _, reply) = rpc_baseline();
+    let out = rerun(&s, &["--id", "d", "--delay", &format!("{reply}=300")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (m, ev) = s.read("d");
+    assert_eq!(m.parent.as_deref(), Some("base"));
+    let held = ev
+        .iter()
+        .find(|e| e.injected.as_deref() == Some("delay 300 ms"))
+        .expect("the delayed send is marked");
+    assert!(
+        held.end_ns.unwrap() - held.start_ns >= 300_000_000,
+        "held {} ns",
+        held.end_ns.unwrap() - held.start_ns
+    );
+    let f = &faults(&s, "d")[0];
+    assert!(f.fired);
+    assert_eq!(f.at.as_ref().unwrap().seq, Some(held.seq));
+    assert!(
+        f.at.as_ref()
+            .unwrap()
+            .event
+            .as_deref()
+            .unwrap()
+            .ends_with(":sendto"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn dropped_reply_makes_the_client_time_out() {
+    let (s, _, _, reply) = rpc_baseline();
+    let out = rerun(&s, &["--id", "x", "--drop", &reply]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "client timed out: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("x/stdout")).unwrap(),
+        "timed out\n"
+    );
+    let (_, ev) = s.read("x");
+    let dropped = ev
+        .iter()
+        .find(|e| e.injected.as_deref() == Some("drop"))
+        .unwrap();
+    assert_eq!(
+        dropped.ret,
+        Some(4),
+        "the sender believes it sent everything"
+    );
+    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "x"]).stdout).unwrap();
+    let m = g["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == reply.as_str())
+        .unwrap();
+    assert_eq!(
+        (m["lost"].as_bool(), m["recvs"].as_array().unwrap().len()),
+        (Some(true), 0),
+        "{m}"
+    );
+}
+
+#[test]
+fn injected_errno_is_what_the_guest_sees() {
+    let (s, client, _, _) = rpc_baseline();
+    let out = rerun(
+        &s,
+        &[
+            "--id",
+            "e",
+            "--error",
+            &format!("{client}:t0/5:connect=ECONNREFUSED"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(s.path().join("e/stderr"))
+            .unwrap()
+            .contains("Connection refused")
+    );
+    let (_, ev) = s.read("e");
+    let c = calls(&ev, "connect", None);
+    assert_eq!(
+        (c[0].errno.as_deref(), c[0].injected.as_deref()),
+        (Some("ECONNREFUSED"), Some("error ECONNREFUSED"))
+    );
+}
+
+#[test]
+fn a_crashed_server_stops_answering_but_lives() {
+    let (s, _, _, _) = rpc_baseline();
+    let out = rerun(&s, &["--id", "c", "--crash", "guest#0"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "client timed out: {}",
+        text(&out.stderr)
+    );
+    let (_, ev) = s.read("c");
+    assert!(calls(&ev, "killed", None).is_empty(), "nobody was killed");
+    let server = calls(&ev, "start", None)[0].pid;
+    assert!(
+        calls(&ev, "exit_group", None)
+            .iter()
+            .any(|e| e.pid == server),
+        "the server exited by itself"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e.pid == server && e.injected.as_deref() == Some("drop (crash of guest#0)"))
+    );
+}
+
+#[test]
+fn crash_with_kill_kills_the_process() {
+    let (s, client, _, _) = rpc_baseline();
+    let out = rerun(&s, &["--id", "k", "--kill", "--crash", &client]);
+    let (_, ev) = s.read("k");
+    let client_pid = calls(&ev, "start", None)[1].pid;
+    assert!(
+        calls(&ev, "killed", None)
+            .iter()
+            .any(|e| e.pid == client_pid && e.detail.signal.as_deref() == Some("SIGKILL")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(faults(&s, "k")[0].fired);
+}
+
+#[test]
+fn faults_that_cannot_fire_say_so_and_the_run_succeeds() {
+    let (s, _, _, _) = rpc_baseline();
+    let out = rerun(&s, &["--id", "n", "--drop", "nobody->nothing#0/7"]);
+    assert_eq!(out.status.code(), Some(0));
+    let f = &faults(&s, "n")[0];
+    assert!(!f.fired && f.at.is_none());
+    assert!(f.effect.contains("did not occur"), "{}", f.effect);
+}
+
+#[test]
+fn bad_plans_are_refused_before_anything_runs() {
+    let (s, _, _, reply) = rpc_baseline();
+    let plan = s.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "[[fault]]\nkind = \"error\"\nevent = \"x\"\nerrno = \"EBOGUS\"\n",
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--crash".into(), "nobody".into()],
+            "no process 'nobody' in the run",
+        ),
+        (
+            vec!["--delay".into(), format!("{reply}=soon")],
+            "'soon' is not a duration",
+        ),
+        (
+            vec!["--error".into(), "a:t0/1:read=EBOGUS".into()],
+            "unknown errno 'EBOGUS'",
+        ),
+        (
+            vec!["--faults".into(), plan.display().to_string()],
+            "unknown errno 'EBOGUS'",
+        ),
+        (vec![], "no faults given"),
+    ];
+    for (args, want) in cases {
+        let mut all: Vec<&str> = vec!["--id", "bad"];
+        all.extend(args.iter().map(String::as_str));
+        let out = rerun(&s, &all);
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(want),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!s.path().join("bad").exists(), "{args:?} created a run");
+    }
+    let out = s.bop(&["rerun", "no-such-run", "--drop", "a->b#0/0"]);
+    assert!(text(&out.stderr).contains("no run 'no-such-run'"));
+}
+
+#[test]
+fn faults_compose() {
+    let (s, _, request, reply) = rpc_baseline();
+    let out = rerun(
+        &s,
+        &[
+            "--id",
+            "both",
+            "--delay",
+            &format!("{request}=100"),
+            "--drop",
+            &reply,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let f = faults(&s, "both");
+    assert!(f.iter().all(|f| f.fired), "{f:?}");
+}
+
+#[test]
+fn delay_forever_is_ended_by_the_timeout_with_nothing_left() {
+    let (s, _, request, _) = rpc_baseline();
+    let out = rerun(
+        &s,
+        &[
+            "--id",
+            "inf",
+            "--timeout",
+            "2",
+            "--delay",
+            &format!("{request}=inf"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(137));
+    let (m, ev) = s.read("inf");
+    assert_eq!(m.ended_by, Some(EndReason::Timeout));
+    let held = ev
+        .iter()
+        .find(|e| e.injected.as_deref() == Some("delay inf"))
+        .unwrap();
+    assert_eq!(held.ret, None, "never sent");
+    for pid in pids(&ev) {
+        assert!(!alive(pid), "{pid} survived");
+    }
+}
+
+#[test]
+fn a_partition_cuts_exactly_the_named_pairs() {
+    let s = TempStore::new();
+    let file = s.path().join("two.toml");
+    let text = r#"
+ports = ["a", "b"]
+[[node]]
+name = "a"
+command = ["GUEST", "serve", "{port.a}"]
+ready = { port = "{port.a}" }
+[[node]]
+name = "b"
+command = ["GUEST", "serve", "{port.b}"]
+ready = { port = "{port.b}" }
+[client]
+command = ["GUEST", "ask", "{port.a}", "{port.b}"]
+"#;
+    std::fs::write(&file, text.replace("GUEST", guest())).unwrap();
+    assert_ok(
+        &s.bop(&["run", "-q", "--id", "base", file.to_str().unwrap()]),
+        "baseline",
+    );
+    let answers = |id: &str| -> Vec<String> {
+        std::fs::read_to_string(s.path().join(id).join("stdout"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(' ').nth(1).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(answers("base"), ["ok", "ok"]);
+    let plan = s.path().join("p.toml");
+    std::fs::write(
+        &plan,
+        "[[fault]]\nkind = \"partition\"\ngroups = [[\"client\"], [\"a\"]]\n",
+    )
+    .unwrap();
+    assert_ok(
+        &rerun(&s, &["--id", "cut", "--faults", plan.to_str().unwrap()]),
+        "partitioned rerun",
+    );
+    assert_eq!(
+        answers("cut"),
+        ["refused", "ok"],
+        "client-a cut, client-b intact"
+    );
+    // A partition that starts only after the client's first connect (to a)
+    // cuts the later connection to b instead.
+    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "base"]).stdout).unwrap();
+    let first_connect = g["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["process"] == "client" && e["call"] == "connect")
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(&plan, format!("[[fault]]\nkind = \"partition\"\ngroups = [[\"client\"], [\"b\"]]\nafter = \"{first_connect}\"\n")).unwrap();
+    assert_ok(
+        &rerun(&s, &["--id", "late", "--faults", plan.to_str().unwrap()]),
+        "late partition",
+    );
+    assert_eq!(answers("late"), ["ok", "refused"]);
+    let late = faults(&s, "late");
+    assert_eq!(
+        late[0].at.as_ref().unwrap().event.as_deref(),
+        Some(first_connect.as_str())
+    );
+}
+
+#[test]
+fn demo_seeded_bugs_flip_the_verdict_and_the_tolerated_fault_does_not() {
+    let s = TempStore::new();
+    assert_ok(&s.bop(&["demo", "--id", "base"]), "demo baseline");
+    assert_eq!(s.read("base").0.verdict, Verdict::Pass);
+    for (id, flag, value, verdict) in [
+        (
+            "stale-read",
+            "--delay",
+            "primary->replica#0/0=500",
+            Verdict::Fail,
+        ),
+        (
+            "double-incr",
+            "--drop",
+            "client->primary#0/r1",
+            Verdict::Fail,
+        ),
+        (
+            "late-ack",
+            "--delay",
+            "primary->replica#0/r0=500",
+            Verdict::Pass,
+        ),
+    ] {
+        let out = rerun(&s, &["--id", id, flag, value]);
+        let (m, _) = s.read(id);
+        assert_eq!(m.verdict, verdict, "{id}: {}", text(&out.stderr));
+        assert!(faults(&s, id)[0].fired, "{id}");
+    }
+    let check = std::fs::read_to_string(s.path().join("stale-read/check.stdout")).unwrap();
+    assert!(check.contains("read-your-writes"), "{check}");
+    let check = std::fs::read_to_string(s.path().join("double-incr/check.stdout")).unwrap();
+    assert!(check.contains("exactly-once"), "{check}");
+}
