@@ -174,3 +174,71 @@ fn every_subcommand_has_help() {
         assert!(text(&out.stdout).contains("Usage: bop"), "{sub}");
     }
 }
+
+/// Starts `bop run --id ID -- guest sleepers 2` and waits for the sleepers.
+fn start_sleepers(s: &TempStore, id: &str) -> (std::process::Child, Vec<i32>) {
+    let child = std::process::Command::new(bop_exe())
+        .args(["run", "-q", "--id", id, "--", guest(), "sleepers", "2"])
+        .env("BOP_STORE", s.path())
+        .spawn()
+        .unwrap();
+    let out = s.path().join(id).join("stdout");
+    let started = Instant::now();
+    loop {
+        let pids: Vec<i32> = std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        if pids.len() == 2 {
+            return (child, pids);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "sleepers did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_gone(pids: &[i32], what: &str) {
+    let started = Instant::now();
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: {pids:?} still alive"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ctrl_c_kills_the_tree_and_saves_the_run() {
+    let s = TempStore::new();
+    let (mut bop, kids) = start_sleepers(&s, "int");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(bop.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = bop.wait().unwrap();
+    assert_eq!(status.code(), Some(137), "the target was killed");
+    wait_gone(&kids, "after Ctrl-C");
+    let (m, _) = s.read("int");
+    assert_eq!(
+        (m.ended_by, m.verdict),
+        (Some(EndReason::Interrupted), Verdict::Unknown)
+    );
+}
+
+#[test]
+fn a_dying_tracer_takes_its_tracees_with_it() {
+    let s = TempStore::new();
+    let (mut bop, kids) = start_sleepers(&s, "dead");
+    bop.kill().unwrap(); // SIGKILL: no cleanup code runs in bop
+    bop.wait().unwrap();
+    wait_gone(&kids, "after the tracer died (PTRACE_O_EXITKILL)");
+    // The event log survives up to the last event.
+    let (_, ev) = s.read("dead");
+    assert!(calls(&ev, "start", None).len() >= 3, "{ev:?}");
+}

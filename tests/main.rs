@@ -12,3 +12,5 @@ mod trace;
 mod scenario;
 // The fault injector: every fault kind, plan errors, the demo's seeded bugs.
 mod inject;
+// The causal graph of real guests: matching, edges, classes, a snapshot.
+mod tracker;

@@ -232,3 +232,51 @@ fn redis_primary_and_replica_are_traced() {
         .collect();
     assert_eq!(clients.len(), 5);
 }
+
+#[test]
+fn readiness_by_output_line_and_by_delay() {
+    let s = TempStore::new();
+    let text = r#"
+ports = ["a", "b"]
+[[node]]
+name = "by-line"
+command = ["GUEST", "serve", "{port.a}"]
+ready = { line = "listening", timeout = 5 }
+[[node]]
+name = "by-delay"
+command = ["GUEST", "serve", "{port.b}"]
+ready = { delay_ms = 300 }
+[client]
+command = ["GUEST", "ask", "{port.a}", "{port.b}"]
+"#;
+    let file = scenario(&s, "ready.toml", text);
+    let started = std::time::Instant::now();
+    assert_ok(
+        &s.bop(&["run", "-q", "--id", "r", &file]),
+        "bop run ready.toml",
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "the delay was waited for"
+    );
+    let answers = std::fs::read_to_string(s.path().join("r/stdout")).unwrap();
+    assert!(
+        answers.lines().all(|l| l.ends_with(" ok")),
+        "both nodes were up when the client ran: {answers}"
+    );
+    let (_, ev) = s.read("r");
+    let client_start = calls(&ev, "start", None)
+        .into_iter()
+        .find(|e| e.detail.node.as_deref() == Some("client"))
+        .unwrap()
+        .start_ns;
+    let second = calls(&ev, "start", None)
+        .into_iter()
+        .find(|e| e.detail.node.as_deref() == Some("by-delay"))
+        .unwrap()
+        .start_ns;
+    assert!(
+        client_start - second >= 300_000_000,
+        "the client started after the delay"
+    );
+}

@@ -332,6 +332,76 @@ fn main() {
                 println!("{port} {verdict}");
             }
         }
+        // spans: three messages into a pipe (4, 4 and 8 bytes); the child
+        // waits until all are written, then reads 8 (spanning the first
+        // two), 4 and 4 (splitting the third).
+        "spans" => {
+            let (r, w) = nix::unistd::pipe().unwrap();
+            match unsafe_fork() {
+                0 => {
+                    drop(w);
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    let mut r = std::fs::File::from(r);
+                    let (mut a, mut b, mut c) = ([0u8; 8], [0u8; 4], [0u8; 4]);
+                    r.read_exact(&mut a).unwrap();
+                    r.read_exact(&mut b).unwrap();
+                    r.read_exact(&mut c).unwrap();
+                    exit(if &a == b"aaaabbbb" && &b == b"cccc" && &c == b"cccc" {
+                        0
+                    } else {
+                        1
+                    });
+                }
+                child => {
+                    drop(r);
+                    let mut w = std::fs::File::from(w);
+                    w.write_all(b"aaaa").unwrap();
+                    w.write_all(b"bbbb").unwrap();
+                    w.write_all(b"cccccccc").unwrap();
+                    exit(wait(child));
+                }
+            }
+        }
+        // order FIRST: two children each write one message into their own
+        // pipe; the parent reads child FIRST's (1 or 2) message first.
+        "order" => {
+            let first = arg(2, 1);
+            let mut readers = vec![];
+            let mut kids = vec![];
+            for i in 0..2u8 {
+                let (r, w) = nix::unistd::pipe().unwrap();
+                match unsafe_fork() {
+                    0 => {
+                        drop(r);
+                        std::fs::File::from(w).write_all(&[b'0' + i; 6]).unwrap();
+                        exit(0);
+                    }
+                    child => {
+                        drop(w);
+                        readers.push(std::fs::File::from(r));
+                        kids.push(child);
+                    }
+                }
+            }
+            if first == 2 {
+                readers.reverse();
+            }
+            for mut r in readers {
+                let mut buf = [0u8; 6];
+                r.read_exact(&mut buf).unwrap();
+            }
+            for k in kids {
+                wait(k);
+            }
+        }
+        // selfpipe: one process writes 5 bytes into a pipe and reads them back.
+        "selfpipe" => {
+            let (r, w) = nix::unistd::pipe().unwrap();
+            let (mut r, mut w) = (std::fs::File::from(r), std::fs::File::from(w));
+            w.write_all(b"hello").unwrap();
+            let mut buf = [0u8; 5];
+            r.read_exact(&mut buf).unwrap();
+        }
         // pingpong N: TCP ping-pong of N one-byte messages (benchmark).
         "pingpong" => {
             let n = arg(2, 100_000);
