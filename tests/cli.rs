@@ -176,6 +176,7 @@ fn every_subcommand_has_help() {
 }
 
 /// Starts `bop run --id ID -- guest sleepers 2` and waits for the sleepers.
+#[allow(clippy::zombie_processes)] // callers wait for it
 fn start_sleepers(s: &TempStore, id: &str) -> (std::process::Child, Vec<i32>) {
     let child = std::process::Command::new(bop_exe())
         .args(["run", "-q", "--id", id, "--", guest(), "sleepers", "2"])
