@@ -14,3 +14,5 @@ mod scenario;
 mod inject;
 // The causal graph of real guests: matching, edges, classes, a snapshot.
 mod tracker;
+// Exploration: class histograms, sweeps, stopping midway.
+mod explore;

@@ -108,6 +108,43 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Explore a target: many runs grouped by trace class, or a sweep of
+    /// single-fault reruns over a baseline's messages.
+    ///
+    /// TARGET is a recorded run (its target is rerun) or a scenario file (a
+    /// baseline is recorded first). Ctrl-C stops starting runs and keeps
+    /// the finished ones. The exploration is stored under STORE/explorations.
+    Explore {
+        #[command(flatten)]
+        store: StoreArg,
+        /// A run id or a scenario file.
+        target: String,
+        /// Id of the exploration (generated when absent); runs are ID-k.
+        #[arg(long)]
+        id: Option<String>,
+        /// Number of runs (class exploration).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Hold each send a random 0..=MS ms (seeded, reproducible).
+        #[arg(long, value_name = "MS")]
+        jitter: Option<u64>,
+        /// Seed of the jitter.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Instead: rerun once per message of the baseline with that one
+        /// message dropped (`drop`) or delayed (`delay=MS`, default 500).
+        #[arg(long, value_name = "drop|delay[=MS]")]
+        sweep: Option<String>,
+        /// Sweep only messages on this channel (repeatable).
+        #[arg(long = "channel", value_name = "NAME")]
+        channels: Vec<String>,
+        /// Sweep at most this many messages.
+        #[arg(long, default_value_t = 200)]
+        max_runs: usize,
+        /// Runs at once (default: number of cores).
+        #[arg(long)]
+        parallel: Option<usize>,
+    },
     /// Print a run's per-process timeline of events.
     Show {
         #[command(flatten)]
@@ -280,7 +317,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             passthrough: !quiet,
                             stdin: Stdin::Null,
                             parent: Some(parent.id.clone()),
-                            plan: Some(plan),
+                            plan: (!plan.faults.is_empty()).then_some(plan),
                         },
                     )?;
                     let m = &outcome.manifest;
@@ -313,13 +350,75 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             capture_bytes: parent.capture_bytes,
                             passthrough: !quiet,
                             parent: Some(parent.id.clone()),
-                            plan: Some(plan),
+                            plan: (!plan.faults.is_empty()).then_some(plan),
                         },
                     )?;
                     print_faults(&outcome.manifest);
                     report_scenario(&outcome.manifest)
                 }
             }
+        }
+        Command::Explore {
+            store,
+            target,
+            id,
+            runs,
+            jitter,
+            seed,
+            sweep,
+            channels,
+            max_runs,
+            parallel,
+        } => {
+            let store = store.open()?;
+            let sweep = match sweep.as_deref() {
+                None => None,
+                Some("drop") => Some(crate::explore::Sweep::Drop),
+                Some("delay") => Some(crate::explore::Sweep::Delay { ms: 500 }),
+                Some(s) => match s.strip_prefix("delay=").map(str::parse::<u64>) {
+                    Some(Ok(ms)) => Some(crate::explore::Sweep::Delay { ms }),
+                    _ => bail!("--sweep {s}: use drop, delay or delay=MS"),
+                },
+            };
+            if runs == 0 || max_runs == 0 {
+                bail!("--runs and --max-runs must be at least 1");
+            }
+            let id = id.unwrap_or_else(|| format!("x{}", Store::new_id()));
+            crate::store::validate_id(&id)?;
+            let bop = std::env::current_exe().context("cannot find the bop executable")?;
+            let stop = runner::interrupt_flag();
+            let base = if std::path::Path::new(&target).is_file() {
+                let base = format!("{id}-base");
+                eprintln!("bop: recording the baseline {base}");
+                let status = std::process::Command::new(&bop)
+                    .args(["run", "-q", "--id", &base, &target])
+                    .env("BOP_STORE", store.root())
+                    .stdin(std::process::Stdio::null())
+                    .status()?;
+                store
+                    .manifest(&base)
+                    .with_context(|| format!("the baseline was not recorded ({status})"))?;
+                base
+            } else {
+                store.manifest(&target)?;
+                target
+            };
+            let parallel = parallel
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let params = crate::explore::Params {
+                base,
+                runs,
+                jitter_ms: jitter,
+                seed,
+                sweep,
+                channels,
+                max_runs,
+                parallel,
+            };
+            let e = crate::explore::explore(&store, &bop, &id, params, &stop, &|line| {
+                eprintln!("bop: {line}")
+            })?;
+            print_out(&crate::explore::render(&e))
         }
         Command::Show { store, run } => {
             let store = store.open()?;
@@ -447,9 +546,6 @@ fn build_plan(
             after,
             kill,
         });
-    }
-    if plan.faults.is_empty() {
-        bail!("no faults given (use --faults PLAN, --delay, --drop, --error or --crash)");
     }
     plan.validate()?;
     Ok(plan)

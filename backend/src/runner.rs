@@ -64,7 +64,7 @@ pub struct Outcome {
 }
 
 /// Set by SIGINT/SIGTERM handlers; checked by running recordings.
-fn interrupt_flag() -> Arc<AtomicBool> {
+pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
@@ -239,6 +239,7 @@ fn injector(
     match (plan, parent) {
         (None, _) => Ok(None),
         (Some(plan), Some(parent)) => Ok(Some(Injector::new(plan, &store.events(parent)?)?)),
+        (Some(plan), None) if plan.needs_no_parent() => Ok(Some(Injector::new(plan, &[])?)),
         (Some(_), None) => Err(RunError::Invalid(
             "a fault plan needs a parent run whose logical names it uses".into(),
         )),

@@ -394,6 +394,31 @@ fn main() {
                 wait(k);
             }
         }
+        // race: two children write one 6-byte message each into one pipe;
+        // which arrives first is up to the scheduler.
+        "race" => {
+            let (r, w) = nix::unistd::pipe().unwrap();
+            let mut kids = vec![];
+            for i in 0..2u8 {
+                match unsafe_fork() {
+                    0 => {
+                        drop(r);
+                        std::fs::File::from(w).write_all(&[b'0' + i; 6]).unwrap();
+                        exit(0);
+                    }
+                    child => kids.push(child),
+                }
+            }
+            drop(w);
+            let mut r = std::fs::File::from(r);
+            for _ in 0..2 {
+                let mut buf = [0u8; 6];
+                r.read_exact(&mut buf).unwrap();
+            }
+            for k in kids {
+                wait(k);
+            }
+        }
         // selfpipe: one process writes 5 bytes into a pipe and reads them back.
         "selfpipe" => {
             let (r, w) = nix::unistd::pipe().unwrap();

@@ -106,6 +106,15 @@ pub enum Fault {
         #[serde(default)]
         kill: bool,
     },
+    /// Every send is held a pseudo-random 0..=max_ms, drawn from `seed` and
+    /// the message's locator, so the same seed gives the same delays
+    /// whatever the interleaving (used by `bop explore --jitter`).
+    Jitter {
+        /// Largest delay.
+        max_ms: u64,
+        /// Seed of the draw.
+        seed: u64,
+    },
     /// Messages between two groups of processes stop arriving.
     Partition {
         /// The two groups of process names.
@@ -215,6 +224,13 @@ impl FaultPlan {
             }
         }
         Ok(())
+    }
+
+    /// True when no fault needs names from a parent run.
+    pub fn needs_no_parent(&self) -> bool {
+        self.faults
+            .iter()
+            .all(|f| matches!(f, Fault::Jitter { .. }))
     }
 }
 

@@ -41,6 +41,10 @@ enum Armed {
         kill: bool,
         active: bool,
     },
+    Jitter {
+        max_ms: u64,
+        seed: u64,
+    },
     Partition {
         a: Vec<String>,
         b: Vec<String>,
@@ -61,6 +65,19 @@ pub struct Injector {
     cut: HashSet<String>,
     /// Crash faults with kill = true that just fired: (fault, process locator).
     kills: Vec<String>,
+}
+
+/// A deterministic draw from a seed and a message locator (FNV-1a, then
+/// splitmix64 finalization).
+fn jitter(seed: u64, message: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325 ^ seed;
+    for b in message.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d049bb133111eb);
+    h ^ (h >> 31)
 }
 
 /// True when process locator `process` is `member` or one of its
@@ -127,6 +144,10 @@ impl Injector {
                     after: after.as_deref().map(|e| t.event(e)),
                     kill: *kill,
                     active: false,
+                },
+                Fault::Jitter { max_ms, seed } => Armed::Jitter {
+                    max_ms: *max_ms,
+                    seed: *seed,
                 },
                 Fault::Partition {
                     groups,
@@ -337,6 +358,18 @@ impl Injector {
                 } if send && process.as_deref() == Some(p.as_str()) => {
                     Some((Action::Drop, format!("drop (crash of {name})")))
                 }
+                Armed::Jitter { max_ms, seed } => match &message {
+                    Some(m) => {
+                        let d = jitter(*seed, m) % (*max_ms + 1);
+                        (d > 0).then(|| {
+                            (
+                                Action::Hold(Some(Duration::from_millis(d))),
+                                format!("jitter {d} ms"),
+                            )
+                        })
+                    }
+                    None => None,
+                },
                 Armed::Partition { .. } => {
                     let crosses = |s: &str, o: &str, a: &[String], b: &[String]| {
                         (a.iter().any(|g| under(s, g)) && b.iter().any(|g| under(o, g)))
