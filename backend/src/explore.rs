@@ -133,7 +133,7 @@ pub fn list(store: &Store) -> Vec<Exploration> {
         .filter_map(|e| std::fs::read(e.path()).ok())
         .filter_map(|b| serde_json::from_slice(&b).ok())
         .collect();
-    all.sort_by(|a, b| b.started_ms.cmp(&a.started_ms));
+    all.sort_by_key(|e| std::cmp::Reverse(e.started_ms));
     all
 }
 
