@@ -15,7 +15,12 @@
 //! often a server loops through `epoll_wait` or retries a non-blocking read
 //! depends on scheduling, not on what the system did; keeping them would
 //! give nearly every run its own class. Byte counts of reads are left out
-//! for the same reason: where they matter they show as message edges.
+//! for the same reason (where they matter they show as message edges);
+//! byte counts of messages (sends) are kept.
+//!
+//! In a scenario run, only the causal past of the client's last event
+//! counts: what nodes do after the workload ended (being stopped by bop's
+//! SIGTERM at whatever point they were) is bop's timing, not the system's.
 
 use sha2::{Digest, Sha256};
 
@@ -58,13 +63,21 @@ pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
         }
         t
     };
+    // The workload's end: the scenario client's last event, if any.
+    let horizon = g
+        .processes()
+        .iter()
+        .find(|p| p.node.as_deref() == Some("client"))
+        .and_then(|p| p.threads.first())
+        .and_then(|&t| g.threads()[t].events.last().copied());
+    let in_scope = |i: usize| horizon.is_none_or(|h| i == h || g.happens_before(i, h));
     // Class names of kept events: thread, ordinal among kept events, call.
     let mut cname: Vec<Option<String>> = vec![None; n];
     let mut lines = Vec::new();
     for th in g.threads() {
         let mut k = 0;
         for &i in &th.events {
-            if is_noise(g, i) && !touched[i] {
+            if (is_noise(g, i) && !touched[i]) || !in_scope(i) {
                 continue;
             }
             let name = format!("{}/{k}:{}", th.name, g.events()[i].call);
@@ -91,7 +104,16 @@ pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
         };
         lines.push(format!("edge {} {from} {to}{label}", e.kind.as_str()));
     }
-    for m in g.messages().iter().filter(|m| m.lost) {
+    // What was said matters, not only who talked to whom: a reply of 4
+    // bytes ("NIL") where another run sent 2 ("1") is another behaviour.
+    for m in g.messages().iter().filter(|m| cname[m.send].is_some()) {
+        lines.push(format!("message {} {}", m.name, m.bytes));
+    }
+    for m in g
+        .messages()
+        .iter()
+        .filter(|m| m.lost && cname[m.send].is_some())
+    {
         lines.push(format!("lost {}", m.name));
     }
     lines.sort();
