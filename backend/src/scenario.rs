@@ -361,7 +361,7 @@ fn substitute(s: &str, vars: &HashMap<String, String>) -> Result<String, String>
 pub fn port_listening(port: u16) -> bool {
     let want = format!(":{port:04X} ");
     ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
-        std::fs::read_to_string(f).map_or(false, |t| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
             t.lines().skip(1).any(|l| {
                 let cols: Vec<&str> = l.split_whitespace().collect();
                 cols.len() > 3
