@@ -40,7 +40,7 @@ export class RerunPanel {
       {},
       h("h2", {}, "Rerun with a fault"),
       h("p", { class: "message-name" }, h("code", {}, message.id)),
-      h("p", { class: "meta" }, `${message.bytes ?? "?"} bytes on ${message.channel}${message.lost ? " · lost in this run" : ""}`),
+      h("p", { class: "meta" }, `${message.bytes ?? "?"} bytes on ${message.channel}${message.dropped ? " · dropped in this run" : message.lost ? " · lost in this run" : ""}`),
       option("delay", h("span", {}, "delay by ", ms, " ms"), true),
       option("delay-forever", "delay forever"),
       option("drop", "drop"),
