@@ -32,7 +32,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ServerError};
-pub use reruns::{DelayMs, FaultPlan, PlannedFault, RerunConfig, RerunState, RerunStatus};
+pub use reruns::{MAX_DELAY_MS, MAX_FAULTS, RerunConfig, RerunState, RerunStatus, check_plan};
 pub use state::AppState;
 
 use crate::store::Store;

@@ -2,10 +2,10 @@
 //! `tower::ServiceExt::oneshot` on a temporary store holding runs written
 //! with the store API; one smoke test serves on a real socket.
 //!
-//! Reruns start a real child process: the real `bop` binary (whose
-//! `rerun` subcommand does not exist yet, so the rerun must end `failed`
-//! with the child's complaint), and small shell scripts standing in for
-//! it to cover success, failure output, timeouts and the queue.
+//! Reruns start a real child process: the real `bop` binary rerunning a
+//! parent recorded with `bop demo` (real ptrace, real fault injection),
+//! and small shell scripts standing in for it to cover failure output,
+//! timeouts and the queue.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -75,8 +75,13 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
         parent: parent.map(str::to_string),
         faults: if parent.is_some() {
             vec![
-                json!({"kind": "drop", "message": "a->b#0/0", "fired": true}),
-                json!({"kind": "drop", "message": "a->b#0/1"}),
+                json!({"fault": {"kind": "drop", "message": "a->b#0/0"}, "fired": true,
+                       "at": {"event": "a:t0/3:write", "seq": 4, "pid": 10, "tid": 10,
+                              "call": "write", "at_ms": 3},
+                       "effect": "drop", "count": 1}),
+                json!({"fault": {"kind": "drop", "message": "a->b#0/1"}, "fired": false,
+                       "at": null, "effect": "message 'a->b#0/1' did not occur in the parent run",
+                       "count": 0}),
             ]
         } else {
             vec![]
@@ -450,10 +455,29 @@ async fn rerun_requests_are_validated() {
         ),
     )
     .await
-    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fault_plan");
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_fault_plan");
     send(&f.app, post_json("/api/runs/r1/reruns", r#"{"faults":[]}"#))
         .await
-        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fault_plan");
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_fault_plan");
+    for (plan, why) in [
+        (
+            r#"{"faults":[{"kind":"error","call":"connect","errno":"EWHATEVER"}]}"#,
+            "unknown errno",
+        ),
+        (
+            r#"{"faults":[{"kind":"crash","process":"nobody"}]}"#,
+            "no process 'nobody'",
+        ),
+        (
+            r#"{"faults":[{"kind":"partition","groups":[["a"],[]]}]}"#,
+            "non-empty",
+        ),
+    ] {
+        let reply = send(&f.app, post_json("/api/runs/r1/reruns", plan)).await;
+        reply.assert_error(StatusCode::BAD_REQUEST, "invalid_fault_plan");
+        let detail = reply.json()["detail"].as_str().unwrap().to_string();
+        assert!(detail.contains(why), "{plan}: {detail}");
+    }
     send(&f.app, post_json("/api/runs/nope/reruns", PLAN))
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
@@ -566,24 +590,108 @@ async fn host_and_origin_checks() {
     assert_eq!(same.status, StatusCode::NO_CONTENT, "{}", same.text());
 }
 
-/// The real binary reruns the (hand-made) parent's command: the rerun is
-/// recorded with its parent and plan, and a fault naming a message that
-/// never occurred is reported as not fired, not as a failure.
+/// Records the bundled demo with the real binary into `store` as `id`.
+fn record_demo(store: &Store, id: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bop"))
+        .args(["demo", "--store"])
+        .arg(store.root())
+        .args(["--id", id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bop demo: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The real thing: `bop demo` records a parent, the API checks plans
+/// against it, and the real `bop rerun` drops the primary's reply to the
+/// client's first request, so the client's history fails the check.
 #[tokio::test]
-async fn rerun_with_the_real_binary_is_recorded() {
+async fn rerun_with_the_real_binary_injects_the_fault() {
     let f = fixture();
-    let reply = send(&f.app, post_json("/api/runs/r1/reruns", PLAN)).await;
+    record_demo(&f.store, "base");
+
+    // Names are translated through the parent run before anything starts.
+    for plan in [
+        r#"{"faults":[{"kind":"crash","process":"nobody"}]}"#,
+        r#"{"faults":[{"kind":"error","channel":"client->nowhere#0","errno":"ECONNRESET"}]}"#,
+        r#"{"faults":[{"kind":"partition","groups":[["primary"],["ghost"]]}]}"#,
+    ] {
+        send(&f.app, post_json("/api/runs/base/reruns", plan))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_fault_plan");
+    }
+    assert_eq!(
+        send(&f.app, get("/api/reruns")).await.json()["reruns"],
+        json!([])
+    );
+
+    let plan = r#"{"faults":[{"kind":"drop","message":"client->primary#0/r1"}]}"#;
+    let reply = send(&f.app, post_json("/api/runs/base/reruns", plan)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
     let id = reply.json()["id"].as_str().unwrap().to_string();
     assert_eq!(reply.headers[header::LOCATION], format!("/api/reruns/{id}"));
     let status = wait_rerun(&f.app, &id).await;
     assert_eq!(status["state"], "done", "{status}");
-    assert_eq!(status["parent"], "r1");
-    let run = send(&f.app, get(&format!("/api/runs/{id}"))).await;
-    assert_eq!(run.status, StatusCode::OK, "{}", run.text());
-    let m = run.json();
-    assert_eq!(m["parent"], "r1");
-    assert_eq!(m["faults"][0]["fired"], false, "{m}");
+    assert_eq!(status["verdict"], "fail", "{status}");
+    assert_eq!(status["parent"], "base");
+    assert_eq!(status["plan"], serde_json::from_str::<Value>(plan).unwrap());
+    assert_eq!(status["detail"], Value::Null);
+
+    let manifest = f.store.manifest(&id).unwrap();
+    assert_eq!(manifest.parent.as_deref(), Some("base"));
+    assert_eq!(manifest.faults.len(), 1, "{:?}", manifest.faults);
+    let record: bop::inject::FaultRecord =
+        serde_json::from_value(manifest.faults[0].clone()).unwrap();
+    assert!(record.fired, "{record:?}");
+    assert_eq!(record.effect, "drop");
+    let at = record.at.expect("where it fired");
+    assert!(
+        at.event
+            .as_deref()
+            .is_some_and(|e| e.starts_with("primary:")),
+        "{at:?}"
+    );
+
+    let list = send(&f.app, get("/api/runs")).await.json();
+    let row = list["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(row["faults"], json!({"planned": 1, "fired": 1}));
+    assert_eq!(row["parent"], "base");
+    assert_eq!(row["verdict"], "fail");
+
+    let graph = send(&f.app, get(&format!("/api/runs/{id}/graph")))
+        .await
+        .json();
+    let dropped = graph["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "client->primary#0/r1")
+        .expect("the dropped message is in the graph");
+    assert_eq!(dropped["lost"], true, "{dropped}");
+    let send_event = &graph["events"][dropped["send"].as_u64().unwrap() as usize];
+    assert!(
+        send_event["injected"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("drop")),
+        "{send_event}"
+    );
+    assert!(
+        !f.store
+            .root()
+            .join(".bop-serve/plans")
+            .join(format!("{id}.json"))
+            .exists(),
+        "plan file left behind"
+    );
 }
 
 #[tokio::test]
@@ -617,6 +725,7 @@ async fn rerun_success_records_the_run_and_gets_the_plan() {
     let status = wait_rerun(&f.app, &id).await;
     assert_eq!(status["state"], "done", "{status}");
     assert_eq!(status["exit_status"], 0);
+    assert_eq!(status["verdict"], "fail");
     let plan: Value =
         serde_json::from_slice(&std::fs::read(f.store.root().join(&id).join("plan.json")).unwrap())
             .unwrap();

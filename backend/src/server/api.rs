@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson};
-use super::reruns::FaultPlan;
 use super::state::AppState;
+use crate::inject::FaultPlan;
 use crate::model::{Manifest, RunStatus, Verdict};
 use crate::store::{Store, validate_id};
 use crate::tracker::export::{self, Format};
@@ -241,7 +241,7 @@ async fn post_rerun(
     // The id is checked before the body so a bad URL is reported as such.
     let parent = checked(&id)?;
     let ApiJson(plan) = body?;
-    let new_id = state.reruns().start(&parent, plan)?;
+    let new_id = state.reruns().start(&parent, plan).await?;
     let location = format!("/api/reruns/{new_id}");
     Ok((
         StatusCode::ACCEPTED,

@@ -69,7 +69,9 @@ pub enum ApiError {
     /// 422 `invalid_body`: JSON of the wrong shape (unknown field, wrong type).
     #[error("{0}")]
     InvalidBody(String),
-    /// 422 `invalid_fault_plan`: a well-formed fault plan that cannot be run.
+    /// 400 `invalid_fault_plan`: a well-shaped fault plan that cannot be
+    /// run (no faults, a bad errno or delay, a process or channel the
+    /// parent run does not have).
     #[error("{0}")]
     InvalidFaultPlan(String),
     /// 415 `unsupported_media_type`: a body that is not `application/json`.
@@ -107,11 +109,10 @@ impl ApiError {
             ApiError::InvalidId(_)
             | ApiError::BadQuery(_)
             | ApiError::UnknownFormat(_)
-            | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            | ApiError::MalformedJson(_)
+            | ApiError::InvalidFaultPlan(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::InvalidBody(_) | ApiError::InvalidFaultPlan(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ForbiddenHost(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

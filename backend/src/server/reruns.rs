@@ -1,7 +1,12 @@
 //! Reruns scheduled from the browser.
 //!
-//! `POST /api/runs/{id}/reruns` validates a fault plan, picks the new run's
-//! id, writes the plan to `STORE/.bop-serve/plans/NEWID.json` and starts
+//! `POST /api/runs/{id}/reruns` takes a [`FaultPlan`] (the injector's own
+//! type, every kind of fault), checks it the way `bop rerun` will (its
+//! [`FaultPlan::validate`], then a translation through the parent run's
+//! events with [`Injector::new`], so a plan naming a process or channel
+//! the parent run does not have is refused before anything runs), picks
+//! the new run's id, writes the plan to `STORE/.bop-serve/plans/NEWID.json`
+//! and starts
 //!
 //! ```text
 //! BOP_EXE rerun PARENT --store STORE --id NEWID --faults PLANFILE
@@ -24,12 +29,13 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use super::error::ApiError;
+use crate::inject::{Fault, FaultPlan, Injector};
+use crate::model::{Manifest, RunStatus, Verdict};
 use crate::store::{Store, now_ms};
 
 /// How many bytes of the child's stderr are kept.
@@ -37,144 +43,50 @@ const STDERR_TAIL: usize = 4096;
 /// Time between SIGTERM and SIGKILL when a rerun is stopped.
 const KILL_GRACE: Duration = Duration::from_secs(5);
 /// Most faults one plan may hold.
-const MAX_FAULTS: usize = 64;
+pub const MAX_FAULTS: usize = 64;
 /// Longest finite delay (one day), in ms.
-const MAX_DELAY_MS: u64 = 86_400_000;
+pub const MAX_DELAY_MS: u64 = 86_400_000;
+/// `bop rerun`'s exit status when bop itself failed (cli.rs).
+const BOP_FAILED: i32 = 125;
 
-/// A fault plan as the API accepts it and as the plan file passed to
-/// `bop rerun --faults` holds it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct FaultPlan {
-    /// The faults, applied together.
-    pub faults: Vec<PlannedFault>,
-}
-
-/// One fault on one message, named logically (`client->primary#0/3`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum PlannedFault {
-    /// Hold the send of `message` for `ms` milliseconds (or forever).
-    Delay {
-        /// Logical message name.
-        message: String,
-        /// How long.
-        ms: DelayMs,
-    },
-    /// The send of `message` succeeds but its bytes never arrive.
-    Drop {
-        /// Logical message name.
-        message: String,
-    },
-}
-
-impl PlannedFault {
-    /// The message the fault acts on.
-    pub fn message(&self) -> &str {
-        match self {
-            PlannedFault::Delay { message, .. } | PlannedFault::Drop { message } => message,
-        }
+/// Checks what does not need the parent run: the plan's own
+/// [`FaultPlan::validate`], plus the server's limits (at least one and at
+/// most [`MAX_FAULTS`] faults, finite delays of 1 to [`MAX_DELAY_MS`] ms).
+/// Message and event names are not checked: a name that does not occur
+/// is legal and is recorded as not fired (DESIGN.md "Logical names").
+pub fn check_plan(plan: &FaultPlan) -> Result<(), String> {
+    if plan.faults.is_empty() {
+        return Err("the fault plan has no faults".into());
     }
-}
-
-/// A delay: a number of milliseconds, or `"inf"` (until the run ends).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DelayMs {
-    /// That many milliseconds.
-    Ms(u64),
-    /// Until the run ends.
-    Forever,
-}
-
-impl Serialize for DelayMs {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            DelayMs::Ms(ms) => s.serialize_u64(*ms),
-            DelayMs::Forever => s.serialize_str("inf"),
-        }
+    if plan.faults.len() > MAX_FAULTS {
+        return Err(format!(
+            "the fault plan has {} faults; at most {MAX_FAULTS} are allowed",
+            plan.faults.len()
+        ));
     }
-}
-
-impl<'de> Deserialize<'de> for DelayMs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DelayMs, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = DelayMs;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a whole number of milliseconds or \"inf\"")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DelayMs, E> {
-                Ok(DelayMs::Ms(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<DelayMs, E> {
-                if v == "inf" {
-                    Ok(DelayMs::Forever)
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl FaultPlan {
-    /// Checks what serde cannot: a non-empty plan, well-formed message
-    /// names, sane delays, one fault per message.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.faults.is_empty() {
-            return Err("the fault plan has no faults".into());
-        }
-        if self.faults.len() > MAX_FAULTS {
+    plan.validate().map_err(|e| e.0)?;
+    for (i, fault) in plan.faults.iter().enumerate() {
+        if let Fault::Delay { ms, .. } = fault
+            && let Ok(Some(ms)) = ms.millis()
+            && !(1..=MAX_DELAY_MS).contains(&ms)
+        {
             return Err(format!(
-                "the fault plan has {} faults; at most {MAX_FAULTS} are allowed",
-                self.faults.len()
+                "faults[{i}]: a delay must be 1 to {MAX_DELAY_MS} ms or \"inf\", not {ms}"
             ));
         }
-        let mut seen = std::collections::HashSet::new();
-        for (i, fault) in self.faults.iter().enumerate() {
-            let message = fault.message();
-            if !is_message_name(message) {
-                return Err(format!(
-                    "faults[{i}]: '{message}' is not a message name (expected FROM->TO#CHANNEL/ORDINAL, e.g. client->primary#0/3)"
-                ));
-            }
-            if !seen.insert(message) {
-                return Err(format!(
-                    "faults[{i}]: message '{message}' already has a fault in this plan"
-                ));
-            }
-            if let PlannedFault::Delay {
-                ms: DelayMs::Ms(ms),
-                ..
-            } = fault
-                && !(1..=MAX_DELAY_MS).contains(ms)
-            {
-                return Err(format!(
-                    "faults[{i}]: a delay must be 1 to {MAX_DELAY_MS} ms or \"inf\", not {ms}"
-                ));
-            }
-        }
-        Ok(())
     }
+    Ok(())
 }
 
-/// `FROM->TO#N/M` with non-empty printable ends and decimal N, M.
-fn is_message_name(name: &str) -> bool {
-    let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
-    if name.len() > 256 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return false;
-    }
-    let Some((channel, ordinal)) = name.rsplit_once('/') else {
-        return false;
-    };
-    let Some((ends, n)) = channel.rsplit_once('#') else {
-        return false;
-    };
-    let Some((from, to)) = ends.split_once("->") else {
-        return false;
-    };
-    digits(ordinal) && digits(n) && !from.is_empty() && !to.is_empty()
+/// Checks `plan` against run `parent` of `store` exactly as `bop rerun`
+/// will: [`check_plan`], then the translation of its names through the
+/// parent's events. Reads the parent's event log: call it off the async
+/// workers.
+pub(crate) fn check_against(store: &Store, parent: &str, plan: &FaultPlan) -> Result<(), ApiError> {
+    check_plan(plan).map_err(ApiError::InvalidFaultPlan)?;
+    let events = store.events(parent)?;
+    Injector::new(plan, &events).map_err(|e| ApiError::InvalidFaultPlan(e.0))?;
+    Ok(())
 }
 
 /// How reruns are run.
@@ -230,8 +142,12 @@ pub struct RerunStatus {
     pub started_ms: Option<u64>,
     /// When it ended.
     pub ended_ms: Option<u64>,
-    /// The child's exit status (128+signal when killed by a signal).
+    /// The child's exit status (128+signal when killed by a signal). For a
+    /// scenario it is the verdict (1 for fail), so a non-zero status does
+    /// not make a rerun `failed`: recording the run does.
     pub exit_status: Option<i32>,
+    /// The recorded run's verdict, once `done`.
+    pub verdict: Option<Verdict>,
     /// Why it failed, in one sentence.
     pub detail: Option<String>,
     /// The last bytes the child wrote to stderr.
@@ -271,11 +187,18 @@ impl Reruns {
         }
     }
 
-    /// Queues a rerun of `parent` (which must exist) and returns its id.
-    /// Must be called inside the tokio runtime.
-    pub(crate) fn start(&self, parent: &str, plan: FaultPlan) -> Result<String, ApiError> {
-        plan.validate().map_err(ApiError::InvalidFaultPlan)?;
-        self.store.run(parent)?;
+    /// Checks `plan` against run `parent` ([`check_against`]), queues the
+    /// rerun and returns the new run's id. Nothing is written or started
+    /// when the plan is refused.
+    pub(crate) async fn start(&self, parent: &str, plan: FaultPlan) -> Result<String, ApiError> {
+        let plan = {
+            let (store, parent) = (self.store.clone(), parent.to_string());
+            tokio::task::spawn_blocking(move || {
+                check_against(&store, &parent, &plan).map(|()| plan)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("plan check failed: {e}")))??
+        };
         let id = Store::new_id();
         let dir = self.store.root().join(".bop-serve").join("plans");
         let plan_file = dir.join(format!("{id}.json"));
@@ -294,6 +217,7 @@ impl Reruns {
             started_ms: None,
             ended_ms: None,
             exit_status: None,
+            verdict: None,
             detail: None,
             stderr_tail: String::new(),
         };
@@ -359,6 +283,41 @@ impl Reruns {
     }
 }
 
+/// Whether a finished child recorded the rerun: the run's verdict, or why
+/// the rerun failed. `detail` is a failure the watcher saw itself (could
+/// not start, timed out). The child's exit status alone does not decide:
+/// `bop rerun` exits with the target's status or the scenario's verdict
+/// (1 for fail), and 125 when bop itself failed.
+fn outcome(
+    id: &str,
+    exit_status: Option<i32>,
+    detail: Option<String>,
+    recorded: Option<&Manifest>,
+) -> Result<Verdict, String> {
+    if let Some(detail) = detail {
+        return Err(detail);
+    }
+    match (exit_status, recorded) {
+        (_, Some(m)) if m.error.is_some() => Err(format!(
+            "bop rerun recorded run '{id}' but tracing failed: {}",
+            m.error.as_deref().unwrap_or_default()
+        )),
+        // A target killed by a signal (a crash fault with kill) makes
+        // `bop rerun` exit 128+signal too: the manifest tells them apart.
+        (Some(code), Some(m)) if code != BOP_FAILED && m.status == RunStatus::Done => Ok(m.verdict),
+        (Some(code), _) if code > 128 => {
+            Err(format!("bop rerun was killed by signal {}", code - 128))
+        }
+        (Some(0), None) => Err(format!("bop rerun exited 0 but recorded no run '{id}'")),
+        (Some(0), Some(m)) => Err(format!(
+            "bop rerun exited 0 but run '{id}' is marked {:?}",
+            m.status
+        )),
+        (Some(code), _) => Err(format!("bop rerun failed with exit status {code}")),
+        (None, _) => Err("bop rerun ended without an exit status".into()),
+    }
+}
+
 /// One rerun on its way through the queue.
 struct Job {
     id: String,
@@ -387,32 +346,24 @@ impl Job {
         });
         let (exit_status, detail, stderr_tail) = self.execute().await;
         let _ = std::fs::remove_file(&self.plan_file);
-        let recorded = self.store.run(&self.id).is_ok();
-        let detail = match (exit_status, detail) {
-            (_, Some(detail)) => Some(detail),
-            (Some(0), None) if recorded => None,
-            (Some(0), None) => Some(format!(
-                "bop rerun exited 0 but recorded no run '{}'",
-                self.id
-            )),
-            (Some(code), None) if code > 128 => {
-                Some(format!("bop rerun was killed by signal {}", code - 128))
-            }
-            (Some(code), None) => Some(format!("bop rerun failed with exit status {code}")),
-            (None, None) => Some("bop rerun ended without an exit status".into()),
-        };
-        tracing::info!(id = %self.id, parent = %self.parent, ?exit_status, ?detail, "rerun ended");
+        let recorded = self.store.manifest(&self.id).ok();
+        let outcome = outcome(&self.id, exit_status, detail, recorded.as_ref());
+        tracing::info!(id = %self.id, parent = %self.parent, ?exit_status, ?outcome, "rerun ended");
         self.update(|r| {
             r.pgid = None;
-            r.status.state = if detail.is_none() {
-                RerunState::Done
-            } else {
-                RerunState::Failed
-            };
             r.status.ended_ms = Some(now_ms());
             r.status.exit_status = exit_status;
-            r.status.detail = detail;
             r.status.stderr_tail = stderr_tail;
+            match outcome {
+                Ok(verdict) => {
+                    r.status.state = RerunState::Done;
+                    r.status.verdict = Some(verdict);
+                }
+                Err(detail) => {
+                    r.status.state = RerunState::Failed;
+                    r.status.detail = Some(detail);
+                }
+            }
         });
     }
 
@@ -509,40 +460,49 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inject::Ms;
 
     fn plan(json: &str) -> Result<FaultPlan, String> {
         let plan: FaultPlan = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        plan.validate()?;
+        check_plan(&plan)?;
         Ok(plan)
     }
 
     #[test]
-    fn plans_parse_and_round_trip() {
+    fn every_kind_parses_and_round_trips() {
         let text = r#"{"faults":[{"kind":"delay","message":"client->primary#0/3","ms":500},
-            {"kind":"delay","message":"a->b#1/0","ms":"inf"},{"kind":"drop","message":"primary/sh#0->replica#2/10"}]}"#;
+            {"kind":"delay","message":"a->b#1/r0","ms":"inf"},
+            {"kind":"drop","message":"primary/sh#0->replica#2/10"},
+            {"kind":"error","event":"client:t0/5:connect","errno":"ECONNREFUSED"},
+            {"kind":"crash","process":"primary","after":"primary:t1/3:sendto","kill":true},
+            {"kind":"partition","groups":[["primary"],["replica"]],"after_ms":100,"connect":"hang"}]}"#;
         let p = plan(text).unwrap();
         assert_eq!(
             p.faults[1],
-            PlannedFault::Delay {
-                message: "a->b#1/0".into(),
-                ms: DelayMs::Forever
+            Fault::Delay {
+                message: "a->b#1/r0".into(),
+                ms: Ms::Word("inf".into())
             }
         );
         let again: FaultPlan = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
         assert_eq!(again, p);
+        // The plan file handed to `bop rerun --faults` is read back the same.
+        let file = serde_json::to_string_pretty(&p).unwrap();
+        assert_eq!(FaultPlan::parse(&file).unwrap(), p);
     }
 
     #[test]
     fn bad_plans_are_refused_with_a_reason() {
         for (json, expect) in [
             (r#"{"faults":[]}"#, "no faults"),
+            (r#"{}"#, "no faults"),
             (
                 r#"{"faults":[{"kind":"delay","message":"a->b#0/1","ms":-5}]}"#,
-                "milliseconds",
+                "did not match any variant",
             ),
             (
                 r#"{"faults":[{"kind":"delay","message":"a->b#0/1","ms":"forever"}]}"#,
-                "milliseconds",
+                "not a duration",
             ),
             (
                 r#"{"faults":[{"kind":"delay","message":"a->b#0/1","ms":0}]}"#,
@@ -553,7 +513,7 @@ mod tests {
                 "missing field `ms`",
             ),
             (
-                r#"{"faults":[{"kind":"crash","message":"a->b#0/1"}]}"#,
+                r#"{"faults":[{"kind":"explode","message":"a->b#0/1"}]}"#,
                 "unknown variant",
             ),
             (
@@ -561,21 +521,84 @@ mod tests {
                 "unknown field",
             ),
             (
-                r#"{"faults":[{"kind":"drop","message":"nonsense"}]}"#,
-                "not a message name",
+                r#"{"faults":[{"kind":"error","errno":"ENOTANERRNO","call":"connect"}]}"#,
+                "unknown errno",
             ),
             (
-                r#"{"faults":[{"kind":"drop","message":"a->b#x/1"}]}"#,
-                "not a message name",
+                r#"{"faults":[{"kind":"error","errno":"EPIPE"}]}"#,
+                "needs an event or a pattern",
             ),
             (
-                r#"{"faults":[{"kind":"drop","message":"a->b#0/1"},{"kind":"drop","message":"a->b#0/1"}]}"#,
-                "already",
+                r#"{"faults":[{"kind":"partition","groups":[[],["b"]]}]}"#,
+                "two non-empty groups",
             ),
             (r#"{"faults":[],"x":1}"#, "unknown field"),
         ] {
             let err = plan(json).unwrap_err();
             assert!(err.contains(expect), "{json}: {err}");
         }
+        let many = FaultPlan {
+            faults: vec![
+                Fault::Drop {
+                    message: "a->b#0/0".into()
+                };
+                MAX_FAULTS + 1
+            ],
+        };
+        assert!(check_plan(&many).unwrap_err().contains("at most"));
+    }
+
+    fn manifest(status: RunStatus, verdict: Verdict, error: Option<&str>) -> Manifest {
+        serde_json::from_value(serde_json::json!({
+            "schema": 1, "id": "n", "command": "c", "started_ms": 1, "ended_ms": 2,
+            "target": {"type": "command", "argv": ["c"], "cwd": "/"},
+            "status": status, "verdict": verdict, "exit_status": 1, "error": error,
+            "faults": [], "counts": {"events": 0, "processes": 0, "threads": 0},
+            "capture_bytes": 0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_recorded_run_is_done_whatever_its_verdict() {
+        let done_fail = manifest(RunStatus::Done, Verdict::Fail, None);
+        assert_eq!(
+            outcome("n", Some(1), None, Some(&done_fail)),
+            Ok(Verdict::Fail)
+        );
+        assert_eq!(
+            outcome("n", Some(137), None, Some(&done_fail)),
+            Ok(Verdict::Fail)
+        );
+        let pass = manifest(RunStatus::Done, Verdict::Pass, None);
+        assert_eq!(outcome("n", Some(0), None, Some(&pass)), Ok(Verdict::Pass));
+        for (exit, detail, m, expect) in [
+            (Some(125), None, Some(&pass), "exit status 125"),
+            (Some(3), None, None, "exit status 3"),
+            (Some(0), None, None, "recorded no run"),
+            (Some(143), None, None, "signal 15"),
+            (None, None, None, "without an exit status"),
+            (
+                Some(0),
+                Some("timed out".to_string()),
+                Some(&pass),
+                "timed out",
+            ),
+        ] {
+            let err = outcome("n", exit, detail, m).unwrap_err();
+            assert!(err.contains(expect), "{exit:?}: {err}");
+        }
+        let broken = manifest(RunStatus::Failed, Verdict::Unknown, Some("ptrace: ESRCH"));
+        assert!(
+            outcome("n", Some(125), None, Some(&broken))
+                .unwrap_err()
+                .contains("ptrace: ESRCH")
+        );
+        let running = manifest(RunStatus::Running, Verdict::Unknown, None);
+        assert!(
+            outcome("n", Some(0), None, Some(&running))
+                .unwrap_err()
+                .contains("marked Running")
+        );
     }
 }

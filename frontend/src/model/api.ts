@@ -45,6 +45,7 @@ export interface GraphRun {
   verdict: Verdict;
   trace_class: string | null;
   parent: string | null;
+  /** The manifest's fault records (see model/faults.ts faultRecords). */
   faults: unknown[];
 }
 
@@ -97,7 +98,10 @@ export interface GraphMessage {
   send: number;
   recvs: number[];
   bytes: number | null;
+  /** Never delivered (dropped, or the run ended first). */
   lost: boolean;
+  /** Dropped by the fault injector. */
+  dropped: boolean;
 }
 
 export interface GraphEdge {
@@ -118,13 +122,48 @@ export interface Graph {
   edges: GraphEdge[];
 }
 
-/** A fault as `POST /api/runs/{id}/reruns` takes it. */
-export type PlannedFault =
+/**
+ * One fault in logical names, as `bop::inject::Fault` serializes it: the
+ * body of `POST /api/runs/{id}/reruns` and the `fault` of a fault record.
+ */
+export type Fault =
   | { kind: "delay"; message: string; ms: number | "inf" }
-  | { kind: "drop"; message: string };
+  | { kind: "drop"; message: string }
+  | { kind: "error"; event?: string; process?: string; call?: string; channel?: string; nth?: number; errno: string }
+  | { kind: "crash"; process: string; after?: string; kill?: boolean }
+  | {
+      kind: "partition";
+      groups: [string[], string[]];
+      after?: string;
+      after_ms?: number;
+      heal_ms?: number;
+      connect?: "refuse" | "timeout" | "hang";
+    };
 
 export interface FaultPlan {
-  faults: PlannedFault[];
+  faults: Fault[];
+}
+
+/** Where a fault fired (`bop::inject::Fired`). */
+export interface FaultSite {
+  /** Logical name of the event in the rerun. */
+  event: string | null;
+  seq: number | null;
+  pid: number;
+  tid: number;
+  call: string;
+  at_ms: number;
+}
+
+/** A fault and what became of it (`bop::inject::FaultRecord`, in the manifest). */
+export interface FaultRecord {
+  fault: Fault;
+  fired: boolean;
+  at: FaultSite | null;
+  /** What it did, or why it did not fire. */
+  effect: string;
+  /** How many calls it affected. */
+  count: number;
 }
 
 export type RerunState = "queued" | "running" | "done" | "failed";
@@ -139,6 +178,8 @@ export interface RerunStatus {
   started_ms: number | null;
   ended_ms: number | null;
   exit_status: number | null;
+  /** The recorded run's verdict once done. */
+  verdict: Verdict | null;
   detail: string | null;
   stderr_tail: string;
 }
@@ -208,6 +249,7 @@ export function parseGraph(x: unknown): Graph {
     if (!Array.isArray(m.recvs)) throw new GraphError(`graph.messages[${i}].recvs is not an array`);
     m.recvs.forEach((r, j) => index(r, n, `graph.messages[${i}].recvs[${j}]`));
     m.lost = m.lost === true;
+    m.dropped = m.dropped === true;
   }
   const edges = array(x, "edges") as GraphEdge[];
   for (const [i, e] of edges.entries()) {

@@ -1,6 +1,7 @@
 /** Fault plans built from the rerun panel's choices; pure and validated. */
 
 import type { FaultPlan } from "./api.ts";
+import { describeFault } from "./faults.ts";
 
 export type FaultChoice = { kind: "delay"; ms: number } | { kind: "delay-forever" } | { kind: "drop" };
 
@@ -21,7 +22,5 @@ export function planFor(message: string, choice: FaultChoice): FaultPlan | strin
 
 /** One line describing a plan, for the panel. */
 export function describePlan(plan: FaultPlan): string {
-  return plan.faults
-    .map((f) => (f.kind === "drop" ? `drop ${f.message}` : f.ms === "inf" ? `delay ${f.message} forever` : `delay ${f.message} by ${f.ms} ms`))
-    .join("; ");
+  return plan.faults.map(describeFault).join("; ");
 }

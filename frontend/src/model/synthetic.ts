@@ -91,7 +91,7 @@ export function syntheticGraph(opts: SyntheticOptions): Graph {
       const lost = random() < 0.01;
       const e = push(th, "write", { fd: 3, channel, bytes, ret: bytes, injected: lost ? "drop" : null, data: "70696e67" });
       const msg = messages.length;
-      messages.push({ id: `${channel}/${ord}`, channel, send: e.id, recvs: [], bytes, lost });
+      messages.push({ id: `${channel}/${ord}`, channel, send: e.id, recvs: [], bytes, lost, dropped: lost });
       if (!lost) {
         inbox[to].push({ msg, lamport: e.lamport, t: e.end_ns as number });
         mailQueue.push(to);

@@ -24,6 +24,7 @@ export class RerunPanel {
     this.panel.hidden = true;
     this.panel.replaceChildren();
     delete this.panel.dataset.state;
+    delete this.panel.dataset.verdict;
   }
 
   open(message: GraphMessage): void {
@@ -39,7 +40,7 @@ export class RerunPanel {
       {},
       h("h2", {}, "Rerun with a fault"),
       h("p", { class: "message-name" }, h("code", {}, message.id)),
-      h("p", { class: "meta" }, `${message.bytes ?? "?"} bytes on ${message.channel}${message.lost ? " · lost in this run" : ""}`),
+      h("p", { class: "meta" }, `${message.bytes ?? "?"} bytes on ${message.channel}${message.dropped ? " · dropped in this run" : message.lost ? " · lost in this run" : ""}`),
       option("delay", h("span", {}, "delay by ", ms, " ms"), true),
       option("delay-forever", "delay forever"),
       option("drop", "drop"),
@@ -59,7 +60,7 @@ export class RerunPanel {
       (submit as HTMLButtonElement).disabled = true;
       this.show(status, "posting", `Scheduling: ${describePlan(plan)}…`);
       postJson<{ id: string }>(`/api/runs/${encodeURIComponent(this.runId)}/reruns`, plan)
-        .then(({ id }) => this.poll(status, id))
+        .then(({ id }) => this.poll(status, submit, id))
         .catch((e) => {
           (submit as HTMLButtonElement).disabled = false;
           this.show(status, "error", `Cannot start the rerun: ${describe(e)}`);
@@ -77,7 +78,8 @@ export class RerunPanel {
     status.replaceChildren(h("p", {}, text), ...extra);
   }
 
-  private poll(status: HTMLElement, id: string): void {
+  /** Polls rerun `id` until it ends; `submit` is enabled again then, for another try. */
+  private poll(status: HTMLElement, submit: HTMLElement, id: string): void {
     this.panel.dataset.rerun = id;
     const tick = async () => {
       let s: RerunStatus;
@@ -87,8 +89,9 @@ export class RerunPanel {
         this.show(status, "error", `Lost track of rerun ${id}: ${describe(e)}`);
         return;
       }
-      const open = h("a", { href: `/runs/${encodeURIComponent(id)}` }, "open it");
-      const compare = h("a", { href: `/compare?a=${encodeURIComponent(s.parent)}&b=${encodeURIComponent(id)}` }, "compare with the parent");
+      const open = h("a", { href: `/runs/${encodeURIComponent(id)}`, class: "open-run" }, "open");
+      const compare = h("a", { href: `/compare?a=${encodeURIComponent(s.parent)}&b=${encodeURIComponent(id)}`, class: "compare-runs" }, "compare with parent");
+      if (s.state === "done" || s.state === "failed") (submit as HTMLButtonElement).disabled = false;
       switch (s.state) {
         case "queued":
           this.show(status, "queued", `Rerun ${id} is queued behind other reruns…`);
@@ -97,7 +100,14 @@ export class RerunPanel {
           this.show(status, "running", `Rerun ${id} is running…`);
           break;
         case "done":
-          this.show(status, "done", `Rerun ${id} finished.`, h("p", {}, open, " · ", compare));
+          this.panel.dataset.verdict = s.verdict ?? "unknown";
+          this.show(
+            status,
+            "done",
+            `Rerun ${id} finished: verdict `,
+            h("p", { class: "links" }, open, " · ", compare),
+          );
+          status.firstElementChild?.append(h("span", { class: `badge verdict-${s.verdict ?? "unknown"}` }, s.verdict ?? "unknown"));
           return;
         case "failed":
           this.show(

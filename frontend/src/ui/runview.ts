@@ -6,11 +6,14 @@
  *
  * Test hooks: `document.body.dataset.rendered` is "true" once drawn
  * ("error" when loading failed); `#diagram` carries `data-lanes`,
- * `data-arrows`, `data-events`, `data-scale`, `data-selected` and
- * `data-render-ms` (time of the last frame).
+ * `data-arrows`, `data-events`, `data-messages`, `data-injected` (events
+ * the fault injector changed), `data-lost` (messages never delivered),
+ * `data-scale`, `data-selected` and `data-render-ms` (time of the last
+ * frame); `#faults` carries `data-planned` and `data-fired`.
  */
 
 import { type Graph, type GraphMessage, parseGraph } from "../model/api.ts";
+import { faultRows, faultSummary } from "../model/faults.ts";
 import { eventFacts, formatNs } from "../model/format.ts";
 import { causalCone, type GraphIndex, indexGraph } from "../model/graph.ts";
 import {
@@ -40,7 +43,9 @@ export async function runPage(): Promise<void> {
     graph = parseGraph(await getJson<unknown>(`/api/runs/${encodeURIComponent(id)}/graph`));
   } catch (e) {
     setStatus("error", `Cannot show run ${id}: ${describe(e)}`);
+    $("status").append(" ", h("a", { href: "/" }, "Back to the runs"));
     $("diagram").hidden = true;
+    for (const el of document.querySelectorAll<HTMLElement>(".controls, .legend")) el.hidden = true;
     document.body.dataset.rendered = "error";
     return;
   }
@@ -49,6 +54,52 @@ export async function runPage(): Promise<void> {
   else setStatus("ok", "");
   const view = new DiagramView($("diagram"), $("canvas") as HTMLCanvasElement, $("tooltip"), graph, new RerunPanel($("panel"), id));
   view.start();
+  showFaults(graph, view);
+}
+
+/**
+ * The run's fault records above the diagram: each planned fault, whether
+ * it fired, at which event (a button that selects it in the diagram),
+ * where and when, and what it did or why it did not fire.
+ */
+function showFaults(graph: Graph, view: DiagramView): void {
+  const section = $("faults");
+  const rows = faultRows(graph.run.faults);
+  if (rows.length === 0) {
+    section.hidden = true;
+    return;
+  }
+  section.dataset.planned = String(rows.length);
+  section.dataset.fired = String(rows.filter((r) => r.fired === true).length);
+  section.replaceChildren(
+    h("h2", {}, "Faults ", h("span", { class: "meta" }, `· ${faultSummary(rows)}`)),
+    h(
+      "ul",
+      {},
+      ...rows.map((r) => {
+        const state = r.fired === true ? "fired" : r.fired === false ? "not-fired" : "unknown";
+        const label = r.fired === true ? "fired" : r.fired === false ? "did not fire" : "unreadable";
+        let at: Node | null = null;
+        if (r.event !== null) {
+          const button = h("button", { type: "button", class: "link event-link", title: "Select this event in the diagram" }, r.event);
+          button.addEventListener("click", () => view.focusEvent(r.event ?? ""));
+          at = h("span", {}, " at ", button);
+        }
+        return h(
+          "li",
+          { "data-fired": state, "data-fault": r.text },
+          h("span", { class: `badge fault-${state}` }, label),
+          " ",
+          h("code", {}, r.text),
+          at,
+          r.where ? h("span", { class: "meta" }, ` · ${r.where}`) : null,
+          h("span", { class: "effect" }, ` · ${r.effect}`),
+          r.count > 1 ? h("span", { class: "meta" }, ` · ${r.count} calls`) : null,
+        );
+      }),
+    ),
+  );
+  section.hidden = false;
 }
 
 function showMeta(graph: Graph): void {
@@ -63,7 +114,7 @@ function showMeta(graph: Graph): void {
       h("code", { title: "command" }, r.command),
       r.trace_class ? h("span", { class: "meta-item", title: "trace class" }, ` class ${r.trace_class.slice(0, 10)}`) : null,
       r.parent ? h("span", { class: "meta-item" }, " rerun of ", h("a", { href: `/runs/${encodeURIComponent(r.parent)}` }, r.parent)) : null,
-      r.faults.length > 0 ? h("span", { class: "meta-item" }, ` · ${r.faults.length} fault(s)`) : null,
+      r.faults.length > 0 ? h("span", { class: "meta-item" }, ` · ${faultSummary(faultRows(r.faults))}`) : null,
     ),
   );
 }
@@ -108,6 +159,8 @@ class DiagramView {
     ds.arrows = String(this.layout.arrowFrom.length);
     ds.events = String(this.graph.events.length);
     ds.messages = String(this.graph.messages.length);
+    ds.injected = String(this.layout.injected.reduce((n, x) => n + x, 0));
+    ds.lost = String(this.graph.messages.filter((m) => m.lost || m.recvs.length === 0).length);
     this.sizeCanvas();
     this.fitView();
     new ResizeObserver(() => {
@@ -337,7 +390,8 @@ class DiagramView {
       const m = this.graph.messages[mi];
       facts.push(["message", m.id], ["channel", m.channel]);
       if (m.bytes !== null) facts.push(["bytes", String(m.bytes)]);
-      if (m.lost) facts.push(["lost", "never delivered"]);
+      if (m.dropped) facts.push(["dropped", "by the fault injector"]);
+      else if (m.lost) facts.push(["lost", "never delivered"]);
     }
     facts.push(["from", from.name], ["to", to ? to.name : "(nowhere)"]);
     if (to && to.end_ns !== null && from.end_ns !== null) facts.push(["latency", formatNs(to.end_ns - from.end_ns)]);
@@ -360,6 +414,26 @@ class DiagramView {
 
   private hideTooltip(): void {
     this.tooltip.hidden = true;
+  }
+
+  /** Selects an event by logical name and scrolls it into view. */
+  focusEvent(name: string): void {
+    const e = this.graph.events.findIndex((x) => x.name === name);
+    if (e < 0) return;
+    const [sx] = eventPoint(this.layout, this.view, e);
+    if (sx < this.view.left || sx > this.view.width) {
+      this.view = { ...this.view, x0: this.layout.x[e] - (this.view.width - this.view.left) / 2 / this.view.k };
+    }
+    const lane = this.layout.lanes.lanes[this.layout.laneOf[e]];
+    if (lane !== undefined) {
+      const sy = this.view.top + lane.y - this.view.y0;
+      if (sy < this.view.top || sy > this.view.height) {
+        this.view = clampY({ ...this.view, y0: lane.y - (this.view.height - this.view.top) / 2 }, this.layout.lanes.height);
+      }
+    }
+    this.select(e);
+    this.root.focus({ preventScroll: true });
+    this.root.scrollIntoView({ block: "nearest" });
   }
 
   private select(event: number): void {
