@@ -268,19 +268,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     plan: None,
                 },
             )?;
-            let m = &outcome.manifest;
-            eprintln!(
-                "bop: recorded run {} ({} events, {})",
-                m.id,
-                m.counts.events,
-                describe_end(m)
-            );
-            if let Some(e) = &m.error {
-                bail!("tracing failed: {e}");
-            }
-            Ok(ExitCode::from(
-                m.exit_status.unwrap_or(125).clamp(0, 255) as u8
-            ))
+            report_command(&outcome.manifest)
         }
         Command::Rerun {
             store,
@@ -320,20 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             plan: (!plan.faults.is_empty()).then_some(plan),
                         },
                     )?;
-                    let m = &outcome.manifest;
-                    eprintln!(
-                        "bop: recorded run {} ({} events, {})",
-                        m.id,
-                        m.counts.events,
-                        describe_end(m)
-                    );
-                    print_faults(m);
-                    if let Some(e) = &m.error {
-                        bail!("tracing failed: {e}");
-                    }
-                    Ok(ExitCode::from(
-                        m.exit_status.unwrap_or(125).clamp(0, 255) as u8
-                    ))
+                    report_command(&outcome.manifest)
                 }
                 crate::model::Target::Scenario { path, text, cwd } => {
                     let name = std::path::Path::new(&path)
@@ -570,6 +545,23 @@ fn print_faults(m: &Manifest) {
             _ => eprintln!("bop: fault {what}: {}", r.effect),
         }
     }
+}
+
+/// A command run's exit status is the target's (125: bop failed).
+fn report_command(m: &Manifest) -> Result<ExitCode> {
+    eprintln!(
+        "bop: recorded run {} ({} events, {})",
+        m.id,
+        m.counts.events,
+        describe_end(m)
+    );
+    print_faults(m);
+    if let Some(e) = &m.error {
+        bail!("tracing failed: {e}");
+    }
+    Ok(ExitCode::from(
+        m.exit_status.unwrap_or(125).clamp(0, 255) as u8
+    ))
 }
 
 /// A scenario's exit status is its verdict: 0 pass, 1 fail, 124 unknown.

@@ -111,14 +111,7 @@ fn trace_into(
     let stderr = open_append(dir.stderr_path())?;
     let interrupted = interrupt_flag();
     let done = Arc::new(AtomicBool::new(false));
-    let tees = if run.passthrough {
-        vec![
-            tee(dir.stdout_path(), false, done.clone()),
-            tee(dir.stderr_path(), true, done.clone()),
-        ]
-    } else {
-        vec![]
-    };
+    let tees = tees(dir, run.passthrough, &done);
     let tracer = Tracer::start(
         TraceConfig {
             capture_bytes: run.capture_bytes,
@@ -160,6 +153,21 @@ fn trace_into(
         let _ = t.join();
     }
     Ok((exit, reason, summary))
+}
+
+/// Starts copying the run's stdout/stderr files to ours (when `passthrough`).
+fn tees(
+    dir: &RunDir,
+    passthrough: bool,
+    done: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    if !passthrough {
+        return vec![];
+    }
+    vec![
+        tee(dir.stdout_path(), false, done.clone()),
+        tee(dir.stderr_path(), true, done.clone()),
+    ]
 }
 
 /// Copies a growing file to our stdout/stderr until `done`, then drains it.
@@ -478,14 +486,7 @@ fn trace_scenario(
         }
     }
     let done = Arc::new(AtomicBool::new(false));
-    let tees = if run.passthrough {
-        vec![
-            tee(dir.stdout_path(), false, done.clone()),
-            tee(dir.stderr_path(), true, done.clone()),
-        ]
-    } else {
-        vec![]
-    };
+    let tees = tees(dir, run.passthrough, &done);
     let client = spawn(&plan.client, dir.stdout_path(), dir.stderr_path(), "client")?;
     let mut reason = EndReason::Exited;
     let exit = loop {

@@ -51,17 +51,41 @@ fn main() {
     }
 }
 
-/// Serves `handle` on every connection, one thread each.
-fn serve(port: u16, handle: impl Fn(TcpStream) + Send + Sync + 'static) {
+/// Serves a line protocol on every connection, one thread each: each
+/// request line's words go to `answer`, whose reply is sent back as a line.
+/// `GET k` is answered from `store` for every role.
+fn serve(
+    port: u16,
+    store: Store,
+    answer: impl Fn(&[&str]) -> Option<String> + Send + Sync + 'static,
+) {
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| {
         eprintln!("bop-kv: cannot listen on {port}: {e}");
         exit(1)
     });
     println!("listening on {port}");
-    let handle = Arc::new(handle);
+    let answer = Arc::new(answer);
     for conn in listener.incoming().flatten() {
-        let handle = handle.clone();
-        std::thread::spawn(move || handle(conn));
+        let (answer, store) = (answer.clone(), store.clone());
+        std::thread::spawn(move || {
+            let mut out = conn.try_clone().unwrap();
+            for line in BufReader::new(conn).lines().map_while(Result::ok) {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let reply = match (answer(&words), words.as_slice()) {
+                    (Some(r), _) => r,
+                    (None, ["GET", k]) => store
+                        .lock()
+                        .unwrap()
+                        .get(*k)
+                        .cloned()
+                        .unwrap_or("NIL".into()),
+                    (None, _) => "ERR".into(),
+                };
+                if out.write_all(format!("{reply}\n").as_bytes()).is_err() {
+                    break;
+                }
+            }
+        });
     }
 }
 
@@ -89,61 +113,31 @@ fn primary(port: u16, replica_port: u16) {
         }
     });
     let queue = Mutex::new(queue);
-    serve(port, move |conn| {
-        let mut out = conn.try_clone().unwrap();
-        for line in BufReader::new(conn).lines().map_while(Result::ok) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let reply = match words.as_slice() {
-                ["PUT", k, v] => {
-                    store.lock().unwrap().insert(k.to_string(), v.to_string());
-                    let _ = queue.lock().unwrap().send(format!("SET {k} {v}\n"));
-                    "OK".to_string()
-                }
-                ["INCR", k] => {
-                    let mut s = store.lock().unwrap();
-                    let n = s.get(*k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
-                    s.insert(k.to_string(), n.to_string());
-                    let _ = queue.lock().unwrap().send(format!("SET {k} {n}\n"));
-                    n.to_string()
-                }
-                ["GET", k] => store
-                    .lock()
-                    .unwrap()
-                    .get(*k)
-                    .cloned()
-                    .unwrap_or("NIL".into()),
-                _ => "ERR".into(),
-            };
-            if out.write_all(format!("{reply}\n").as_bytes()).is_err() {
-                break;
-            }
+    serve(port, store.clone(), move |words| match words {
+        ["PUT", k, v] => {
+            store.lock().unwrap().insert(k.to_string(), v.to_string());
+            let _ = queue.lock().unwrap().send(format!("SET {k} {v}\n"));
+            Some("OK".to_string())
         }
+        ["INCR", k] => {
+            let mut s = store.lock().unwrap();
+            let n = s.get(*k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
+            s.insert(k.to_string(), n.to_string());
+            let _ = queue.lock().unwrap().send(format!("SET {k} {n}\n"));
+            Some(n.to_string())
+        }
+        _ => None,
     });
 }
 
 fn replica(port: u16) {
     let store: Store = Arc::default();
-    serve(port, move |conn| {
-        let mut out = conn.try_clone().unwrap();
-        for line in BufReader::new(conn).lines().map_while(Result::ok) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let reply = match words.as_slice() {
-                ["SET", k, v] => {
-                    store.lock().unwrap().insert(k.to_string(), v.to_string());
-                    "ACK".to_string()
-                }
-                ["GET", k] => store
-                    .lock()
-                    .unwrap()
-                    .get(*k)
-                    .cloned()
-                    .unwrap_or("NIL".into()),
-                _ => "ERR".into(),
-            };
-            if out.write_all(format!("{reply}\n").as_bytes()).is_err() {
-                break;
-            }
+    serve(port, store.clone(), move |words| match words {
+        ["SET", k, v] => {
+            store.lock().unwrap().insert(k.to_string(), v.to_string());
+            Some("ACK".to_string())
         }
+        _ => None,
     });
 }
 
