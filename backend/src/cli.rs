@@ -66,6 +66,10 @@ enum Command {
         /// Do not copy the target's output to the terminal.
         #[arg(long, short)]
         quiet: bool,
+        /// Inject these faults (TOML or JSON plan). A plan in logical names
+        /// is resolved against a baseline run recorded first (ID-base).
+        #[arg(long)]
+        faults: Option<PathBuf>,
         /// The command and its arguments (after `--`), or one scenario file.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
@@ -225,6 +229,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             timeout,
             capture_bytes,
             quiet,
+            faults,
             command,
         } => {
             let store = store.open()?;
@@ -233,42 +238,76 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("--timeout must be a positive number of seconds, not {t}");
                 }
             }
-            if let [file] = command.as_slice() {
-                let path = PathBuf::from(file);
-                if file.ends_with(".toml") && path.is_file() {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read {file}"))?;
-                    let outcome = runner::record_scenario(
+            let scenario = match command.as_slice() {
+                [file] if file.ends_with(".toml") && std::path::Path::new(file).is_file() => {
+                    Some((
+                        PathBuf::from(file),
+                        std::fs::read_to_string(file)
+                            .with_context(|| format!("cannot read {file}"))?,
+                    ))
+                }
+                _ => None,
+            };
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let record = |id: Option<String>,
+                          parent: Option<String>,
+                          plan: Option<FaultPlan>,
+                          passthrough: bool| {
+                let timeout = timeout.map(Duration::from_secs_f64);
+                match &scenario {
+                    Some((path, text)) => runner::record_scenario(
                         &store,
                         &runner::ScenarioRun {
-                            path,
-                            text,
+                            path: path.clone(),
+                            text: text.clone(),
                             id,
-                            timeout: timeout.map(Duration::from_secs_f64),
+                            timeout,
                             capture_bytes,
-                            passthrough: !quiet,
-                            parent: None,
-                            plan: None,
+                            passthrough,
+                            parent,
+                            plan,
                         },
-                    )?;
-                    return report_scenario(&outcome.manifest);
+                    ),
+                    None => runner::record_command(
+                        &store,
+                        &CommandRun {
+                            argv: command.clone(),
+                            cwd: cwd.clone(),
+                            id,
+                            timeout,
+                            capture_bytes,
+                            passthrough,
+                            stdin: Stdin::Inherit,
+                            parent,
+                            plan,
+                        },
+                    ),
                 }
+            };
+            let plan = faults
+                .as_deref()
+                .map(|f| build_plan(Some(f), &[], &[], &[], &[], false))
+                .transpose()?;
+            // A plan in logical names needs a run whose names it uses: record
+            // the target once without faults, then again with them.
+            let parent = match &plan {
+                Some(p) if !p.needs_no_parent() => {
+                    let base = record(id.as_ref().map(|i| format!("{i}-base")), None, None, false)?
+                        .manifest;
+                    eprintln!(
+                        "bop: recorded baseline {} (verdict {:?}) to resolve the plan's names",
+                        base.id, base.verdict
+                    );
+                    Some(base.id)
+                }
+                _ => None,
+            };
+            let m = record(id, parent, plan, !quiet)?.manifest;
+            if scenario.is_some() {
+                report_scenario(&m)
+            } else {
+                report_command(&m)
             }
-            let outcome = runner::record_command(
-                &store,
-                &CommandRun {
-                    argv: command,
-                    cwd: std::env::current_dir().context("cannot read the current directory")?,
-                    id,
-                    timeout: timeout.map(Duration::from_secs_f64),
-                    capture_bytes,
-                    passthrough: !quiet,
-                    stdin: Stdin::Inherit,
-                    parent: None,
-                    plan: None,
-                },
-            )?;
-            report_command(&outcome.manifest)
         }
         Command::Rerun {
             store,
@@ -328,7 +367,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             plan: (!plan.faults.is_empty()).then_some(plan),
                         },
                     )?;
-                    print_faults(&outcome.manifest);
                     report_scenario(&outcome.manifest)
                 }
             }
@@ -573,6 +611,7 @@ fn report_scenario(m: &Manifest) -> Result<ExitCode> {
         describe_end(m),
         m.verdict
     );
+    print_faults(m);
     if let Some(e) = &m.error {
         bail!("run {} failed: {e}", m.id);
     }
