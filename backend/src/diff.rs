@@ -707,9 +707,16 @@ impl<'s, 'e> Cmp<'s, 'e> {
             self.pair_noise(ea, eb);
             // Reorderings: an unaligned event with the same key as an
             // unaligned event of the other run, paired in order.
-            let rest_a: Vec<usize> = fa.iter().copied().filter(|&i| self.ab[i].is_none()).collect();
-            let mut rest_b: Vec<usize> =
-                fb.iter().copied().filter(|&j| self.ba[j].is_none()).collect();
+            let rest_a: Vec<usize> = fa
+                .iter()
+                .copied()
+                .filter(|&i| self.ab[i].is_none())
+                .collect();
+            let mut rest_b: Vec<usize> = fb
+                .iter()
+                .copied()
+                .filter(|&j| self.ba[j].is_none())
+                .collect();
             for i in rest_a {
                 if let Some(k) = rest_b.iter().position(|&j| b.key[j] == a.key[i]) {
                     let j = rest_b.remove(k);
@@ -743,18 +750,18 @@ impl<'s, 'e> Cmp<'s, 'e> {
             let mut used_b = vec![false; gb.len()];
             let mut used_a = vec![false; ga.len()];
             for (x, &i) in ga.iter().enumerate().filter(|(_, i)| !self.a.noise[**i]) {
-                if let Some(y) = (0..gb.len())
-                    .find(|&y| !used_b[y] && self.b.noise[gb[y]] && self.b.key[gb[y]] == self.a.key[i])
-                {
+                if let Some(y) = (0..gb.len()).find(|&y| {
+                    !used_b[y] && self.b.noise[gb[y]] && self.b.key[gb[y]] == self.a.key[i]
+                }) {
                     used_b[y] = true;
                     used_a[x] = true;
                     pairs.push((i, gb[y]));
                 }
             }
-            for (y, &j) in gb.iter().enumerate().filter(|(y, j)| !self.b.noise[**j] && !used_b[*y]) {
-                if let Some(x) = (0..ga.len())
-                    .find(|&x| !used_a[x] && self.a.noise[ga[x]] && self.a.key[ga[x]] == self.b.key[j])
-                {
+            for &j in gb.iter().filter(|&&j| !self.b.noise[j]) {
+                if let Some(x) = (0..ga.len()).find(|&x| {
+                    !used_a[x] && self.a.noise[ga[x]] && self.a.key[ga[x]] == self.b.key[j]
+                }) {
                     used_a[x] = true;
                     pairs.push((ga[x], j));
                 }
@@ -775,20 +782,36 @@ impl<'s, 'e> Cmp<'s, 'e> {
         let mut out = Vec::new();
         let (oa, ob) = (a.outcome(i), b.outcome(j));
         if oa != ob {
-            out.push(format!(
+            let mut s = format!(
                 "{} in A, {} in B",
                 did(&a.ev[i].call, &oa),
                 did(&b.ev[j].call, &ob)
-            ));
+            );
+            // A send that carried a message in A and none in B.
+            for &m in a.sent[i].iter().filter(|&&m| self.msg_ab(m).is_none()) {
+                let x = &a.g.messages()[m];
+                let readers: Vec<String> = x.recvs.iter().map(|&r| a.name(r)).collect();
+                s.push_str(&format!("; message {} does not exist in B", x.name));
+                if !readers.is_empty() {
+                    s.push_str(&format!(" (in A it was read by {})", readers.join(", ")));
+                }
+            }
+            out.push(s);
         }
         if let (Some(da), Some(db)) = (&a.ev[i].data, &b.ev[j].data) {
             if da != db {
-                out.push(format!("payload {} in A, {} in B", preview(da), preview(db)));
+                out.push(format!(
+                    "payload {} in A, {} in B",
+                    preview(da),
+                    preview(db)
+                ));
             }
         }
         // Messages sent: dropped in one run only.
         for (k, &ma) in a.sent[i].iter().enumerate() {
-            let Some(&mb) = b.sent[j].get(k) else { continue };
+            let Some(&mb) = b.sent[j].get(k) else {
+                continue;
+            };
             let (xa, xb) = (&a.g.messages()[ma], &b.g.messages()[mb]);
             if xa.dropped != xb.dropped {
                 out.push(if xb.dropped {
@@ -800,7 +823,10 @@ impl<'s, 'e> Cmp<'s, 'e> {
         }
         // Incoming cross edges, through the alignment.
         let inc = |s: &Side<'_>, x: usize| -> Vec<(usize, EdgeKind)> {
-            s.g.incoming(x).into_iter().map(|(src, e)| (src, e.kind)).collect()
+            s.g.incoming(x)
+                .into_iter()
+                .map(|(src, e)| (src, e.kind))
+                .collect()
         };
         let (ia, ib) = (inc(a, i), inc(b, j));
         let mapped: BTreeSet<(Option<usize>, EdgeKind)> =
@@ -814,16 +840,21 @@ impl<'s, 'e> Cmp<'s, 'e> {
                     "no message".to_string()
                 } else {
                     ms.iter()
-                        .map(|&m| format!("{} (sent by {})", s.msg_name(m), s.name(s.g.messages()[m].send)))
+                        .map(|&m| {
+                            format!(
+                                "{} (sent by {})",
+                                s.msg_name(m),
+                                s.name(s.g.messages()[m].send)
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
             };
             let same_msgs = ra.len() == rb.len()
-                && ra
-                    .iter()
-                    .zip(rb)
-                    .all(|(&x, &y)| self.ab[a.g.messages()[x].send] == Some(b.g.messages()[y].send));
+                && ra.iter().zip(rb).all(|(&x, &y)| {
+                    self.ab[a.g.messages()[x].send] == Some(b.g.messages()[y].send)
+                });
             if !same_msgs {
                 let mut s = format!("received {} in A, {} in B", fed(a, ra), fed(b, rb));
                 let fates: Vec<String> = ra
@@ -835,15 +866,29 @@ impl<'s, 'e> Cmp<'s, 'e> {
                 }
                 out.push(s);
             }
-            for kind in [EdgeKind::Connect, EdgeKind::Spawn, EdgeKind::Exit, EdgeKind::Eof] {
-                let xa: BTreeSet<Option<usize>> =
-                    ia.iter().filter(|e| e.1 == kind).map(|e| self.ab[e.0]).collect();
-                let xb: BTreeSet<Option<usize>> =
-                    ib.iter().filter(|e| e.1 == kind).map(|e| Some(e.0)).collect();
+            for kind in [
+                EdgeKind::Connect,
+                EdgeKind::Spawn,
+                EdgeKind::Exit,
+                EdgeKind::Eof,
+            ] {
+                let xa: BTreeSet<Option<usize>> = ia
+                    .iter()
+                    .filter(|e| e.1 == kind)
+                    .map(|e| self.ab[e.0])
+                    .collect();
+                let xb: BTreeSet<Option<usize>> = ib
+                    .iter()
+                    .filter(|e| e.1 == kind)
+                    .map(|e| Some(e.0))
+                    .collect();
                 if xa != xb {
                     let list = |s: &Side<'_>, v: &[(usize, EdgeKind)]| -> String {
-                        let names: Vec<String> =
-                            v.iter().filter(|e| e.1 == kind).map(|e| s.name(e.0)).collect();
+                        let names: Vec<String> = v
+                            .iter()
+                            .filter(|e| e.1 == kind)
+                            .map(|e| s.name(e.0))
+                            .collect();
                         if names.is_empty() {
                             "nothing".into()
                         } else {
@@ -972,9 +1017,11 @@ impl<'s, 'e> Cmp<'s, 'e> {
             // Only possible when the alignment crosses itself between
             // threads (a cycle through both runs): fall back to every
             // differing event.
-            points.extend((0..a.ev.len()).filter(|&i| self.initially_bad_a(i)).map(|i| {
-                self.ab[i].map_or(Point::OnlyA(i), |j| Point::Pair(i, j))
-            }));
+            points.extend(
+                (0..a.ev.len())
+                    .filter(|&i| self.initially_bad_a(i))
+                    .map(|i| self.ab[i].map_or(Point::OnlyA(i), |j| Point::Pair(i, j))),
+            );
             points.extend(
                 (0..b.ev.len())
                     .filter(|&j| self.ba[j].is_none() && self.initially_bad_b(j))
@@ -1026,8 +1073,11 @@ impl<'s, 'e> Cmp<'s, 'e> {
         match p {
             Point::Pair(i, j) => {
                 let mut what = self.what[i].clone();
-                if let Some(inj) = &b.ev[j].injected {
-                    what.push(format!("the fault injector did '{inj}' in B"));
+                for (side, inj) in [("A", &a.ev[i].injected), ("B", &b.ev[j].injected)] {
+                    // A drop already reads "message M was dropped in B".
+                    if let Some(inj) = inj.as_ref().filter(|x| !x.starts_with("drop")) {
+                        what.push(format!("{side}'s fault acted here: {inj}"));
+                    }
                 }
                 Divergence {
                     thread: a.thread_name(i).to_string(),
@@ -1041,7 +1091,10 @@ impl<'s, 'e> Cmp<'s, 'e> {
             Point::OnlyA(i) => {
                 let thread = a.thread_name(i).to_string();
                 let reason = if !b.thread_by_name.contains_key(&thread) {
-                    format!("thread {thread} exists only in A (first event {})", a.describe(i))
+                    format!(
+                        "thread {thread} exists only in A (first event {})",
+                        a.describe(i)
+                    )
                 } else if let Some(&j) = self.moved_ab.get(&i) {
                     let t = &b.g.threads()[b.g.thread_of(j)];
                     let prev = t.events[..b.g.position(j)]
@@ -1056,7 +1109,11 @@ impl<'s, 'e> Cmp<'s, 'e> {
                         self.fates(i, Some(j))
                     )
                 } else {
-                    format!("{} did not happen in B{}", a.describe(i), self.fates(i, None))
+                    format!(
+                        "{} did not happen in B{}",
+                        a.describe(i),
+                        self.fates(i, None)
+                    )
                 };
                 Divergence {
                     after: self.after_a(i),
@@ -1070,9 +1127,16 @@ impl<'s, 'e> Cmp<'s, 'e> {
             Point::OnlyB(j) => {
                 let thread = b.thread_name(j).to_string();
                 let reason = if !a.thread_by_name.contains_key(&thread) {
-                    format!("thread {thread} exists only in B (first event {})", b.describe(j))
+                    format!(
+                        "thread {thread} exists only in B (first event {})",
+                        b.describe(j)
+                    )
                 } else if let Some(&i) = self.moved_ba.get(&j) {
-                    format!("{} is reordered in A: it is {} there", b.describe(j), a.name(i))
+                    format!(
+                        "{} is reordered in A: it is {} there",
+                        b.describe(j),
+                        a.name(i)
+                    )
                 } else {
                     format!("{} happened only in B", b.describe(j))
                 };
@@ -1107,8 +1171,14 @@ impl<'s, 'e> Cmp<'s, 'e> {
         names.extend(b.g.threads().iter().map(|t| t.name.as_str()));
         let mut out = Vec::new();
         for name in names {
-            let ea: &[usize] = a.thread_by_name.get(name).map_or(&[], |&t| &a.g.threads()[t].events);
-            let eb: &[usize] = b.thread_by_name.get(name).map_or(&[], |&t| &b.g.threads()[t].events);
+            let ea: &[usize] = a
+                .thread_by_name
+                .get(name)
+                .map_or(&[], |&t| &a.g.threads()[t].events);
+            let eb: &[usize] = b
+                .thread_by_name
+                .get(name)
+                .map_or(&[], |&t| &b.g.threads()[t].events);
             let change = |i: usize, j: usize, what: Vec<String>| EventChange {
                 a: a.info(i),
                 b: b.info(j),
@@ -1118,23 +1188,31 @@ impl<'s, 'e> Cmp<'s, 'e> {
                 thread: name.to_string(),
                 removed: ea
                     .iter()
-                    .filter(|&&i| self.ab[i].is_none() && !a.noise[i] && !self.moved_ab.contains_key(&i))
+                    .filter(|&&i| {
+                        self.ab[i].is_none() && !a.noise[i] && !self.moved_ab.contains_key(&i)
+                    })
                     .map(|&i| a.info(i))
                     .collect(),
                 inserted: eb
                     .iter()
-                    .filter(|&&j| self.ba[j].is_none() && !b.noise[j] && !self.moved_ba.contains_key(&j))
+                    .filter(|&&j| {
+                        self.ba[j].is_none() && !b.noise[j] && !self.moved_ba.contains_key(&j)
+                    })
                     .map(|&j| b.info(j))
                     .collect(),
                 moved: ea
                     .iter()
                     .filter_map(|&i| {
                         let j = *self.moved_ab.get(&i)?;
-                        Some(change(i, j, vec![format!(
-                            "position {} in A, {} in B",
-                            a.g.position(i),
-                            b.g.position(j)
-                        )]))
+                        Some(change(
+                            i,
+                            j,
+                            vec![format!(
+                                "position {} in A, {} in B",
+                                a.g.position(i),
+                                b.g.position(j)
+                            )],
+                        ))
                     })
                     .collect(),
                 changed: ea
@@ -1162,8 +1240,11 @@ impl<'s, 'e> Cmp<'s, 'e> {
         }
         // Sends that are not aligned (a thread only in one run, a moved
         // send): fall back to the name.
-        let by_name: HashMap<&str, usize> =
-            mb.iter().enumerate().map(|(k, m)| (m.name.as_str(), k)).collect();
+        let by_name: HashMap<&str, usize> = mb
+            .iter()
+            .enumerate()
+            .map(|(k, m)| (m.name.as_str(), k))
+            .collect();
         for (m, p) in pair_ab.iter_mut().enumerate() {
             let aligned_send = self.ab[ma[m].send].is_some();
             if p.is_none() && !aligned_send {
@@ -1208,7 +1289,11 @@ impl<'s, 'e> Cmp<'s, 'e> {
                 });
             }
             let same_recvs = ma[m].recvs.len() == mb[k].recvs.len()
-                && ma[m].recvs.iter().zip(&mb[k].recvs).all(|(&r, &s)| self.ab[r] == Some(s));
+                && ma[m]
+                    .recvs
+                    .iter()
+                    .zip(&mb[k].recvs)
+                    .all(|(&r, &s)| self.ab[r] == Some(s));
             if !same_recvs {
                 let list = |v: &[String]| {
                     if v.is_empty() {

@@ -123,7 +123,10 @@ mod tests {
         // Keys r(ead) and w(rite); the digit is the outcome. B read and
         // answered once more before the final read of 0 (end of file).
         let split = |s: &str| -> Vec<(char, char)> {
-            s.as_bytes().chunks(2).map(|p| (p[0] as char, p[1] as char)).collect()
+            s.as_bytes()
+                .chunks(2)
+                .map(|p| (p[0] as char, p[1] as char))
+                .collect()
         };
         let a = split("r5w3r0x1");
         let b = split("r5w3r6w1r0x2");

@@ -34,7 +34,9 @@ pub fn render_text(c: &Comparison) -> String {
             if !c.other_divergences.is_empty() {
                 let _ = writeln!(
                     o,
-                    "\n  Independent divergences (concurrent with the first, not caused by it):"
+                    "\n  Other divergences with no traced causal path from the first\n  \
+                     (communication the tracer does not see, such as in-process queues,\n  \
+                     may still link them):"
                 );
                 for d in &c.other_divergences {
                     divergence(o, d, "    ");
@@ -91,7 +93,10 @@ pub fn render_text(c: &Comparison) -> String {
     }
 
     if !c.events.is_empty() {
-        section(o, "Events per thread  (- only in A, + only in B, ~ changed, > moved)");
+        section(
+            o,
+            "Events per thread  (- only in A, + only in B, ~ changed, > moved)",
+        );
         for t in &c.events {
             let _ = writeln!(o, "  {}", t.thread);
             // One list in thread order: A's events by A position, B's
@@ -195,7 +200,10 @@ fn message(m: &MessageInfo) -> String {
         .payload
         .as_ref()
         .map_or(String::new(), |p| format!(" {p}"));
-    let mut s = format!("{}  {} bytes{payload}  {} -> {recvs}", m.name, m.bytes, m.send);
+    let mut s = format!(
+        "{}  {} bytes{payload}  {} -> {recvs}",
+        m.name, m.bytes, m.send
+    );
     if m.dropped {
         s.push_str("  [dropped]");
     } else if m.lost {

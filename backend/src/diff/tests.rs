@@ -5,9 +5,9 @@
 
 use super::{Comparison, DivergenceKind, compare, render_text};
 use crate::model::{Event, Manifest, RunStatus, Target, Verdict};
-// The tracker's log builders, compiled here too (the tracker keeps its
-// test helpers private).
-#[allow(dead_code)]
+// The tracker's log builders, compiled here too: the tracker keeps its
+// test helpers private to itself.
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "../tracker/testlog.rs"]
 mod testlog;
 use testlog::{Ev, Log, ev, pipe, tcp};
@@ -59,8 +59,18 @@ fn req_reply(drop: bool) -> Vec<Event> {
     l.push(ev(s, s, "start").ret(None).node("primary"));
     l.push(ev(c, c, "start").ret(None).node("client"));
     l.push(ev(s, s, "listen").fd(3));
-    l.push(ev(c, c, "connect").fd(3).ep(ce.clone()).addr("127.0.0.1:7000"));
-    l.push(ev(s, s, "accept4").fd(3).ret(Some(4)).fds(&[4], [se.clone()]));
+    l.push(
+        ev(c, c, "connect")
+            .fd(3)
+            .ep(ce.clone())
+            .addr("127.0.0.1:7000"),
+    );
+    l.push(
+        ev(s, s, "accept4")
+            .fd(3)
+            .ret(Some(4))
+            .fds(&[4], [se.clone()]),
+    );
     for (req, reply) in [(5, 3), (4, 2)] {
         l.push(ev(c, c, "write").fd(3).ep(ce.clone()).bytes(req));
         l.push(ev(s, s, "read").fd(4).ep(se.clone()).bytes(req));
@@ -100,7 +110,11 @@ fn pipe_race(swapped: bool) -> Vec<Event> {
     l.push(ev(1, 1, "fork").child(3));
     l.push(ev(3, 3, "start").child(1).ret(None));
     l.push(ev(1, 1, "close").fd(4).ep(p.clone()));
-    let order = if swapped { [(3, 7), (2, 5)] } else { [(2, 5), (3, 7)] };
+    let order = if swapped {
+        [(3, 7), (2, 5)]
+    } else {
+        [(2, 5), (3, 7)]
+    };
     for (pid, n) in order {
         l.push(ev(pid, pid, "write").fd(4).ep(p.clone()).bytes(n));
     }
@@ -140,7 +154,12 @@ fn two_clients(first: usize) -> Vec<Event> {
     }
     for k in [first, 1 - first] {
         l.push(ev(9, 9, "epoll_wait").ret(Some(1)));
-        l.push(ev(9, 9, "read").fd(4 + k as i32).ep(eps[k].2.clone()).bytes(4));
+        l.push(
+            ev(9, 9, "read")
+                .fd(4 + k as i32)
+                .ep(eps[k].2.clone())
+                .bytes(4),
+        );
     }
     l.events
 }
@@ -178,7 +197,12 @@ fn compare_fixtures(a: &str, b: &str) -> Comparison {
 
 #[test]
 fn a_run_compared_with_itself_has_no_differences() {
-    for log in [req_reply(false), req_reply(true), pipe_race(false), two_clients(0)] {
+    for log in [
+        req_reply(false),
+        req_reply(true),
+        pipe_race(false),
+        two_clients(0),
+    ] {
         let c = cmp(&log, &log);
         assert!(c.is_empty(), "{c:#?}");
         assert!(c.first_divergence.is_none());
@@ -243,7 +267,8 @@ fn dropped_reply_shows_the_message_its_consequences_and_the_divergence() {
     assert_eq!(d.b.as_deref(), Some("primary:t0/6:write"));
     assert_eq!(d.after.as_deref(), Some("primary:t0/5:read"));
     assert!(
-        d.reason.contains("message client->primary#0/r1 was dropped in B"),
+        d.reason
+            .contains("message client->primary#0/r1 was dropped in B"),
         "{}",
         d.reason
     );
@@ -257,7 +282,13 @@ fn dropped_reply_shows_the_message_its_consequences_and_the_divergence() {
     let changed: Vec<(&str, &str, &str)> = client
         .changed
         .iter()
-        .map(|ch| (ch.a.name.as_str(), ch.a.outcome.as_str(), ch.b.outcome.as_str()))
+        .map(|ch| {
+            (
+                ch.a.name.as_str(),
+                ch.a.outcome.as_str(),
+                ch.b.outcome.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         changed,
@@ -281,7 +312,13 @@ fn dropped_reply_shows_the_message_its_consequences_and_the_divergence() {
     let changed: Vec<(&str, &str, &str)> = primary
         .changed
         .iter()
-        .map(|ch| (ch.a.name.as_str(), ch.a.outcome.as_str(), ch.b.outcome.as_str()))
+        .map(|ch| {
+            (
+                ch.a.name.as_str(),
+                ch.a.outcome.as_str(),
+                ch.b.outcome.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         changed,
@@ -331,7 +368,14 @@ fn messages_arriving_in_swapped_order() {
         .messages
         .changed
         .iter()
-        .map(|m| (m.a.name.as_str(), m.b.name.as_str(), &m.a.recvs[..], &m.b.recvs[..]))
+        .map(|m| {
+            (
+                m.a.name.as_str(),
+                m.b.name.as_str(),
+                &m.a.recvs[..],
+                &m.b.recvs[..],
+            )
+        })
         .collect();
     assert_eq!(
         changed,
@@ -357,14 +401,22 @@ fn messages_arriving_in_swapped_order() {
     assert_eq!(threads, ["p:t0"]);
     let d = c.first_divergence.as_ref().unwrap();
     assert_eq!(d.a.as_deref(), Some("p:t0/5:read"));
-    assert!(d.reason.contains("read 5 bytes in A, read 7 bytes in B"), "{}", d.reason);
+    assert!(
+        d.reason.contains("read 5 bytes in A, read 7 bytes in B"),
+        "{}",
+        d.reason
+    );
     assert!(
         d.reason.contains("sent by p/proc#0:t0/1:write) in A")
             && d.reason.contains("sent by p/proc#1:t0/1:write) in B"),
         "{}",
         d.reason
     );
-    assert!(d.reason.contains("arrived at p:t0/6:read in B"), "{}", d.reason);
+    assert!(
+        d.reason.contains("arrived at p:t0/6:read in B"),
+        "{}",
+        d.reason
+    );
     assert!(c.other_divergences.is_empty());
 }
 
@@ -436,15 +488,25 @@ fn extra_events_in_b_shift_no_names() {
         ins,
         [
             ("client:t0", vec!["client:t0/6:write", "client:t0/7:read"]),
-            ("primary:t0", vec!["primary:t0/7:read", "primary:t0/8:write"]),
+            (
+                "primary:t0",
+                vec!["primary:t0/7:read", "primary:t0/8:write"]
+            ),
         ]
     );
     assert!(
-        cmp.events.iter().all(|t| t.removed.is_empty() && t.changed.is_empty()),
+        cmp.events
+            .iter()
+            .all(|t| t.removed.is_empty() && t.changed.is_empty()),
         "{:#?}",
         cmp.events
     );
-    let only_b: Vec<&str> = cmp.messages.only_b.iter().map(|m| m.name.as_str()).collect();
+    let only_b: Vec<&str> = cmp
+        .messages
+        .only_b
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     assert_eq!(only_b, ["client->primary#0/2", "client->primary#0/r2"]);
     assert!(cmp.messages.only_a.is_empty() && cmp.messages.changed.is_empty());
     let d = cmp.first_divergence.as_ref().unwrap();
@@ -466,7 +528,8 @@ fn recorded_drop_rerun_against_its_parent() {
     let d = c.first_divergence.as_ref().unwrap();
     assert_eq!(d.a.as_deref(), Some("primary:t3/5:sendto"), "{d:#?}");
     assert!(
-        d.reason.contains("message client->primary#0/r1 was dropped in B"),
+        d.reason
+            .contains("message client->primary#0/r1 was dropped in B"),
         "{}",
         d.reason
     );
@@ -478,7 +541,10 @@ fn recorded_drop_rerun_against_its_parent() {
         .iter()
         .find(|ch| ch.a.name == "client:t0/15:recvfrom")
         .unwrap();
-    assert_eq!((timeout.a.outcome.as_str(), timeout.b.outcome.as_str()), ("2 bytes", "EAGAIN"));
+    assert_eq!(
+        (timeout.a.outcome.as_str(), timeout.b.outcome.as_str()),
+        ("2 bytes", "EAGAIN")
+    );
     assert_eq!(c.channels.only_b, ["client->primary#1"]);
     assert!(c.threads.only_b.contains(&"primary:t4".to_string()));
     let dropped = c
@@ -490,6 +556,15 @@ fn recorded_drop_rerun_against_its_parent() {
     assert!(dropped.b.dropped);
     let retry: Vec<&str> = c.messages.only_b.iter().map(|m| m.name.as_str()).collect();
     assert!(retry.contains(&"client->primary#1/0"), "{retry:?}");
+    // The other way round, the same point diverges.
+    let back = compare_fixtures("dropped", "base");
+    let d = back.first_divergence.as_ref().unwrap();
+    assert_eq!(d.a.as_deref(), Some("primary:t3/5:sendto"));
+    assert!(
+        d.reason.contains("was dropped in A, not in B"),
+        "{}",
+        d.reason
+    );
     let text = render_text(&c);
     assert!(text.contains("== First divergence ==\n  primary:t3/5:sendto: message client->primary#0/r1 was dropped in B"), "{text}");
 }
@@ -501,7 +576,11 @@ fn recorded_delay_rerun_against_its_parent() {
     let d = c.first_divergence.as_ref().unwrap();
     // The run ended while the send was still held.
     assert_eq!(d.a.as_deref(), Some("primary:t2/1:sendto"), "{d:#?}");
-    assert!(d.reason.contains("sent 8 bytes in A, never returned in B"), "{}", d.reason);
+    assert!(
+        d.reason.contains("sent 8 bytes in A, never returned in B"),
+        "{}",
+        d.reason
+    );
     // Its effect: the replica served the client's GET before the SET
     // arrived, and answered NIL; that does not depend on the held send in
     // causal order, so it is an independent divergence.
@@ -510,7 +589,11 @@ fn recorded_delay_rerun_against_its_parent() {
         .iter()
         .find(|d| d.a.as_deref() == Some("replica:t2/3:sendto"))
         .unwrap_or_else(|| panic!("{:#?}", c.other_divergences));
-    assert!(stale.reason.contains(r#"payload "1\n" in A, "NIL\n" in B"#), "{}", stale.reason);
+    assert!(
+        stale.reason.contains(r#"payload "1\n" in A, "NIL\n" in B"#),
+        "{}",
+        stale.reason
+    );
     // The replica never got the SET: its read of it is gone, and its
     // next read saw the end of file (when the run ended) right away.
     let replica = c.events.iter().find(|t| t.thread == "replica:t1").unwrap();
@@ -518,7 +601,10 @@ fn recorded_delay_rerun_against_its_parent() {
     assert_eq!(read.name, "replica:t1/2:recvfrom");
     assert_eq!(read.messages, ["primary->replica#0/0"]);
     let eof = &replica.changed[0];
-    assert_eq!((eof.a.name.as_str(), eof.b.name.as_str()), ("replica:t1/6:recvfrom", "replica:t1/2:recvfrom"));
+    assert_eq!(
+        (eof.a.name.as_str(), eof.b.name.as_str()),
+        ("replica:t1/6:recvfrom", "replica:t1/2:recvfrom")
+    );
     let lost: Vec<&str> = c.messages.only_a.iter().map(|m| m.name.as_str()).collect();
     assert!(lost.contains(&"primary->replica#0/0"), "{lost:?}");
 }
