@@ -1365,9 +1365,10 @@ fn summary(c: &Comparison) -> String {
         lines.push(format!("First divergence: {}.", d.reason));
     }
     if !c.other_divergences.is_empty() {
+        let n = c.other_divergences.len();
+        let s = if n == 1 { "" } else { "s" };
         lines.push(format!(
-            "{} more independent divergence(s), concurrent with it.",
-            c.other_divergences.len()
+            "{n} other divergence{s} with no traced causal path from it."
         ));
     }
     let count = |f: fn(&ThreadDiff) -> usize| c.events.iter().map(f).sum::<usize>();

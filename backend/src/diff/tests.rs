@@ -608,3 +608,21 @@ fn recorded_delay_rerun_against_its_parent() {
     let lost: Vec<&str> = c.messages.only_a.iter().map(|m| m.name.as_str()).collect();
     assert!(lost.contains(&"primary->replica#0/0"), "{lost:?}");
 }
+
+#[test]
+fn runs_with_nothing_in_common() {
+    let log = req_reply(false);
+    let c = cmp(&[], &log);
+    assert_eq!(c.processes.only_b, ["client", "primary"]);
+    assert_eq!(c.threads.only_b, ["client:t0", "primary:t0"]);
+    assert_eq!(c.channels.only_b, ["client->primary#0"]);
+    assert_eq!(c.messages.only_b.len(), 4);
+    let d = c.first_divergence.as_ref().unwrap();
+    assert_eq!(d.kind, DivergenceKind::OnlyB);
+    assert!(d.reason.contains("exists only in B"), "{}", d.reason);
+    // Both roots start independently: two frontier points.
+    assert_eq!(c.other_divergences.len(), 1);
+    let back = cmp(&log, &[]);
+    assert_eq!(back.first_divergence.unwrap().kind, DivergenceKind::OnlyA);
+    assert!(cmp(&[], &[]).is_empty());
+}
