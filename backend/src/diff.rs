@@ -24,10 +24,12 @@
 //! 4. "Bad" spreads along happens-before in both graphs and across the
 //!    alignment. The **divergence frontier** is the set of differing events
 //!    whose causal predecessors all still match: each is a point after which
-//!    the runs stop matching. The first divergence is the frontier point at a
-//!    fault site (an event the injector changed) if any, else the earliest
-//!    by Lamport time; the other frontier points are concurrent with it and
-//!    reported as independent divergences. Wall-clock times are never used.
+//!    the runs stop matching. The first divergence is chosen among them:
+//!    points in the workload (the causal past of the scenario client's last
+//!    event, as trace classes count it) before teardown, then fault sites
+//!    (events the injector changed) first, then the earliest by Lamport
+//!    time. The other frontier points are concurrent with it and reported
+//!    as other divergences. Wall-clock times are never used.
 //! 5. Messages are paired through their aligned send events (falling back
 //!    to equal names), so a message whose ordinal shifted is still compared
 //!    with its counterpart.
@@ -188,6 +190,11 @@ pub struct Divergence {
     /// The last event of the same thread before it that matches in both
     /// runs (named as in A).
     pub after: Option<String>,
+    /// True when the point is in the causal past of the workload's end
+    /// (the scenario client's last event) in either run, or the run has no
+    /// scenario client. What happens after the workload ended is mostly
+    /// teardown, whose timing is bop's, not the system's.
+    pub in_workload: bool,
     /// One line: what is different here.
     pub reason: String,
 }
@@ -361,6 +368,9 @@ struct Side<'e> {
     /// Immediate predecessors (program order and cross edges).
     preds: Vec<Vec<usize>>,
     thread_by_name: HashMap<String, usize>,
+    /// The workload's end: the scenario client's last event (as in trace
+    /// classes), if the run has a client.
+    horizon: Option<usize>,
 }
 
 impl<'e> Side<'e> {
@@ -412,7 +422,14 @@ impl<'e> Side<'e> {
             .enumerate()
             .map(|(t, th)| (th.name.clone(), t))
             .collect();
+        let horizon = g
+            .processes()
+            .iter()
+            .find(|p| p.node.as_deref() == Some("client"))
+            .and_then(|p| p.threads.first())
+            .and_then(|&t| g.threads()[t].events.last().copied());
         Side {
+            horizon,
             ev,
             g,
             key,
@@ -426,6 +443,13 @@ impl<'e> Side<'e> {
 
     fn name(&self, i: usize) -> String {
         self.g.event_name(i)
+    }
+
+    /// True when event `i` is in the causal past of the workload's end
+    /// (always, without a scenario client).
+    fn in_workload(&self, i: usize) -> bool {
+        self.horizon
+            .is_none_or(|h| i == h || self.g.happens_before(i, h))
     }
 
     fn thread_name(&self, i: usize) -> &str {
@@ -619,6 +643,9 @@ fn describe_fault(f: &Fault) -> String {
                 Some(a) => format!("{how} {process} after {a}"),
                 None => format!("{how} {process}"),
             }
+        }
+        Fault::Jitter { max_ms, seed } => {
+            format!("jitter every send by 0..={max_ms} ms (seed {seed})")
         }
         Fault::Partition {
             groups,
@@ -1029,21 +1056,31 @@ impl<'s, 'e> Cmp<'s, 'e> {
             );
         }
         let rank = |p: &Point| {
-            let (fault, lamport, name) = match *p {
-                Point::Pair(i, j) => (
-                    a.ev[i].injected.is_some() || b.ev[j].injected.is_some(),
-                    a.g.lamport(i),
-                    a.name(i),
-                ),
-                Point::OnlyA(i) => (a.ev[i].injected.is_some(), a.g.lamport(i), a.name(i)),
-                Point::OnlyB(j) => (b.ev[j].injected.is_some(), b.g.lamport(j), b.name(j)),
+            let fault = match *p {
+                Point::Pair(i, j) => a.ev[i].injected.is_some() || b.ev[j].injected.is_some(),
+                Point::OnlyA(i) => a.ev[i].injected.is_some(),
+                Point::OnlyB(j) => b.ev[j].injected.is_some(),
             };
-            (!fault, lamport, name)
+            let (lamport, name) = match *p {
+                Point::Pair(i, _) | Point::OnlyA(i) => (a.g.lamport(i), a.name(i)),
+                Point::OnlyB(j) => (b.g.lamport(j), b.name(j)),
+            };
+            (!self.in_workload(*p), !fault, lamport, name)
         };
         points.sort_by_cached_key(rank);
         let mut out = points.into_iter().map(|p| self.divergence(p));
         let first = out.next();
         (first, out.take(MAX_OTHER_DIVERGENCES).collect())
+    }
+
+    /// True when the point is in the causal past of the workload's end in
+    /// either run.
+    fn in_workload(&self, p: Point) -> bool {
+        match p {
+            Point::Pair(i, j) => self.a.in_workload(i) || self.b.in_workload(j),
+            Point::OnlyA(i) => self.a.in_workload(i),
+            Point::OnlyB(j) => self.b.in_workload(j),
+        }
     }
 
     /// The last event before `i` in its A thread that matches.
@@ -1070,6 +1107,7 @@ impl<'s, 'e> Cmp<'s, 'e> {
 
     fn divergence(&self, p: Point) -> Divergence {
         let (a, b) = (self.a, self.b);
+        let in_workload = self.in_workload(p);
         match p {
             Point::Pair(i, j) => {
                 let mut what = self.what[i].clone();
@@ -1083,6 +1121,7 @@ impl<'s, 'e> Cmp<'s, 'e> {
                     thread: a.thread_name(i).to_string(),
                     a: Some(a.name(i)),
                     b: Some(b.name(j)),
+                    in_workload,
                     kind: DivergenceKind::Changed,
                     after: self.after_a(i),
                     reason: format!("{}: {}", a.name(i), what.join("; ")),
@@ -1120,6 +1159,7 @@ impl<'s, 'e> Cmp<'s, 'e> {
                     thread,
                     a: Some(a.name(i)),
                     b: None,
+                    in_workload,
                     kind: DivergenceKind::OnlyA,
                     reason,
                 }
@@ -1145,6 +1185,7 @@ impl<'s, 'e> Cmp<'s, 'e> {
                     thread,
                     a: None,
                     b: Some(b.name(j)),
+                    in_workload,
                     kind: DivergenceKind::OnlyB,
                     reason,
                 }

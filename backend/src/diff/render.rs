@@ -176,6 +176,12 @@ fn run_line(o: &mut String, side: &str, r: &RunInfo) {
 
 fn divergence(o: &mut String, d: &Divergence, indent: &str) {
     let _ = writeln!(o, "{indent}{}", d.reason);
+    if !d.in_workload {
+        let _ = writeln!(
+            o,
+            "{indent}  (outside the workload: not before the client's last event)"
+        );
+    }
     let at = match (d.kind, &d.a, &d.b) {
         (DivergenceKind::Changed, Some(a), Some(b)) if a == b => format!("A and B: {a}"),
         (_, Some(a), Some(b)) => format!("A: {a}   B: {b}"),

@@ -573,26 +573,29 @@ fn recorded_drop_rerun_against_its_parent() {
 fn recorded_delay_rerun_against_its_parent() {
     let c = compare_fixtures("base", "delayed");
     assert_eq!(c.b.faults[0].fault, "delay primary->replica#0/0 by 500 ms");
+    // The client-visible effect comes first: the replica served the
+    // client's GET before the SET arrived and answered NIL.
     let d = c.first_divergence.as_ref().unwrap();
-    // The run ended while the send was still held.
-    assert_eq!(d.a.as_deref(), Some("primary:t2/1:sendto"), "{d:#?}");
+    assert_eq!(d.a.as_deref(), Some("replica:t2/3:sendto"), "{d:#?}");
+    assert!(d.in_workload);
     assert!(
-        d.reason.contains("sent 8 bytes in A, never returned in B"),
+        d.reason.contains(r#"payload "1\n" in A, "NIL\n" in B"#),
         "{}",
         d.reason
     );
-    // Its effect: the replica served the client's GET before the SET
-    // arrived, and answered NIL; that does not depend on the held send in
-    // causal order, so it is an independent divergence.
-    let stale = c
+    // The held send itself never returned (the run ended first). Nothing
+    // traced links it to the stale read (the replica's store is shared
+    // memory), so it is another divergence, outside the client's past.
+    let held = c
         .other_divergences
         .iter()
-        .find(|d| d.a.as_deref() == Some("replica:t2/3:sendto"))
+        .find(|d| d.a.as_deref() == Some("primary:t2/1:sendto"))
         .unwrap_or_else(|| panic!("{:#?}", c.other_divergences));
+    assert!(!held.in_workload);
     assert!(
-        stale.reason.contains(r#"payload "1\n" in A, "NIL\n" in B"#),
+        held.reason.contains("sent 8 bytes in A, never returned in B; message primary->replica#0/0 does not exist in B"),
         "{}",
-        stale.reason
+        held.reason
     );
     // The replica never got the SET: its read of it is gone, and its
     // next read saw the end of file (when the run ended) right away.
