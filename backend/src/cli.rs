@@ -149,6 +149,21 @@ enum Command {
         #[arg(long)]
         parallel: Option<usize>,
     },
+    /// Compare two runs by logical names: what differs, and the first
+    /// divergence in A's causal order.
+    ///
+    /// Exits 0 when the runs match, 1 when they differ, 2 on error (like diff(1)).
+    Diff {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Run A (e.g. the parent).
+        a: String,
+        /// Run B (e.g. the rerun).
+        b: String,
+        /// Print the comparison as JSON (docs/COMPARE.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a run's per-process timeline of events.
     Show {
         #[command(flatten)]
@@ -208,6 +223,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let is_diff = matches!(cli.command, Command::Diff { .. });
     let is_run = matches!(
         cli.command,
         Command::Run { .. } | Command::Rerun { .. } | Command::Demo { .. }
@@ -216,7 +232,13 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bop: error: {e:#}");
-            ExitCode::from(if is_run { 125 } else { 1 })
+            ExitCode::from(if is_run {
+                125
+            } else if is_diff {
+                2
+            } else {
+                1
+            })
         }
     }
 }
@@ -432,6 +454,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("bop: {line}")
             })?;
             print_out(&crate::explore::render(&e))
+        }
+        Command::Diff { store, a, b, json } => {
+            let store = store.open()?;
+            let (ma, ea) = (store.manifest(&a)?, store.events(&a)?);
+            let (mb, eb) = (store.manifest(&b)?, store.events(&b)?);
+            let c = crate::diff::compare((&ma, &ea), (&mb, &eb));
+            let text = if json {
+                serde_json::to_string_pretty(&c)? + "\n"
+            } else {
+                crate::diff::render_text(&c)
+            };
+            print_out(&text)?;
+            Ok(ExitCode::from(if c.is_empty() { 0 } else { 1 }))
         }
         Command::Show { store, run } => {
             let store = store.open()?;
