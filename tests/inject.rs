@@ -353,6 +353,27 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
         late[0].at.as_ref().unwrap().event.as_deref(),
         Some(first_connect.as_str())
     );
+    // connect = "hang": the connection waits until the partition heals.
+    std::fs::write(&plan, "[[fault]]\nkind = \"partition\"\ngroups = [[\"client\"], [\"a\"]]\nconnect = \"hang\"\nheal_ms = 600\n").unwrap();
+    assert_ok(
+        &rerun(&s, &["--id", "hang", "--faults", plan.to_str().unwrap()]),
+        "hanging partition",
+    );
+    assert_eq!(
+        answers("hang"),
+        ["ok", "ok"],
+        "healed before the client gave up"
+    );
+    let (_, ev) = s.read("hang");
+    let held = ev
+        .iter()
+        .find(|e| e.injected.as_deref() == Some("hang (partition)"))
+        .expect("the connect was held");
+    assert!(
+        held.end_ns.unwrap() - held.start_ns >= 400_000_000,
+        "held {} ns",
+        held.end_ns.unwrap() - held.start_ns
+    );
 }
 
 #[test]
