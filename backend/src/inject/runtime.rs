@@ -259,7 +259,9 @@ impl Injector {
             return false;
         };
         if since_ms.is_none() && after.is_none() && now_ms >= after_ms.unwrap_or(0) {
-            *since_ms = Some(now_ms);
+            // A timed partition starts at its time, not at the first call
+            // that crosses it, so heal_ms counts from there.
+            *since_ms = Some(after_ms.unwrap_or(0));
         }
         let Some(since) = *since_ms else { return false };
         let healed = heal_ms.is_some_and(|h| now_ms >= since + h);
