@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson};
 use super::state::AppState;
+use crate::explore::{self, Exploration};
 use crate::inject::FaultPlan;
 use crate::model::{Manifest, RunStatus, Verdict};
 use crate::store::{Store, validate_id};
@@ -30,6 +31,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/runs/{id}/events", get(get_events))
         .route("/runs/{id}/export", get(get_export))
         .route("/runs/{id}/reruns", post(post_rerun))
+        .route("/explorations", get(list_explorations))
+        .route("/explorations/{id}", get(get_exploration))
         .route("/reruns", get(list_reruns))
         .route("/reruns/{id}", get(get_rerun))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
@@ -249,6 +252,66 @@ async fn post_rerun(
         axum::Json(json!({ "id": new_id })),
     )
         .into_response())
+}
+
+/// One row of `GET /api/explorations`.
+#[derive(Serialize, Debug)]
+struct ExplorationSummary {
+    id: String,
+    kind: String,
+    base: String,
+    base_verdict: Verdict,
+    started_ms: u64,
+    ended_ms: Option<u64>,
+    complete: bool,
+    /// Runs recorded (class members, or sweep probes that ran).
+    runs: usize,
+    /// Trace classes (class exploration).
+    classes: usize,
+    /// Probes (sweep).
+    probes: usize,
+    /// Probes whose rerun flipped the baseline's verdict (sweep).
+    flipped: usize,
+}
+
+impl From<&Exploration> for ExplorationSummary {
+    fn from(e: &Exploration) -> ExplorationSummary {
+        let class_runs: usize = e.classes.iter().map(|c| c.count).sum();
+        let probe_runs = e.probes.iter().filter(|p| p.run.is_some()).count();
+        ExplorationSummary {
+            id: e.id.clone(),
+            kind: e.kind.clone(),
+            base: e.params.base.clone(),
+            base_verdict: e.base_verdict,
+            started_ms: e.started_ms,
+            ended_ms: e.ended_ms,
+            complete: e.complete,
+            runs: class_runs + probe_runs,
+            classes: e.classes.len(),
+            probes: e.probes.len(),
+            flipped: e.probes.iter().filter(|p| p.flipped).count(),
+        }
+    }
+}
+
+async fn list_explorations(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let explorations = blocking(&state, |store| {
+        Ok(explore::list(store)
+            .iter()
+            .map(ExplorationSummary::from)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(axum::Json(json!({ "explorations": explorations })).into_response())
+}
+
+async fn get_exploration(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let exploration = blocking(&state, move |store| Ok(explore::load(store, &id)?)).await?;
+    Ok(axum::Json(exploration).into_response())
 }
 
 async fn list_reruns(State(state): State<AppState>) -> Response {
