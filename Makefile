@@ -21,7 +21,7 @@ frontend:
 
 # Records the bundled demo and serves the workbench on 127.0.0.1.
 run: build
-	$(BOP) demo --store $(STORE)
+	-$(BOP) demo --store $(STORE)
 	$(BOP) serve --store $(STORE) --addr $(ADDR)
 
 demo: build

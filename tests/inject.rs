@@ -353,6 +353,27 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
         late[0].at.as_ref().unwrap().event.as_deref(),
         Some(first_connect.as_str())
     );
+    // connect = "hang": the connection waits until the partition heals.
+    std::fs::write(&plan, "[[fault]]\nkind = \"partition\"\ngroups = [[\"client\"], [\"a\"]]\nconnect = \"hang\"\nheal_ms = 600\n").unwrap();
+    assert_ok(
+        &rerun(&s, &["--id", "hang", "--faults", plan.to_str().unwrap()]),
+        "hanging partition",
+    );
+    assert_eq!(
+        answers("hang"),
+        ["ok", "ok"],
+        "healed before the client gave up"
+    );
+    let (_, ev) = s.read("hang");
+    let held = ev
+        .iter()
+        .find(|e| e.injected.as_deref() == Some("hang (partition)"))
+        .expect("the connect was held");
+    assert!(
+        held.end_ns.unwrap() - held.start_ns >= 400_000_000,
+        "held {} ns",
+        held.end_ns.unwrap() - held.start_ns
+    );
 }
 
 #[test]
@@ -389,4 +410,42 @@ fn demo_seeded_bugs_flip_the_verdict_and_the_tolerated_fault_does_not() {
     assert!(check.contains("read-your-writes"), "{check}");
     let check = std::fs::read_to_string(s.path().join("double-incr/check.stdout")).unwrap();
     assert!(check.contains("exactly-once"), "{check}");
+}
+
+#[test]
+fn run_with_a_plan_records_a_baseline_then_the_faulty_run() {
+    let s = TempStore::new();
+    let plan = s.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"{"faults": [{"kind": "delay", "message": "primary->replica#0/0", "ms": 500}]}"#,
+    )
+    .unwrap();
+    let kv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/demo/kv.toml");
+    let out = s.bop(&[
+        "run",
+        "-q",
+        "--id",
+        "f",
+        "--faults",
+        plan.to_str().unwrap(),
+        kv.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "verdict fail: {}",
+        text(&out.stderr)
+    );
+    let (base, _) = s.read("f-base");
+    let (m, _) = s.read("f");
+    assert_eq!(
+        (base.verdict, m.verdict, m.parent.as_deref()),
+        (Verdict::Pass, Verdict::Fail, Some("f-base"))
+    );
+    assert!(
+        text(&out.stderr).contains("fired at primary:"),
+        "{}",
+        text(&out.stderr)
+    );
 }

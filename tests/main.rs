@@ -16,3 +16,5 @@ mod inject;
 mod tracker;
 // Exploration: class histograms, sweeps, stopping midway.
 mod explore;
+// bop diff on real runs.
+mod diff;

@@ -66,6 +66,10 @@ enum Command {
         /// Do not copy the target's output to the terminal.
         #[arg(long, short)]
         quiet: bool,
+        /// Inject these faults (TOML or JSON plan). A plan in logical names
+        /// is resolved against a baseline run recorded first (ID-base).
+        #[arg(long)]
+        faults: Option<PathBuf>,
         /// The command and its arguments (after `--`), or one scenario file.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
@@ -145,6 +149,21 @@ enum Command {
         #[arg(long)]
         parallel: Option<usize>,
     },
+    /// Compare two runs by logical names: what differs, and the first
+    /// divergence in A's causal order.
+    ///
+    /// Exits 0 when the runs match, 1 when they differ, 2 on error (like diff(1)).
+    Diff {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Run A (e.g. the parent).
+        a: String,
+        /// Run B (e.g. the rerun).
+        b: String,
+        /// Print the comparison as JSON (docs/COMPARE.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a run's per-process timeline of events.
     Show {
         #[command(flatten)]
@@ -204,6 +223,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let is_diff = matches!(cli.command, Command::Diff { .. });
     let is_run = matches!(
         cli.command,
         Command::Run { .. } | Command::Rerun { .. } | Command::Demo { .. }
@@ -212,7 +232,13 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bop: error: {e:#}");
-            ExitCode::from(if is_run { 125 } else { 1 })
+            ExitCode::from(if is_run {
+                125
+            } else if is_diff {
+                2
+            } else {
+                1
+            })
         }
     }
 }
@@ -225,6 +251,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             timeout,
             capture_bytes,
             quiet,
+            faults,
             command,
         } => {
             let store = store.open()?;
@@ -233,42 +260,76 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("--timeout must be a positive number of seconds, not {t}");
                 }
             }
-            if let [file] = command.as_slice() {
-                let path = PathBuf::from(file);
-                if file.ends_with(".toml") && path.is_file() {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read {file}"))?;
-                    let outcome = runner::record_scenario(
+            let scenario = match command.as_slice() {
+                [file] if file.ends_with(".toml") && std::path::Path::new(file).is_file() => {
+                    Some((
+                        PathBuf::from(file),
+                        std::fs::read_to_string(file)
+                            .with_context(|| format!("cannot read {file}"))?,
+                    ))
+                }
+                _ => None,
+            };
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let record = |id: Option<String>,
+                          parent: Option<String>,
+                          plan: Option<FaultPlan>,
+                          passthrough: bool| {
+                let timeout = timeout.map(Duration::from_secs_f64);
+                match &scenario {
+                    Some((path, text)) => runner::record_scenario(
                         &store,
                         &runner::ScenarioRun {
-                            path,
-                            text,
+                            path: path.clone(),
+                            text: text.clone(),
                             id,
-                            timeout: timeout.map(Duration::from_secs_f64),
+                            timeout,
                             capture_bytes,
-                            passthrough: !quiet,
-                            parent: None,
-                            plan: None,
+                            passthrough,
+                            parent,
+                            plan,
                         },
-                    )?;
-                    return report_scenario(&outcome.manifest);
+                    ),
+                    None => runner::record_command(
+                        &store,
+                        &CommandRun {
+                            argv: command.clone(),
+                            cwd: cwd.clone(),
+                            id,
+                            timeout,
+                            capture_bytes,
+                            passthrough,
+                            stdin: Stdin::Inherit,
+                            parent,
+                            plan,
+                        },
+                    ),
                 }
+            };
+            let plan = faults
+                .as_deref()
+                .map(|f| build_plan(Some(f), &[], &[], &[], &[], false))
+                .transpose()?;
+            // A plan in logical names needs a run whose names it uses: record
+            // the target once without faults, then again with them.
+            let parent = match &plan {
+                Some(p) if !p.needs_no_parent() => {
+                    let base = record(id.as_ref().map(|i| format!("{i}-base")), None, None, false)?
+                        .manifest;
+                    eprintln!(
+                        "bop: recorded baseline {} (verdict {:?}) to resolve the plan's names",
+                        base.id, base.verdict
+                    );
+                    Some(base.id)
+                }
+                _ => None,
+            };
+            let m = record(id, parent, plan, !quiet)?.manifest;
+            if scenario.is_some() {
+                report_scenario(&m)
+            } else {
+                report_command(&m)
             }
-            let outcome = runner::record_command(
-                &store,
-                &CommandRun {
-                    argv: command,
-                    cwd: std::env::current_dir().context("cannot read the current directory")?,
-                    id,
-                    timeout: timeout.map(Duration::from_secs_f64),
-                    capture_bytes,
-                    passthrough: !quiet,
-                    stdin: Stdin::Inherit,
-                    parent: None,
-                    plan: None,
-                },
-            )?;
-            report_command(&outcome.manifest)
         }
         Command::Rerun {
             store,
@@ -328,7 +389,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             plan: (!plan.faults.is_empty()).then_some(plan),
                         },
                     )?;
-                    print_faults(&outcome.manifest);
                     report_scenario(&outcome.manifest)
                 }
             }
@@ -394,6 +454,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("bop: {line}")
             })?;
             print_out(&crate::explore::render(&e))
+        }
+        Command::Diff { store, a, b, json } => {
+            let store = store.open()?;
+            let (ma, ea) = (store.manifest(&a)?, store.events(&a)?);
+            let (mb, eb) = (store.manifest(&b)?, store.events(&b)?);
+            let c = crate::diff::compare((&ma, &ea), (&mb, &eb));
+            let text = if json {
+                serde_json::to_string_pretty(&c)? + "\n"
+            } else {
+                crate::diff::render_text(&c)
+            };
+            print_out(&text)?;
+            Ok(ExitCode::from(if c.is_empty() { 0 } else { 1 }))
         }
         Command::Show { store, run } => {
             let store = store.open()?;
@@ -573,6 +646,7 @@ fn report_scenario(m: &Manifest) -> Result<ExitCode> {
         describe_end(m),
         m.verdict
     );
+    print_faults(m);
     if let Some(e) = &m.error {
         bail!("run {} failed: {e}", m.id);
     }

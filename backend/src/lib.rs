@@ -7,6 +7,7 @@
 //! from events to the causal graph; [`server`] serves both over HTTP.
 
 pub mod cli;
+pub mod diff;
 pub mod explore;
 pub mod inject;
 pub mod model;

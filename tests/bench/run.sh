@@ -42,3 +42,13 @@ echo '| workload | untraced | bop run | strace -f | strace -f --seccomp-bpf | st
 echo '| --- | --- | --- | --- | --- | --- |'
 bench "TCP ping-pong, $PINGPONG 1-byte messages" "$GUEST" pingpong "$PINGPONG"
 bench "$STATS stat() calls, no communication" "$GUEST" stats "$STATS"
+
+# Exploration throughput: a drop sweep over every message of the demo.
+"$BOP" demo --store "$TMP/sweep" --id base >/dev/null 2>&1
+t0=$(date +%s%N)
+"$BOP" explore --store "$TMP/sweep" base --id sw --sweep drop >/dev/null 2>&1
+t1=$(date +%s%N)
+n=$(ls -d "$TMP"/sweep/sw-m* | wc -l)
+echo
+printf 'demo drop sweep: %d reruns in %.1f s = %.0f runs per minute (parallel = %d cores)\n' "$n" \
+  "$(echo "($t1-$t0)/1000000000" | bc -l)" "$(echo "$n*60000000000/($t1-$t0)" | bc -l)" "$(nproc)"

@@ -235,6 +235,18 @@ impl Injector {
         r.count += 1;
     }
 
+    /// When partition `i` heals (ms into the run), if it is active and heals.
+    fn heal_at(&self, i: usize) -> Option<u64> {
+        match &self.armed[i] {
+            Armed::Partition {
+                since_ms: Some(since),
+                heal_ms: Some(h),
+                ..
+            } => Some(since + h),
+            _ => None,
+        }
+    }
+
     fn partition_active(&mut self, i: usize, now_ms: u64, pid: i32, tid: i32, call: &str) -> bool {
         let Armed::Partition {
             after,
@@ -401,7 +413,11 @@ impl Injector {
                                     "error ETIMEDOUT (partition)".into(),
                                 )),
                                 ConnectMode::Hang => {
-                                    Some((Action::Hold(None), "hang (partition)".into()))
+                                    // Until the partition heals (or the run ends).
+                                    let until_heal = self
+                                        .heal_at(i)
+                                        .map(|h| Duration::from_millis(h.saturating_sub(now_ms)));
+                                    Some((Action::Hold(until_heal), "hang (partition)".into()))
                                 }
                             }
                         } else {

@@ -1,0 +1,75 @@
+//! `bop diff` on real runs: a run against itself, a rerun with one
+//! dropped message, exit statuses like diff(1).
+
+use bop::diff::Comparison;
+
+use crate::common::*;
+
+fn diff(s: &TempStore, a: &str, b: &str) -> (Option<i32>, Comparison) {
+    let out = s.bop(&["diff", "--json", a, b]);
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr))),
+    )
+}
+
+#[test]
+fn a_run_against_itself_is_empty() {
+    let s = TempStore::new();
+    s.record_guest("t", &["tcp", "3", "10"]);
+    let (code, c) = diff(&s, "t", "t");
+    assert_eq!(code, Some(0));
+    assert!(
+        c.is_empty() && c.first_divergence.is_none(),
+        "{}",
+        c.summary
+    );
+}
+
+#[test]
+fn a_dropped_reply_is_the_first_divergence() {
+    let s = TempStore::new();
+    assert_ok(&s.bop(&["demo", "--id", "base"]), "demo");
+    let rerun = s.bop(&[
+        "rerun",
+        "-q",
+        "base",
+        "--id",
+        "drop",
+        "--drop",
+        "client->primary#0/r1",
+    ]);
+    assert_eq!(
+        rerun.status.code(),
+        Some(1),
+        "verdict fail: {}",
+        text(&rerun.stderr)
+    );
+    let (code, c) = diff(&s, "base", "drop");
+    assert_eq!(code, Some(1));
+    let first = c.first_divergence.expect("a first divergence");
+    assert!(
+        first
+            .reason
+            .contains("client->primary#0/r1 was dropped in B"),
+        "{}",
+        first.reason
+    );
+    assert!(
+        first.a.as_deref().unwrap().starts_with("primary:"),
+        "{first:?}"
+    );
+    let changed: Vec<&str> = c
+        .messages
+        .changed
+        .iter()
+        .map(|m| m.a.name.as_str())
+        .collect();
+    assert!(changed.contains(&"client->primary#0/r1"), "{changed:?}");
+    let text_out = s.bop(&["diff", "base", "drop"]);
+    assert!(text(&text_out.stdout).contains("== First divergence =="));
+    let bad = s.bop(&["diff", "base", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("no run 'nope'"));
+}
