@@ -89,7 +89,12 @@ struct ExplorationsPage {
 }
 
 async fn explorations() -> Response {
-    page(StatusCode::OK, &ExplorationsPage { page: "explorations" })
+    page(
+        StatusCode::OK,
+        &ExplorationsPage {
+            page: "explorations",
+        },
+    )
 }
 
 #[derive(Template)]

@@ -264,8 +264,3 @@ export function diffFlags(g: Graph, m: SideMarks): DiffFlags {
   });
   return { events, messages, divergence };
 }
-
-/** Thread names, in process order, present in either graph: the lanes both sides share. */
-export function threadOrder(g: Graph): string[] {
-  return g.threads.map((t) => t.name);
-}
