@@ -445,11 +445,11 @@ class CompareView {
       const span = Math.max(1e-9, (max - min) / 10);
       this.view = { ...this.view, k: (this.view.width - this.view.left) / span };
     }
-    this.focus(d.a, d.b, false);
+    this.focus(d.a, d.b, false, zoomIn);
   }
 
   /** Scrolls both diagrams to an event or message (by name on each side) and selects the events. */
-  focus(a: string | null, b: string | null, scrollPage = true): void {
+  focus(a: string | null, b: string | null, scrollPage = true, center = false): void {
     let anchor: { x: number; y: number } | null = null;
     for (const [p, name] of [
       [this.panes[0], a],
@@ -471,7 +471,7 @@ class CompareView {
     if (anchor !== null) {
       const [sx0, sx1] = [this.view.left + 20, this.view.width - 20];
       const sx = this.view.left + (anchor.x - this.view.x0) * this.view.k;
-      if (sx < sx0 || sx > sx1) this.view = { ...this.view, x0: anchor.x - (this.view.width - this.view.left) / 2 / this.view.k };
+      if (center || sx < sx0 || sx > sx1) this.view = { ...this.view, x0: anchor.x - (this.view.width - this.view.left) / 2 / this.view.k };
       const sy = this.view.top + anchor.y - this.view.y0;
       if (sy < this.view.top + 10 || sy > this.view.height - 10) {
         this.view = clampY({ ...this.view, y0: anchor.y - (this.view.height - this.view.top) / 2 }, this.layout(this.panes[0]).lanes.height);
