@@ -21,6 +21,17 @@ pub enum ExploreError {
     /// The store refused.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// No exploration with this id is stored.
+    #[error("no exploration '{0}' in this store")]
+    NotFound(String),
+    /// A stored exploration cannot be parsed.
+    #[error("exploration '{id}' is corrupt: {detail}")]
+    Corrupt {
+        /// Its id.
+        id: String,
+        /// What the parser said.
+        detail: String,
+    },
     /// Something else, as a sentence.
     #[error("{0}")]
     Failed(String),
@@ -141,10 +152,14 @@ pub fn list(store: &Store) -> Vec<Exploration> {
 pub fn load(store: &Store, id: &str) -> Result<Exploration, ExploreError> {
     crate::store::validate_id(id)?;
     let p = dir(store).join(format!("{id}.json"));
-    let b =
-        std::fs::read(&p).map_err(|_| ExploreError::Failed(format!("no exploration '{id}'")))?;
-    serde_json::from_slice(&b)
-        .map_err(|e| ExploreError::Failed(format!("exploration '{id}' is corrupt: {e}")))
+    let b = std::fs::read(&p).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ExploreError::NotFound(id.to_string()),
+        _ => ExploreError::Failed(format!("cannot read {}: {e}", p.display())),
+    })?;
+    serde_json::from_slice(&b).map_err(|e| ExploreError::Corrupt {
+        id: id.to_string(),
+        detail: e.to_string(),
+    })
 }
 
 fn save(store: &Store, e: &Exploration) -> Result<(), ExploreError> {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson};
 use super::state::AppState;
+use crate::explore::{self, Exploration};
 use crate::inject::FaultPlan;
 use crate::model::{Manifest, RunStatus, Verdict};
 use crate::store::{Store, validate_id};
@@ -30,6 +31,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/runs/{id}/events", get(get_events))
         .route("/runs/{id}/export", get(get_export))
         .route("/runs/{id}/reruns", post(post_rerun))
+        .route("/compare", get(get_compare))
+        .route("/explorations", get(list_explorations))
+        .route("/explorations/{id}", get(get_exploration))
         .route("/reruns", get(list_reruns))
         .route("/reruns/{id}", get(get_rerun))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
@@ -249,6 +253,97 @@ async fn post_rerun(
         axum::Json(json!({ "id": new_id })),
     )
         .into_response())
+}
+
+/// `?a=ID&b=ID` of `GET /api/compare`.
+#[derive(Deserialize, Debug)]
+struct CompareQuery {
+    a: Option<String>,
+    b: Option<String>,
+}
+
+/// `GET /api/compare?a=&b=`: `bop::diff::compare` of the two runs (docs/COMPARE.md).
+async fn get_compare(
+    State(state): State<AppState>,
+    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let id = |x: Option<String>, side: &str| match x {
+        Some(id) if !id.is_empty() => checked(&id),
+        _ => Err(ApiError::BadQuery(format!(
+            "the comparison needs two run ids: ?a=RUN&b=RUN ({side} is missing)"
+        ))),
+    };
+    let (a, b) = (id(q.a, "a")?, id(q.b, "b")?);
+    let comparison = blocking(&state, move |store| {
+        let (ra, rb) = (store.run(&a)?, store.run(&b)?);
+        let (ma, ea) = (ra.manifest()?, ra.events()?);
+        let (mb, eb) = (rb.manifest()?, rb.events()?);
+        serde_json::to_value(crate::diff::compare((&ma, &ea), (&mb, &eb)))
+            .map_err(|e| ApiError::Internal(format!("comparison does not serialize: {e}")))
+    })
+    .await?;
+    Ok(axum::Json(comparison).into_response())
+}
+
+/// One row of `GET /api/explorations`.
+#[derive(Serialize, Debug)]
+struct ExplorationSummary {
+    id: String,
+    kind: String,
+    base: String,
+    base_verdict: Verdict,
+    started_ms: u64,
+    ended_ms: Option<u64>,
+    complete: bool,
+    /// Runs recorded (class members, or sweep probes that ran).
+    runs: usize,
+    /// Trace classes (class exploration).
+    classes: usize,
+    /// Probes (sweep).
+    probes: usize,
+    /// Probes whose rerun flipped the baseline's verdict (sweep).
+    flipped: usize,
+}
+
+impl From<&Exploration> for ExplorationSummary {
+    fn from(e: &Exploration) -> ExplorationSummary {
+        let class_runs: usize = e.classes.iter().map(|c| c.count).sum();
+        let probe_runs = e.probes.iter().filter(|p| p.run.is_some()).count();
+        ExplorationSummary {
+            id: e.id.clone(),
+            kind: e.kind.clone(),
+            base: e.params.base.clone(),
+            base_verdict: e.base_verdict,
+            started_ms: e.started_ms,
+            ended_ms: e.ended_ms,
+            complete: e.complete,
+            runs: class_runs + probe_runs,
+            classes: e.classes.len(),
+            probes: e.probes.len(),
+            flipped: e.probes.iter().filter(|p| p.flipped).count(),
+        }
+    }
+}
+
+async fn list_explorations(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let explorations = blocking(&state, |store| {
+        Ok(explore::list(store)
+            .iter()
+            .map(ExplorationSummary::from)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(axum::Json(json!({ "explorations": explorations })).into_response())
+}
+
+async fn get_exploration(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let exploration = blocking(&state, move |store| Ok(explore::load(store, &id)?)).await?;
+    Ok(axum::Json(exploration).into_response())
 }
 
 async fn list_reruns(State(state): State<AppState>) -> Response {

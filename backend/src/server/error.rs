@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::explore::ExploreError;
 use crate::store::StoreError;
 use crate::tracker::TrackError;
 
@@ -204,6 +205,17 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists { .. } => ApiError::Conflict(e.to_string()),
             StoreError::Corrupt { .. } => ApiError::CorruptRun(e.to_string()),
             StoreError::Io { .. } => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ExploreError> for ApiError {
+    fn from(e: ExploreError) -> ApiError {
+        match e {
+            ExploreError::Store(e) => e.into(),
+            ExploreError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ExploreError::Corrupt { .. } => ApiError::CorruptRun(e.to_string()),
+            ExploreError::Failed(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

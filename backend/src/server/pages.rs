@@ -19,6 +19,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(runs))
         .route("/runs/{id}", get(run))
         .route("/compare", get(compare))
+        .route("/explorations", get(explorations))
+        .route("/explorations/{id}", get(exploration))
 }
 
 /// Renders a template with a status; a render failure becomes a plain 500.
@@ -80,6 +82,54 @@ async fn run(State(state): State<AppState>, Path(id): Path<String>) -> Response 
     page(status, &RunPage { page: "run", id })
 }
 
+#[derive(Template)]
+#[template(path = "explorations.html")]
+struct ExplorationsPage {
+    page: &'static str,
+}
+
+async fn explorations() -> Response {
+    page(
+        StatusCode::OK,
+        &ExplorationsPage {
+            page: "explorations",
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "exploration.html")]
+struct ExplorationPage {
+    page: &'static str,
+    id: String,
+}
+
+/// One exploration's page; like a run's, a missing one still gets the
+/// shell (with 404) so the frontend shows the API's explanation.
+async fn exploration(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if let Err(e) = validate_id(&id) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            &NotFoundPage {
+                page: "error",
+                detail: e.to_string(),
+            },
+        );
+    }
+    let status = match crate::explore::load(state.store(), &id) {
+        Ok(_) => StatusCode::OK,
+        Err(crate::explore::ExploreError::NotFound(_)) => StatusCode::NOT_FOUND,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    page(
+        status,
+        &ExplorationPage {
+            page: "exploration",
+            id,
+        },
+    )
+}
+
 #[derive(Deserialize, Debug)]
 pub(crate) struct CompareQuery {
     a: Option<String>,
@@ -94,7 +144,9 @@ struct ComparePage {
     b: Option<String>,
 }
 
-/// Placeholder until run comparison lands (a later issue).
+/// The comparison page of runs `a` and `b` (either may be absent: the page
+/// then offers a picker). Ids are checked here; missing runs are reported
+/// by the frontend from the API's answer.
 async fn compare(query: Result<Query<CompareQuery>, QueryRejection>) -> Response {
     let (a, b) = query.map(|Query(q)| (q.a, q.b)).unwrap_or_default();
     for id in a.iter().chain(b.iter()) {

@@ -10,7 +10,7 @@
 import type { EdgeKind } from "../model/api.ts";
 import { callClass } from "../model/calls.ts";
 import type { GraphIndex } from "../model/graph.ts";
-import { type LaneLayout, LANE_HEIGHT, laneAt, layoutLanes } from "./lanes.ts";
+import { type LaneLayout, LANE_HEIGHT, laneAt, type LaneSpec, layoutLanes } from "./lanes.ts";
 import { contentY, screenX, screenY, type Viewport, worldX } from "./viewport.ts";
 
 /** Real time (ns since the run started) or Lamport clock. */
@@ -55,10 +55,14 @@ export interface DiagramLayout {
   arrows: ArrowIndex;
 }
 
-/** Lays out a graph in one x-scale. O(events log events + arrows). */
-export function layoutDiagram(index: GraphIndex, scale: XScale): DiagramLayout {
+/**
+ * Lays out a graph in one x-scale. O(events log events + arrows). With
+ * `spec`, lanes follow it (comparisons: both runs on the same rows);
+ * events of threads the spec lacks get no lane.
+ */
+export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec): DiagramLayout {
   const { graph } = index;
-  const lanes = layoutLanes(graph);
+  const lanes = layoutLanes(graph, spec);
   const n = graph.events.length;
   const laneOf = new Int32Array(n);
   const x = new Float64Array(n);
@@ -84,7 +88,7 @@ export function layoutDiagram(index: GraphIndex, scale: XScale): DiagramLayout {
   }
   if (n === 0) minX = maxX = 0;
   const laneEvents = lanes.lanes.map((lane) => {
-    const evs = Int32Array.from(index.eventsByThread[lane.thread]);
+    const evs = lane.thread >= 0 ? Int32Array.from(index.eventsByThread[lane.thread]) : new Int32Array(0);
     // Program order is x order almost always; sort to be sure (binary search relies on it).
     let sorted = true;
     for (let j = 1; j < evs.length; j++) if (x[evs[j]] < x[evs[j - 1]]) sorted = false;

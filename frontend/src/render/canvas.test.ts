@@ -4,7 +4,8 @@ import { causalCone, indexGraph } from "../model/graph.ts";
 import { eventId, smallGraph } from "../model/fixture.test-util.ts";
 import { layoutDiagram } from "../layout/diagram.ts";
 import { fit, type Viewport } from "../layout/viewport.ts";
-import { draw, NO_HIGHLIGHT } from "./canvas.ts";
+import { diffFlags } from "../model/compare.ts";
+import { draw, drawOverlay, NO_HIGHLIGHT } from "./canvas.ts";
 import { recordingContext } from "./fake-context.ts";
 
 const screen: Viewport = { x0: 0, k: 1, y0: 0, width: 1370, height: 600, left: 170, top: 26 };
@@ -22,4 +23,19 @@ test("a frame draws every event, arrow and label of the fixture", () => {
   const selected = eventId(g, "client:t0/3:read");
   const again = draw(ctx, l, fit(screen, l.minX, l.maxX), { ...NO_HIGHLIGHT, selected, cone: causalCone(idx, selected) });
   assert.equal(again.events, g.events.length, "with a selection every mark is drawn in its cone colour");
+});
+
+test("comparison frames: differences drawn over dimmed matches; overlay draws both runs on one frame", () => {
+  const g = smallGraph();
+  const l = layoutDiagram(indexGraph(g), "logical");
+  const v = fit(screen, l.minX, l.maxX);
+  const flags = diffFlags(g, { events: new Set(), messages: new Set(["client->primary#0/r0"]), divergence: "primary:t0/7:write" });
+  const ctx = recordingContext();
+  const one = draw(ctx, l, v, { ...NO_HIGHLIGHT, diff: flags, tint: "#e36209" });
+  assert.equal(one.arrows, 11, "dimmed or not, every arrow is drawn");
+  assert.equal(one.events, g.events.length, "with a diff every mark is drawn");
+  const both = drawOverlay(recordingContext(), l, l, v, { ...NO_HIGHLIGHT, diff: flags }, { ...NO_HIGHLIGHT, diff: flags });
+  assert.equal(both.arrows, 22);
+  assert.equal(both.events, 2 * g.events.length);
+  assert.equal(both.lanes, 5);
 });

@@ -7,6 +7,7 @@
  * fit-to-view a 100,000-event run has far more events than pixels).
  */
 
+import { DIFFERS, type DiffFlags, DIVERGES } from "../model/compare.ts";
 import { FUTURE, PAST } from "../model/graph.ts";
 import { formatTick } from "../model/format.ts";
 import {
@@ -29,9 +30,16 @@ export interface Highlight {
   cone: Uint8Array | null;
   hoverEvent: number;
   hoverArrow: number;
+  /**
+   * A comparison's flags for this graph: matching events and arrows are
+   * dimmed, differing ones drawn in `tint`, the first divergence ringed.
+   */
+  diff?: DiffFlags | null;
+  /** Colour of this side's differences (THEME.diffA / diffB). */
+  tint?: string;
 }
 
-export const NO_HIGHLIGHT: Highlight = { selected: -1, cone: null, hoverEvent: -1, hoverArrow: -1 };
+export const NO_HIGHLIGHT: Highlight = { selected: -1, cone: null, hoverEvent: -1, hoverArrow: -1, diff: null };
 
 /** Counts of what one frame drew. */
 export interface FrameStats {
@@ -70,23 +78,53 @@ export type Ctx = Pick<
 };
 
 export function draw(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): FrameStats {
+  return drawLayers(ctx, l, v, [[l, v, h]]);
+}
+
+/**
+ * Pixels by which the overlaid mode shifts A up and B down within a lane,
+ * so that both runs' marks stay visible where they coincide.
+ */
+export const OVERLAY_SHIFT = 5;
+
+/**
+ * Two runs in one frame (a comparison's overlaid mode): lanes, axis and
+ * labels from `la` (both layouts must share one lane spec), then A's
+ * arrows and marks shifted up, then B's shifted down.
+ */
+export function drawOverlay(ctx: Ctx, la: DiagramLayout, lb: DiagramLayout, v: Viewport, ha: Highlight, hb: Highlight): FrameStats {
+  const up = { ...v, y0: v.y0 + OVERLAY_SHIFT };
+  const down = { ...v, y0: v.y0 - OVERLAY_SHIFT };
+  return drawLayers(ctx, la, v, [
+    [la, up, ha],
+    [lb, down, hb],
+  ]);
+}
+
+/** The frame of `frame` (bands, axis, labels) with each layer's arrows and marks in it. */
+function drawLayers(ctx: Ctx, frame: DiagramLayout, v: Viewport, layers: [DiagramLayout, Viewport, Highlight][]): FrameStats {
   ctx.save();
   ctx.fillStyle = THEME.background;
   ctx.fillRect(0, 0, v.width, v.height);
-  const [firstLane, lastLane] = visibleLanes(l, v);
-  drawBands(ctx, l, v);
-  drawAxis(ctx, l, v);
+  const [firstLane, lastLane] = visibleLanes(frame, v);
+  drawBands(ctx, frame, v);
+  drawAxis(ctx, frame, v);
   // Plot area clip: arrows and marks never cover the labels or the axis.
   ctx.save();
   ctx.beginPath();
   ctx.rect(v.left, v.top, v.width - v.left, v.height - v.top);
   ctx.clip();
-  const [arrows, arrowStride] = drawArrows(ctx, l, v, h);
-  const events = drawEvents(ctx, l, v, h, firstLane, lastLane);
+  const stats: FrameStats = { events: 0, arrows: 0, arrowStride: 1, lanes: lastLane - firstLane };
+  for (const [l, lv, h] of layers) {
+    const [arrows, arrowStride] = drawArrows(ctx, l, lv, h);
+    stats.events += drawEvents(ctx, l, lv, h, firstLane, lastLane);
+    stats.arrows += arrows;
+    stats.arrowStride = Math.max(stats.arrowStride, arrowStride);
+  }
   ctx.restore();
-  drawLabels(ctx, l, v);
+  drawLabels(ctx, frame, v);
   ctx.restore();
-  return { events, arrows, arrowStride, lanes: lastLane - firstLane };
+  return stats;
 }
 
 function drawBands(ctx: Ctx, l: DiagramLayout, v: Viewport): void {
@@ -165,6 +203,14 @@ function clip(s: string, n: number): string {
   return s.length > n ? `…${s.slice(s.length - n + 1)}` : s;
 }
 
+/** A message arrow of a differing message, or another arrow between two differing events. */
+function arrowDiffers(l: DiagramLayout, d: DiffFlags, arrow: number): boolean {
+  const m = l.arrowMessage[arrow];
+  if (m >= 0) return d.messages[m] === DIFFERS;
+  const to = l.arrowTo[arrow];
+  return d.events[l.arrowFrom[arrow]] !== 0 && to >= 0 && d.events[to] !== 0;
+}
+
 function inCone(h: Highlight, e: number): boolean {
   return h.cone === null || h.cone[e] !== 0;
 }
@@ -183,20 +229,23 @@ function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): [num
   const margin = 40 / v.k;
   const candidates: number[] = [];
   const highlighted: number[] = [];
+  const differing: number[] = [];
   l.arrows.query(a - margin, b + margin, (arrow) => {
     const [x1, y1, x2, y2] = arrowPoints(l, v, arrow);
     if ((y1 < v.top && y2 < v.top) || (y1 > v.height && y2 > v.height)) return;
     if ((x1 < v.left && x2 < v.left) || (x1 > v.width && x2 > v.width)) return;
     const lit = h.cone !== null && inCone(h, l.arrowFrom[arrow]) && (l.arrowTo[arrow] < 0 || inCone(h, l.arrowTo[arrow]));
-    (lit ? highlighted : candidates).push(arrow);
+    if (h.diff && arrowDiffers(l, h.diff, arrow)) differing.push(arrow);
+    else (lit ? highlighted : candidates).push(arrow);
   });
   const stride = Math.max(1, Math.ceil(candidates.length / MAX_ARROWS));
   // One path per (kind, dimmed) so the context switches style a dozen times, not per arrow.
   const buckets: number[][] = Array.from({ length: 12 }, () => []);
-  const dimmed = h.cone !== null ? 1 : 0;
+  const dimmed = h.cone !== null || h.diff ? 1 : 0;
   for (let k = 0; k < candidates.length; k += stride) buckets[l.arrowKind[candidates[k]] * 2 + dimmed].push(candidates[k]);
   for (const arrow of highlighted) buckets[l.arrowKind[arrow] * 2].push(arrow);
-  const count = Math.ceil(candidates.length / stride) + highlighted.length;
+  for (const arrow of differing) buckets[l.arrowKind[arrow] * 2].push(arrow);
+  const count = Math.ceil(candidates.length / stride) + highlighted.length + differing.length;
   for (let slot = 0; slot < buckets.length; slot++) {
     const list = buckets[slot];
     if (list.length === 0) continue;
@@ -226,6 +275,20 @@ function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): [num
     } else ctx.fill();
   }
   ctx.globalAlpha = 1;
+  if (differing.length > 0) {
+    // A wide translucent stroke over each differing arrow, in this side's tint.
+    ctx.strokeStyle = h.tint ?? THEME.diffA;
+    ctx.globalAlpha = 0.45;
+    ctx.lineWidth = 5;
+    ctx.beginPath();
+    for (const arrow of differing) {
+      const [x1, y1, x2, y2] = arrowPoints(l, v, arrow);
+      ctx.moveTo(x1, y1);
+      ctx.lineTo(x2, y2);
+    }
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+  }
   if (h.hoverArrow >= 0) {
     const [x1, y1, x2, y2] = arrowPoints(l, v, h.hoverArrow);
     ctx.strokeStyle = THEME.hover;
@@ -266,6 +329,8 @@ function drawEvents(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight, first
   const slots: number[][] = Array.from({ length: classes + 3 }, () => []);
   const bars: number[] = [];
   const injected: number[] = [];
+  const differing: number[] = [];
+  const diff = h.diff ?? null;
   let count = 0;
   for (let lane = first; lane < last; lane++) {
     const evs = l.laneEvents[lane];
@@ -282,13 +347,14 @@ function drawEvents(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight, first
       // Same pixel as the previous mark of this lane: nothing new to see,
       // unless the cone colours it differently.
       const px = Math.round(x);
-      if (px === lastPx && h.cone === null) continue;
+      if (diff !== null && diff.events[e] !== 0) differing.push(x, y);
+      if (px === lastPx && h.cone === null && diff === null) continue;
       lastPx = px;
       let slot = l.eventClass[e];
       if (h.cone !== null) {
         const f = h.cone[e];
         slot = f === 0 ? classes + 2 : f & PAST ? classes : f & FUTURE ? classes + 1 : slot;
-      }
+      } else if (diff !== null && diff.events[e] === 0) slot = classes + 2;
       slots[slot].push(x, y);
       count++;
     }
@@ -328,9 +394,39 @@ function drawEvents(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight, first
     }
     ctx.fill();
   }
+  if (differing.length > 0) {
+    ctx.strokeStyle = h.tint ?? THEME.diffA;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (let k = 0; k < differing.length; k += 2) {
+      ctx.moveTo(differing[k] + MARK + 2.5, differing[k + 1]);
+      ctx.arc(differing[k], differing[k + 1], MARK + 2.5, 0, 2 * Math.PI);
+    }
+    ctx.stroke();
+  }
+  if (diff !== null && diff.divergence >= 0) divergenceMark(ctx, l, v, diff.divergence);
   ring(ctx, l, v, h.hoverEvent, THEME.hover, 2);
   ring(ctx, l, v, h.selected, THEME.selected, 2.5);
   return count;
+}
+
+/** The first divergence: a thick ring and a vertical rule through the lane. */
+function divergenceMark(ctx: Ctx, l: DiagramLayout, v: Viewport, e: number): void {
+  if (l.laneOf[e] < 0) return;
+  const x = screenX(v, l.x[e]);
+  const y = screenY(v, l.lanes.lanes[l.laneOf[e]].y);
+  ctx.strokeStyle = THEME.divergence;
+  ctx.lineWidth = 1.5;
+  ctx.setLineDash([3, 3]);
+  ctx.beginPath();
+  ctx.moveTo(Math.round(x) + 0.5, v.top);
+  ctx.lineTo(Math.round(x) + 0.5, v.height);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.lineWidth = 3;
+  ctx.beginPath();
+  ctx.arc(x, y, MARK + 7, 0, 2 * Math.PI);
+  ctx.stroke();
 }
 
 function ring(ctx: Ctx, l: DiagramLayout, v: Viewport, e: number, color: string, width: number): void {

@@ -20,6 +20,10 @@ export const THEME = {
   selected: "#000000",
   hover: "#ff8c00",
   dimAlpha: 0.15,
+  /** Comparisons: differences in A, in B, and the first divergence. */
+  diffA: "#e36209",
+  diffB: "#8250df",
+  divergence: "#cf222e",
   font: "12px system-ui, sans-serif",
   smallFont: "11px system-ui, sans-serif",
 } as const;

@@ -1,11 +1,16 @@
 /** Entry point of the bundle: starts the page named by `<body data-page>`. */
 
+import { comparePage } from "./compare.ts";
+import { explorationListPage, explorationPage } from "./explorations.ts";
 import { runListPage } from "./runlist.ts";
 import { runPage } from "./runview.ts";
 
 const pages: Record<string, () => Promise<void>> = {
   runs: runListPage,
   run: runPage,
+  compare: comparePage,
+  explorations: explorationListPage,
+  exploration: explorationPage,
 };
 
 const start = pages[document.body.dataset.page ?? ""];

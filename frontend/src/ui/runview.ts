@@ -12,7 +12,8 @@
  * frame); `#faults` carries `data-planned` and `data-fired`.
  */
 
-import { type Graph, type GraphMessage, parseGraph } from "../model/api.ts";
+import { type Graph, type GraphMessage, parseGraph, type RunsPage } from "../model/api.ts";
+import { compareHref } from "../model/explorations.ts";
 import { faultRows, faultSummary } from "../model/faults.ts";
 import { eventFacts, formatNs } from "../model/format.ts";
 import { causalCone, type GraphIndex, indexGraph } from "../model/graph.ts";
@@ -55,6 +56,37 @@ export async function runPage(): Promise<void> {
   const view = new DiagramView($("diagram"), $("canvas") as HTMLCanvasElement, $("tooltip"), graph, new RerunPanel($("panel"), id));
   view.start();
   showFaults(graph, view);
+  showCompareLinks(graph);
+}
+
+/**
+ * "compare with parent" (for a rerun) and "compare with…" (any other
+ * run of the store, picked from a list loaded when first opened).
+ */
+function showCompareLinks(graph: Graph): void {
+  const el = $("run-compare");
+  const id = graph.run.id;
+  const parent = graph.run.parent;
+  const select = h("select", { id: "compare-with", "aria-label": "compare with another run" }, h("option", { value: "" }, "compare with…")) as HTMLSelectElement;
+  let loaded = false;
+  const load = async () => {
+    if (loaded) return;
+    loaded = true;
+    try {
+      const page = await getJson<RunsPage>("/api/runs?limit=1000");
+      select.append(...page.runs.filter((r) => r.id !== id).map((r) => h("option", { value: r.id }, `${r.id} · ${r.verdict}${r.parent ? ` · rerun of ${r.parent}` : ""}`)));
+    } catch (e) {
+      select.append(h("option", { value: "", disabled: true }, `cannot load runs: ${describe(e)}`));
+    }
+  };
+  select.addEventListener("focus", () => void load());
+  select.addEventListener("pointerdown", () => void load());
+  select.addEventListener("change", () => {
+    if (select.value !== "") window.location.href = compareHref(id, select.value);
+  });
+  if (parent) el.replaceChildren(h("a", { href: compareHref(parent, id), class: "compare-parent" }, "compare with parent"), " ", select);
+  else el.replaceChildren(select);
+  void load();
 }
 
 /**
