@@ -73,3 +73,34 @@ fn a_dropped_reply_is_the_first_divergence() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("no run 'nope'"));
 }
+
+#[test]
+fn two_runs_of_a_racy_guest_show_the_swap() {
+    let s = TempStore::new();
+    s.record_guest("base", &["race"]);
+    // Jittered reruns until the two children's messages arrive in both orders.
+    assert_ok(
+        &s.bop(&[
+            "explore", "base", "--id", "x", "--runs", "12", "--jitter", "40",
+        ]),
+        "explore",
+    );
+    let e: bop::explore::Exploration =
+        serde_json::from_slice(&std::fs::read(s.path().join("explorations/x.json")).unwrap())
+            .unwrap();
+    assert!(e.classes.len() >= 2, "the race showed both orders");
+    let (a, b) = (&e.classes[0].representative, &e.classes[1].representative);
+    let (code, c) = diff(&s, a, b);
+    assert_eq!(code, Some(1));
+    assert!(!c.same_class);
+    let first = c.first_divergence.expect("a first divergence");
+    assert!(
+        first.a.as_deref().is_some_and(|n| n.contains(":read")),
+        "the parent's read differs first: {first:?}"
+    );
+    assert!(
+        !c.messages.changed.is_empty(),
+        "the messages swapped receivers: {}",
+        c.summary
+    );
+}

@@ -187,3 +187,44 @@ fn export_of_a_small_guest_matches_the_snapshot() {
     redact(&mut g);
     insta::assert_json_snapshot!("selfpipe_export", g);
 }
+
+#[test]
+fn every_export_format_is_well_formed() {
+    let s = TempStore::new();
+    s.record_guest("t", &["tcp", "2", "10"]);
+    let run = |format: &str| {
+        let out = s.bop(&["export", "t", "--format", format]);
+        assert_ok(&out, format);
+        text(&out.stdout)
+    };
+    let perfetto: Value = serde_json::from_str(&run("perfetto")).unwrap();
+    let trace = perfetto["traceEvents"].as_array().unwrap();
+    assert!(trace.iter().any(|e| e["ph"] == "X"), "syscall slices");
+    // One flow arrow per cross-thread edge (4 messages, connect, spawn, exit, eof).
+    let edges = export(&s, "t")["edges"].as_array().unwrap().len();
+    assert_eq!(edges, 8);
+    assert_eq!(
+        trace.iter().filter(|e| e["ph"] == "s").count(),
+        edges,
+        "flow starts"
+    );
+    assert_eq!(
+        trace.iter().filter(|e| e["ph"] == "f").count(),
+        edges,
+        "flow ends"
+    );
+    let dot = run("dot");
+    assert!(dot.starts_with("digraph") && dot.trim_end().ends_with('}'));
+    // ShiViz: "event\nhost {clock}" pairs, clocks are JSON objects keyed by host.
+    let shiviz = run("shiviz");
+    let lines: Vec<&str> = shiviz.lines().collect();
+    assert!(lines.len() >= 2 && lines.len() % 2 == 0, "{shiviz}");
+    for pair in lines.chunks(2) {
+        let (host, clock) = pair[1].split_once(' ').unwrap();
+        let clock: Value = serde_json::from_str(clock).unwrap();
+        assert!(clock[host].as_u64().unwrap() >= 1, "{}", pair[1]);
+    }
+    let bad = s.bop(&["export", "t", "--format", "svg"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("unknown export format 'svg'"));
+}
