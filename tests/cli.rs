@@ -243,3 +243,18 @@ fn a_dying_tracer_takes_its_tracees_with_it() {
     let (_, ev) = s.read("dead");
     assert!(calls(&ev, "start", None).len() >= 3, "{ev:?}");
 }
+
+#[test]
+fn absurd_timeouts_are_clear_errors() {
+    let s = TempStore::new();
+    for t in ["1e30", "-1", "NaN", "0"] {
+        let out = s.bop(&["run", "-q", "--id", "t", "--timeout", t, "--", "/bin/true"]);
+        assert_eq!(out.status.code(), Some(125), "{t}");
+        assert!(
+            text(&out.stderr).contains("--timeout must be a number of seconds"),
+            "{t}: {}",
+            text(&out.stderr)
+        );
+        assert!(!s.path().join("t").exists());
+    }
+}

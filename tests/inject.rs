@@ -147,26 +147,35 @@ fn injected_errno_is_what_the_guest_sees() {
 
 #[test]
 fn a_crashed_server_stops_answering_but_lives() {
-    let (s, _, _, _) = rpc_baseline();
-    let out = rerun(&s, &["--id", "c", "--crash", "guest#0"]);
+    let s = two_servers();
+    let out = rerun(&s, &["--id", "c", "--crash", "a"]);
+    assert_ok(&out, "crash rerun");
     assert_eq!(
-        out.status.code(),
-        Some(3),
-        "client timed out: {}",
-        text(&out.stderr)
+        answers(&s, "c"),
+        ["timeout", "ok"],
+        "a went silent, b still answers"
     );
     let (_, ev) = s.read("c");
-    assert!(calls(&ev, "killed", None).is_empty(), "nobody was killed");
-    let server = calls(&ev, "start", None)[0].pid;
+    let a = calls(&ev, "start", None)
+        .into_iter()
+        .find(|e| e.detail.node.as_deref() == Some("a"))
+        .unwrap()
+        .pid;
     assert!(
-        calls(&ev, "exit_group", None)
+        ev.iter()
+            .any(|e| e.pid == a && e.injected.as_deref() == Some("drop (crash of a)")),
+        "a's echo was swallowed"
+    );
+    // a lived on until the scenario stopped it: it was not killed by the fault.
+    assert!(
+        calls(&ev, "killed", None)
             .iter()
-            .any(|e| e.pid == server),
-        "the server exited by itself"
+            .all(|k| k.detail.signal.as_deref() == Some("SIGTERM"))
     );
     assert!(
         ev.iter()
-            .any(|e| e.pid == server && e.injected.as_deref() == Some("drop (crash of guest#0)"))
+            .any(|e| e.pid == a && e.call == "accept4" && e.ret.is_some_and(|r| r >= 0)),
+        "a still accepted"
     );
 }
 
@@ -285,8 +294,9 @@ fn delay_forever_is_ended_by_the_timeout_with_nothing_left() {
     }
 }
 
-#[test]
-fn a_partition_cuts_exactly_the_named_pairs() {
+/// A scenario with two echo servers `a` and `b` and a client asking both,
+/// recorded as run `base`.
+fn two_servers() -> TempStore {
     let s = TempStore::new();
     let file = s.path().join("two.toml");
     let text = r#"
@@ -307,14 +317,22 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
         &s.bop(&["run", "-q", "--id", "base", file.to_str().unwrap()]),
         "baseline",
     );
-    let answers = |id: &str| -> Vec<String> {
-        std::fs::read_to_string(s.path().join(id).join("stdout"))
-            .unwrap()
-            .lines()
-            .map(|l| l.split(' ').nth(1).unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(answers("base"), ["ok", "ok"]);
+    s
+}
+
+/// What the client heard from a and b: ok, timeout or refused.
+fn answers(s: &TempStore, id: &str) -> Vec<String> {
+    std::fs::read_to_string(s.path().join(id).join("stdout"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(' ').nth(1).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_partition_cuts_exactly_the_named_pairs() {
+    let s = two_servers();
+    assert_eq!(answers(&s, "base"), ["ok", "ok"]);
     let plan = s.path().join("p.toml");
     std::fs::write(
         &plan,
@@ -326,7 +344,7 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
         "partitioned rerun",
     );
     assert_eq!(
-        answers("cut"),
+        answers(&s, "cut"),
         ["refused", "ok"],
         "client-a cut, client-b intact"
     );
@@ -347,20 +365,20 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
         &rerun(&s, &["--id", "late", "--faults", plan.to_str().unwrap()]),
         "late partition",
     );
-    assert_eq!(answers("late"), ["ok", "refused"]);
+    assert_eq!(answers(&s, "late"), ["ok", "refused"]);
     let late = faults(&s, "late");
     assert_eq!(
         late[0].at.as_ref().unwrap().event.as_deref(),
         Some(first_connect.as_str())
     );
     // connect = "hang": the connection waits until the partition heals.
-    std::fs::write(&plan, "[[fault]]\nkind = \"partition\"\ngroups = [[\"client\"], [\"a\"]]\nconnect = \"hang\"\nheal_ms = 600\n").unwrap();
+    std::fs::write(&plan, "[[fault]]\nkind = \"partition\"\ngroups = [[\"client\"], [\"a\"]]\nconnect = \"hang\"\nheal_ms = 1500\n").unwrap();
     assert_ok(
         &rerun(&s, &["--id", "hang", "--faults", plan.to_str().unwrap()]),
         "hanging partition",
     );
     assert_eq!(
-        answers("hang"),
+        answers(&s, "hang"),
         ["ok", "ok"],
         "healed before the client gave up"
     );
@@ -369,10 +387,16 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
         .iter()
         .find(|e| e.injected.as_deref() == Some("hang (partition)"))
         .expect("the connect was held");
+    // The partition starts with the run and heals 1500 ms in: the connect,
+    // whenever it started, returns only after that (run-relative times).
     assert!(
-        held.end_ns.unwrap() - held.start_ns >= 400_000_000,
-        "held {} ns",
-        held.end_ns.unwrap() - held.start_ns
+        held.end_ns.unwrap() >= 1_450_000_000,
+        "returned at {} ns",
+        held.end_ns.unwrap()
+    );
+    assert!(
+        held.start_ns < 1_450_000_000,
+        "the connect started before the heal"
     );
 }
 
@@ -447,5 +471,37 @@ fn run_with_a_plan_records_a_baseline_then_the_faulty_run() {
         text(&out.stderr).contains("fired at primary:"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_with_a_plan_naming_nothing_leaves_no_run() {
+    let s = TempStore::new();
+    let plan = s.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"{"faults": [{"kind": "crash", "process": "nope"}]}"#,
+    )
+    .unwrap();
+    let out = s.bop(&[
+        "run",
+        "-q",
+        "--id",
+        "g",
+        "--faults",
+        plan.to_str().unwrap(),
+        "--",
+        guest(),
+        "rpc",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("no process 'nope' in the run"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !s.path().join("g").exists() && !s.path().join("g-base").exists(),
+        "runs were left behind"
     );
 }

@@ -119,6 +119,18 @@ fn bad_scenarios_are_clear_errors_that_create_nothing() {
             "[client]\ncommand=[\"/bin/echo\", \"{port.x}\"]\n",
             "unknown placeholder {port.x}",
         ),
+        (
+            "[client]\ncommand=[\"/bin/true\"]\ncwd = \"no/such/dir\"\n",
+            "client: cwd",
+        ),
+        (
+            "timeout = 1e30\n[client]\ncommand=[\"/bin/true\"]\n",
+            "timeout must be a number of seconds",
+        ),
+        (
+            "[[node]]\nname=\"n\"\ncommand=[\"/bin/true\"]\nready={ delay_ms = 1, timeout = -1 }\n[client]\ncommand=[\"/bin/true\"]\n",
+            "node 'n': ready timeout must be",
+        ),
     ];
     for (i, (text, want)) in table.into_iter().enumerate() {
         let file = scenario(&s, &format!("bad{i}.toml"), text);
@@ -278,5 +290,23 @@ command = ["GUEST", "ask", "{port.a}", "{port.b}"]
     assert!(
         client_start - second >= 300_000_000,
         "the client started after the delay"
+    );
+}
+
+#[test]
+fn doubled_braces_are_literal() {
+    let s = TempStore::new();
+    let file = scenario(
+        &s,
+        "braces.toml",
+        "ports = [\"p\"]\n[client]\ncommand = [\"/bin/sh\", \"-c\", \"echo '{{' {port.p} '}}' | awk '{{print $1 $3}}'\"]\n",
+    );
+    assert_ok(
+        &s.bop(&["run", "-q", "--id", "b", &file]),
+        "bop run braces.toml",
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("b/stdout")).unwrap(),
+        "{}\n"
     );
 }

@@ -228,3 +228,108 @@ fn captured_bytes_are_hex() {
         "first 4 bytes of 'pppppppppp'"
     );
 }
+
+#[test]
+fn targets_get_default_signal_dispositions() {
+    // bop ignores SIGPIPE itself; the target must not inherit that.
+    let s = TempStore::new();
+    let out = s.bop(&[
+        "run",
+        "-q",
+        "--id",
+        "sig",
+        "--",
+        "/bin/sh",
+        "-c",
+        "grep -E '^Sig(Ign|Blk)' /proc/self/status",
+    ]);
+    assert_ok(&out, "grep");
+    let status = std::fs::read_to_string(s.path().join("sig/stdout")).unwrap();
+    for line in status.lines() {
+        let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+        assert_eq!(
+            mask & (1 << (libc::SIGPIPE - 1)),
+            0,
+            "SIGPIPE ignored or blocked: {line}"
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_read_is_recorded_as_the_program_saw_it() {
+    let s = TempStore::new();
+    // Without SA_RESTART: the read on A fails with EINTR, then B's 4 bytes.
+    let (m, ev) = s.record_guest("eintr", &["eintr", "0"]);
+    assert_eq!(m.verdict, Verdict::Pass);
+    let reads: Vec<_> = calls(&ev, "read", Some("unix"))
+        .into_iter()
+        .chain(calls(&ev, "recvfrom", Some("unix")))
+        .collect();
+    let eintr: Vec<_> = reads
+        .iter()
+        .filter(|r| r.errno.as_deref() == Some("EINTR"))
+        .collect();
+    assert_eq!(eintr.len(), 1, "{reads:?}");
+    let got: Vec<_> = reads.iter().filter(|r| r.bytes == Some(4)).collect();
+    assert_eq!(got.len(), 1);
+    assert_ne!(
+        got[0].endpoint, eintr[0].endpoint,
+        "the 4 bytes came from the other socketpair"
+    );
+    // With SA_RESTART: one read on A that returns 4 bytes, no EINTR; the
+    // handler's write into its pipe is recorded in between.
+    let (m, ev) = s.record_guest("restart", &["eintr", "1"]);
+    assert_eq!(m.verdict, Verdict::Pass);
+    let reads: Vec<_> = ev
+        .iter()
+        .filter(|e| {
+            matches!(e.call.as_str(), "read" | "recvfrom")
+                && e.endpoint
+                    .as_ref()
+                    .is_some_and(|p| p.kind == Some(ChannelKind::Unix))
+        })
+        .collect();
+    assert!(reads.iter().all(|r| r.errno.is_none()), "{reads:?}");
+    assert_eq!(reads.iter().filter(|r| r.bytes == Some(4)).count(), 1);
+    assert_eq!(
+        calls(&ev, "write", Some("pipe")).len(),
+        1,
+        "the handler's write"
+    );
+}
+
+#[test]
+fn a_process_whose_main_thread_exited_is_still_traced() {
+    let s = TempStore::new();
+    let (m, ev) = s.record_guest("leader", &["leader-exits"]);
+    assert_eq!(m.verdict, Verdict::Pass);
+    let pair = calls(&ev, "socketpair", None);
+    assert_eq!(pair[0].detail.new_endpoints.len(), 2, "{:?}", pair[0]);
+    assert_eq!(
+        bytes(&calls(&ev, "sendto", Some("unix"))) + bytes(&calls(&ev, "write", Some("unix"))),
+        3
+    );
+}
+
+#[test]
+fn the_first_datagram_of_an_unbound_socket_has_its_real_address() {
+    let s = TempStore::new();
+    s.record_guest("u", &["udp-unbound"]);
+    let (_, ev) = s.read("u");
+    let sends = calls(&ev, "sendto", Some("udp"));
+    assert_eq!(sends.len(), 2);
+    assert!(
+        sends
+            .iter()
+            .all(|e| !e.endpoint.as_ref().unwrap().local.ends_with(":0")),
+        "{sends:?}"
+    );
+    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "u"]).stdout).unwrap();
+    let msgs = g["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert!(
+        msgs.iter()
+            .all(|m| m["recvs"].as_array().unwrap().len() == 1),
+        "{msgs:?}"
+    );
+}

@@ -256,9 +256,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let store = store.open()?;
             if let Some(t) = timeout {
-                if !(t > 0.0 && t.is_finite()) {
-                    bail!("--timeout must be a positive number of seconds, not {t}");
-                }
+                crate::scenario::seconds("--timeout", t).map_err(anyhow::Error::msg)?;
             }
             let scenario = match command.as_slice() {
                 [file] if file.ends_with(".toml") && std::path::Path::new(file).is_file() => {
@@ -324,7 +322,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 _ => None,
             };
-            let m = record(id, parent, plan, !quiet)?.manifest;
+            let m = match record(id, parent.clone(), plan, !quiet) {
+                Ok(o) => o.manifest,
+                Err(e @ runner::RunError::Plan(_)) => {
+                    // The plan names something the target never does: the
+                    // baseline was only a means to check that; remove it.
+                    if let Some(base) = &parent {
+                        store.delete(base)?;
+                    }
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             if scenario.is_some() {
                 report_scenario(&m)
             } else {
@@ -348,9 +357,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let parent = store.manifest(&run)?;
             let plan = build_plan(faults.as_deref(), &delay, &drop, &error, &crash, kill)?;
             if let Some(t) = timeout {
-                if !(t > 0.0 && t.is_finite()) {
-                    bail!("--timeout must be a positive number of seconds, not {t}");
-                }
+                crate::scenario::seconds("--timeout", t).map_err(anyhow::Error::msg)?;
             }
             let timeout = timeout.map(Duration::from_secs_f64);
             match parent.target {

@@ -329,8 +329,13 @@ pub fn explore(
             for p in &mut probes {
                 if let Some(m) = finished.iter().find(|m| Some(&m.id) == p.run.as_ref()) {
                     p.verdict = Some(m.verdict);
-                    p.flipped = m.verdict != base.verdict;
                     p.fired = m.faults.iter().any(|f| f["fired"] == true);
+                    // A flip counts only when the fault acted and the run
+                    // ended normally (not a timeout or a tracer failure).
+                    p.flipped = p.fired
+                        && m.status == crate::model::RunStatus::Done
+                        && m.verdict != Verdict::Unknown
+                        && m.verdict != base.verdict;
                 } else {
                     p.run = None;
                 }

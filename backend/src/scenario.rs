@@ -224,13 +224,29 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         }
     }
     if let Some(t) = scenario.timeout {
-        if !(t > 0.0 && t.is_finite()) {
-            return Err(err(format!(
-                "timeout must be a positive number of seconds, not {t}"
-            )));
+        seconds("timeout", t).map_err(err)?;
+    }
+    for n in &scenario.nodes {
+        if let Some(t) = n.ready.as_ref().and_then(|r| r.timeout) {
+            seconds(&format!("node '{}': ready timeout", n.name), t).map_err(err)?;
         }
     }
     Ok(scenario)
+}
+
+/// The longest wait bop accepts anywhere (a week), so durations never
+/// overflow.
+pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Checks a duration in seconds: positive, finite, at most [`MAX_SECONDS`].
+pub fn seconds(what: &str, t: f64) -> Result<f64, String> {
+    if t > 0.0 && t <= MAX_SECONDS {
+        Ok(t)
+    } else {
+        Err(format!(
+            "{what} must be a number of seconds between 0 and {MAX_SECONDS}, not {t}"
+        ))
+    }
 }
 
 /// Allocates a free TCP port on 127.0.0.1 (the kernel picks it).
@@ -287,6 +303,12 @@ impl Scenario {
                 Some(c) => scenario_dir.join(sub(name, c)?),
                 None => scenario_dir.to_path_buf(),
             };
+            if !cwd.is_dir() {
+                return Err(err(format!(
+                    "{name}: cwd {} is not a directory",
+                    cwd.display()
+                )));
+            }
             crate::tracer::resolve_program(&argv[0], &cwd)
                 .map_err(|e| err(format!("{name}: {e}")))?;
             Ok(Prepared {
@@ -314,7 +336,14 @@ impl Scenario {
                 } else {
                     ReadyWhen::Delay(r.delay_ms.unwrap_or(0))
                 };
-                p.ready = Some((when, r.timeout.unwrap_or(10.0)));
+                p.ready = Some((
+                    when,
+                    seconds(
+                        &format!("node '{}': ready timeout", n.name),
+                        r.timeout.unwrap_or(10.0),
+                    )
+                    .map_err(err)?,
+                ));
             }
             nodes.push(p);
         }
@@ -340,20 +369,40 @@ impl Scenario {
 
 fn substitute(s: &str, vars: &HashMap<String, String>) -> Result<String, String> {
     let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('{') {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find('}') else {
-            return Err(format!("unclosed '{{' in {s:?}"));
-        };
-        let key = &rest[i + 1..i + j];
-        match vars.get(key) {
-            Some(v) => out.push_str(v),
-            None => return Err(format!("unknown placeholder {{{key}}} in {s:?}")),
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            // `{{` and `}}` are literal braces (shell brace groups, awk, JSON).
+            '{' if chars.peek().map(|p| p.1) == Some('{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek().map(|p| p.1) == Some('}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let Some(len) = s[i..].find('}') else {
+                    return Err(format!(
+                        "unclosed '{{' in {s:?} (write {{{{ for a literal brace)"
+                    ));
+                };
+                let key = &s[i + 1..i + len];
+                match vars.get(key) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        return Err(format!(
+                            "unknown placeholder {{{key}}} in {s:?} (write {{{{ for a literal brace)"
+                        ));
+                    }
+                }
+                while chars.peek().is_some_and(|p| p.0 <= i + len) {
+                    chars.next();
+                }
+            }
+            c => out.push(c),
         }
-        rest = &rest[i + j + 1..];
     }
-    out.push_str(rest);
     Ok(out)
 }
 
@@ -421,7 +470,7 @@ command = ["/bin/true"]
             ),
             (
                 "timeout = -1\n[client]\ncommand=[\"z\"]\n",
-                "timeout must be a positive",
+                "timeout must be a number of seconds",
             ),
             (
                 "ports=[\"p\",\"p\"]\n[client]\ncommand=[\"z\"]\n",

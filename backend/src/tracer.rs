@@ -28,7 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use error::TraceError;
-pub use syscall::errno_name;
+pub use syscall::{errno_name, is_recorded_call};
 
 use crate::store::EventWriter;
 

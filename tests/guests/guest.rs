@@ -419,6 +419,118 @@ fn main() {
                 wait(k);
             }
         }
+        // eintr RESTART: a read on socketpair A is interrupted by SIGALRM
+        // after 100 ms. RESTART=0: no SA_RESTART, the read fails with EINTR
+        // and the guest then reads 4 bytes on socketpair B. RESTART=1: the
+        // handler writes 1 byte into a pipe and the read on A is restarted
+        // and gets the 4 bytes a thread writes 300 ms later.
+        "eintr" => {
+            use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+            static PIPE_W: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+            extern "C" fn on_alarm(_: i32) {
+                let fd = PIPE_W.load(std::sync::atomic::Ordering::SeqCst);
+                if fd >= 0 {
+                    #[allow(unsafe_code)]
+                    // SAFETY: write(2) is async-signal-safe.
+                    unsafe {
+                        libc::write(fd, b"!".as_ptr().cast(), 1);
+                    }
+                }
+            }
+            let restart = arg(2, 0) == 1;
+            let (mut a, mut a_peer) = UnixStream::pair().unwrap();
+            let (mut b, mut b_peer) = UnixStream::pair().unwrap();
+            let (_pr, pw) = nix::unistd::pipe().unwrap();
+            if restart {
+                use std::os::fd::IntoRawFd;
+                PIPE_W.store(pw.into_raw_fd(), std::sync::atomic::Ordering::SeqCst);
+            }
+            let flags = if restart {
+                SaFlags::SA_RESTART
+            } else {
+                SaFlags::empty()
+            };
+            #[allow(unsafe_code)]
+            // SAFETY: the handler only calls write(2).
+            unsafe {
+                sigaction(
+                    Signal::SIGALRM,
+                    &SigAction::new(SigHandler::Handler(on_alarm), flags, SigSet::empty()),
+                )
+            }
+            .unwrap();
+            let timer = libc::itimerval {
+                it_interval: libc::timeval {
+                    tv_sec: 0,
+                    tv_usec: 0,
+                },
+                it_value: libc::timeval {
+                    tv_sec: 0,
+                    tv_usec: 100_000,
+                },
+            };
+            #[allow(unsafe_code)]
+            // SAFETY: plain setitimer.
+            unsafe {
+                libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut());
+            }
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                if restart {
+                    a_peer.write_all(b"late").unwrap()
+                } else {
+                    b_peer.write_all(b"bbbb").unwrap()
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                drop(a_peer);
+            });
+            let mut buf = [0u8; 4];
+            match a.read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted && !restart => {
+                    b.read_exact(&mut buf).unwrap();
+                    assert_eq!(&buf, b"bbbb");
+                }
+                Ok(4) if restart => assert_eq!(&buf, b"late"),
+                other => panic!("unexpected {other:?}"),
+            }
+            writer.join().unwrap();
+        }
+        // leader-exits: the main thread exits (pthread_exit) while a worker
+        // thread talks over a socketpair.
+        "leader-exits" => {
+            std::thread::spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let (mut x, mut y) = UnixStream::pair().unwrap();
+                x.write_all(b"abc").unwrap();
+                let mut buf = [0u8; 3];
+                y.read_exact(&mut buf).unwrap();
+                exit(0);
+            });
+            #[allow(unsafe_code)]
+            // SAFETY: exit(2), not exit_group: ends only the main thread
+            // (without unwinding); the worker exits the process.
+            unsafe {
+                libc::syscall(libc::SYS_exit, 0);
+            }
+            unreachable!()
+        }
+        // udp-unbound: the first sendto binds the socket (the tracer sees
+        // `0.0.0.0:0` at entry); the receiver is in the same process.
+        "udp-unbound" => {
+            let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let to = rx.local_addr().unwrap();
+            #[allow(unsafe_code)]
+            // SAFETY: a plain socket(2); the fd is owned by the UdpSocket below.
+            let tx = unsafe {
+                use std::os::fd::FromRawFd;
+                UdpSocket::from_raw_fd(libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0))
+            };
+            for _ in 0..2 {
+                tx.send_to(b"datagram", to).unwrap();
+                let mut buf = [0u8; 16];
+                rx.recv_from(&mut buf).unwrap();
+            }
+        }
         // selfpipe: one process writes 5 bytes into a pipe and reads them back.
         "selfpipe" => {
             let (r, w) = nix::unistd::pipe().unwrap();

@@ -186,8 +186,10 @@ impl FaultPlan {
     pub fn validate(&self) -> Result<(), PlanError> {
         for f in &self.faults {
             match f {
-                Fault::Delay { ms, .. } => {
-                    ms.millis()?;
+                Fault::Delay { ms, .. } if ms.millis()? == Some(0) => {
+                    return Err(PlanError(
+                        "a delay of 0 ms does nothing (use at least 1, or \"inf\")".into(),
+                    ));
                 }
                 Fault::Error {
                     event,
@@ -198,6 +200,17 @@ impl FaultPlan {
                     ..
                 } => {
                     errno_number(errno)?;
+                    if let Some(c) = call {
+                        if !crate::tracer::is_recorded_call(c) {
+                            return Err(PlanError(format!(
+                                "'{c}' is not a system call bop records (see docs/EVENTS.md)"
+                            )));
+                        }
+                    }
+                    if event.is_some() && (process.is_some() || call.is_some() || channel.is_some())
+                    {
+                        return Err(PlanError("an error fault names an event or a pattern (process, call, channel), not both".into()));
+                    }
                     if event.is_none() && process.is_none() && call.is_none() && channel.is_none() {
                         return Err(PlanError(
                             "an error fault needs an event or a pattern (process, call, channel)"
@@ -213,6 +226,9 @@ impl FaultPlan {
                 } => {
                     if groups.iter().any(Vec::is_empty) {
                         return Err(PlanError("a partition needs two non-empty groups".into()));
+                    }
+                    if let Some(p) = groups[0].iter().find(|p| groups[1].contains(p)) {
+                        return Err(PlanError(format!("'{p}' is in both groups of a partition")));
                     }
                     if after.is_some() && after_ms.is_some() {
                         return Err(PlanError(
@@ -392,6 +408,22 @@ mod tests {
                 "two non-empty groups",
             ),
             ("[[fault]]\nkind = \"drop\"\n", "missing field `message`"),
+            (
+                r#"{"faults":[{"kind":"partition","groups":[["a"],["b","a"]]}]}"#,
+                "'a' is in both groups",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","call":"conect","errno":"EPIPE"}]}"#,
+                "'conect' is not a system call",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","event":"e","call":"read","errno":"EPIPE"}]}"#,
+                "not both",
+            ),
+            (
+                r#"{"faults":[{"kind":"delay","message":"m","ms":0}]}"#,
+                "a delay of 0 ms",
+            ),
         ] {
             let e = FaultPlan::parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");

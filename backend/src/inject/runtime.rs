@@ -1,7 +1,7 @@
 //! The injector as the tracer uses it during a run: asked at each traced
 //! syscall entry whether a fault applies, told each recorded event.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::locator::{Locator, is_send};
@@ -61,8 +61,9 @@ pub struct Injector {
     locator: Locator,
     armed: Vec<Armed>,
     records: Vec<FaultRecord>,
-    /// Stream directions cut by a drop: every later message is dropped too.
-    cut: HashSet<String>,
+    /// Stream directions cut by a drop (and by which fault): every later
+    /// message that way is dropped too, and counted on that fault.
+    cut: HashMap<String, usize>,
     /// Crash faults with kill = true that just fired: (fault, process locator).
     kills: Vec<String>,
 }
@@ -208,7 +209,7 @@ impl Injector {
             locator: Locator::default(),
             armed,
             records,
-            cut: HashSet::new(),
+            cut: HashMap::new(),
             kills: Vec::new(),
         })
     }
@@ -297,14 +298,13 @@ impl Injector {
         };
         let event = self.locator.peek_event(tid, call);
         let process = self.locator.process(pid).map(str::to_string);
-        if let Some(d) = &direction {
-            if self.cut.contains(d) {
-                return Some((
-                    Action::Drop,
-                    "drop (stream cut by an earlier drop)".into(),
-                    usize::MAX,
-                ));
-            }
+        if let Some(&fault) = direction.as_ref().and_then(|d| self.cut.get(d)) {
+            self.records[fault].count += 1;
+            return Some((
+                Action::Drop,
+                "drop (stream cut by an earlier drop)".into(),
+                fault,
+            ));
         }
         for i in 0..self.armed.len() {
             let decision = match &mut self.armed[i] {
@@ -322,7 +322,7 @@ impl Injector {
                 } if message.as_deref() == Some(m) && !self.records[i].fired => {
                     if let (Some(d), Some(ep)) = (&direction, endpoint) {
                         if ep.stream {
-                            self.cut.insert(d.clone());
+                            self.cut.insert(d.clone(), i);
                         }
                     }
                     Some((Action::Drop, "drop".to_string()))
@@ -369,7 +369,7 @@ impl Injector {
                     active: true,
                     kill: false,
                     ..
-                } if send && process.as_deref() == Some(p.as_str()) => {
+                } if send && process.as_deref().is_some_and(|x| under(x, p)) => {
                     Some((Action::Drop, format!("drop (crash of {name})")))
                 }
                 Armed::Jitter { max_ms, seed } => match &message {
@@ -461,7 +461,10 @@ impl Injector {
                     active,
                 } if !*active => {
                     let now = match after {
-                        None => self.locator.process(ev.pid) == Some(process.as_str()),
+                        None => self
+                            .locator
+                            .process(ev.pid)
+                            .is_some_and(|x| under(x, process)),
                         Some(Target::Event(e)) => event.as_deref() == Some(e.as_str()),
                         _ => false,
                     };

@@ -506,7 +506,7 @@ mod tests {
             ),
             (
                 r#"{"faults":[{"kind":"delay","message":"a->b#0/1","ms":0}]}"#,
-                "1 to",
+                "a delay of 0 ms does nothing",
             ),
             (
                 r#"{"faults":[{"kind":"delay","message":"a->b#0/1"}]}"#,

@@ -29,6 +29,9 @@ pub(super) enum FdTarget {
     Other,
     /// Not open (or the process is gone).
     Closed,
+    /// A socket whose identity could not be read this time (e.g. out of
+    /// fds): not recorded now, and not cached, so the next call retries.
+    Unknown,
 }
 
 /// Resolves fds of tracees to endpoints; keeps one pidfd per process.
@@ -45,11 +48,13 @@ impl Resolver {
     }
 
     /// What `fd` of process `tgid` refers to right now.
-    pub(super) fn resolve(&mut self, tgid: i32, fd: i32) -> FdTarget {
+    pub(super) fn resolve(&mut self, tgid: i32, tid: i32, fd: i32) -> FdTarget {
         if fd < 0 {
             return FdTarget::Closed;
         }
-        let link = match fs::read_link(format!("/proc/{tgid}/fd/{fd}")) {
+        // Through the thread: /proc/TGID/fd is gone once the main thread
+        // has exited while other threads still run.
+        let link = match fs::read_link(format!("/proc/{tid}/fd/{fd}")) {
             Ok(l) => l,
             Err(_) => return FdTarget::Closed,
         };
@@ -67,14 +72,16 @@ impl Resolver {
         let Some(ino) = bracketed(&link, "socket:") else {
             return FdTarget::Other;
         };
-        match self.socket_endpoint(tgid, fd, ino) {
+        match self.socket_endpoint(tgid, tid, fd, ino) {
             Some(ep) => FdTarget::Channel(ep),
-            None => FdTarget::Other,
+            None => FdTarget::Unknown,
         }
     }
 
-    fn socket_endpoint(&mut self, tgid: i32, fd: i32, ino: u64) -> Option<Endpoint> {
-        let copy = self.copy_fd(tgid, fd)?;
+    fn socket_endpoint(&mut self, tgid: i32, tid: i32, fd: i32, ino: u64) -> Option<Endpoint> {
+        let copy = self
+            .copy_fd(tgid, fd)
+            .or_else(|| copy_fd_via_thread(tid, fd))?;
         let raw = copy.as_raw_fd();
         let local: SockaddrStorage = socket::getsockname(raw).ok()?;
         let ty = socket::getsockopt(&copy, sockopt::SockType).ok()?;
@@ -158,6 +165,23 @@ impl Resolver {
         let n = socket::recv(diag, &mut buf, MsgFlags::empty()).ok()?;
         parse_unix_diag_peer(&buf[..n])
     }
+}
+
+/// pidfd_getfd through a pidfd of the thread itself (`PIDFD_THREAD`,
+/// Linux 6.9+), for processes whose main thread has exited.
+fn copy_fd_via_thread(tid: i32, fd: i32) -> Option<OwnedFd> {
+    const PIDFD_THREAD: libc::c_int = libc::O_EXCL;
+    // SAFETY: pidfd_open returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid, PIDFD_THREAD) };
+    if pidfd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh fd nobody else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) };
+    // SAFETY: pidfd_getfd returns a new fd (owned by us) or -1.
+    let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    // SAFETY: as above.
+    (copy >= 0).then(|| unsafe { OwnedFd::from_raw_fd(copy as RawFd) })
 }
 
 fn bracketed(link: &str, prefix: &str) -> Option<u64> {
@@ -248,24 +272,27 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let me = std::process::id() as i32;
         let mut r = Resolver::default();
-        let FdTarget::Channel(ea) = r.resolve(me, a.as_raw_fd()) else {
+        let FdTarget::Channel(ea) = r.resolve(me, me, a.as_raw_fd()) else {
             panic!("not a channel")
         };
-        let FdTarget::Channel(eb) = r.resolve(me, b.as_raw_fd()) else {
+        let FdTarget::Channel(eb) = r.resolve(me, me, b.as_raw_fd()) else {
             panic!("not a channel")
         };
         assert_eq!(ea.kind, Some(ChannelKind::Unix));
         assert_eq!(ea.peer.as_deref(), Some(eb.local.as_str()), "{ea:?} {eb:?}");
         assert_eq!(eb.peer.as_deref(), Some(ea.local.as_str()));
         let (rd, wr) = nix::unistd::pipe().unwrap();
-        let FdTarget::Channel(p) = r.resolve(me, rd.as_raw_fd()) else {
+        let FdTarget::Channel(p) = r.resolve(me, me, rd.as_raw_fd()) else {
             panic!()
         };
-        assert_eq!(r.resolve(me, wr.as_raw_fd()), FdTarget::Channel(p.clone()));
+        assert_eq!(
+            r.resolve(me, me, wr.as_raw_fd()),
+            FdTarget::Channel(p.clone())
+        );
         assert_eq!(p.kind, Some(ChannelKind::Pipe));
         let f = std::fs::File::open("/proc/self/status").unwrap();
-        assert_eq!(r.resolve(me, f.as_raw_fd()), FdTarget::Other);
-        assert_eq!(r.resolve(me, 9999), FdTarget::Closed);
+        assert_eq!(r.resolve(me, me, f.as_raw_fd()), FdTarget::Other);
+        assert_eq!(r.resolve(me, me, 9999), FdTarget::Closed);
     }
 
     #[test]
@@ -275,10 +302,10 @@ mod tests {
         let (s, _) = l.accept().unwrap();
         let me = std::process::id() as i32;
         let mut r = Resolver::default();
-        let FdTarget::Channel(ec) = r.resolve(me, c.as_raw_fd()) else {
+        let FdTarget::Channel(ec) = r.resolve(me, me, c.as_raw_fd()) else {
             panic!()
         };
-        let FdTarget::Channel(es) = r.resolve(me, s.as_raw_fd()) else {
+        let FdTarget::Channel(es) = r.resolve(me, me, s.as_raw_fd()) else {
             panic!()
         };
         assert_eq!(ec.kind, Some(ChannelKind::Tcp));

@@ -129,7 +129,7 @@ fn options() -> Options {
 /// look at its control queue; `ECHILD` means there is no tracee left.
 pub(super) fn wait_any() -> Result<Stop, Errno> {
     loop {
-        let status = waitpid(None, Some(WaitPidFlag::__WALL))?;
+        let status = waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD))?;
         if let Some(stop) = decode(status) {
             return Ok(stop);
         }
@@ -139,7 +139,7 @@ pub(super) fn wait_any() -> Result<Stop, Errno> {
 /// Waits for one specific task (used once, for a freshly forked root).
 pub(super) fn wait_for(pid: Pid) -> Result<Stop, Errno> {
     loop {
-        let status = match waitpid(pid, Some(WaitPidFlag::__WALL)) {
+        let status = match waitpid(pid, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)) {
             Err(Errno::EINTR) => continue,
             other => other?,
         };
@@ -166,7 +166,14 @@ fn decode(status: WaitStatus) -> Option<Stop> {
         }
         WaitStatus::PtraceEvent(pid, _, event) => {
             let tracee = Stopped(pid);
-            let msg = || ptrace::getevent(pid).unwrap_or(0) as i32;
+            // A failed GETEVENTMSG (the task died meanwhile) must not become
+            // pid 0: that would later mean "my own process group" to kill(2).
+            let msg = || {
+                ptrace::getevent(pid)
+                    .ok()
+                    .map(|m| m as i32)
+                    .filter(|m| *m > 0)
+            };
             match event {
                 e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
                     match ptrace::syscall_info(pid) {
@@ -182,25 +189,34 @@ fn decode(status: WaitStatus) -> Option<Stop> {
                         _ => Stop::Other { tracee },
                     }
                 }
-                e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => Stop::NewTask {
-                    child: Pid::from_raw(msg()),
-                    tracee,
-                    how: Spawned::Fork,
+                e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => match msg() {
+                    Some(child) => Stop::NewTask {
+                        child: Pid::from_raw(child),
+                        tracee,
+                        how: Spawned::Fork,
+                    },
+                    None => Stop::Other { tracee },
                 },
-                e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => Stop::NewTask {
-                    child: Pid::from_raw(msg()),
-                    tracee,
-                    how: Spawned::Vfork,
+                e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => match msg() {
+                    Some(child) => Stop::NewTask {
+                        child: Pid::from_raw(child),
+                        tracee,
+                        how: Spawned::Vfork,
+                    },
+                    None => Stop::Other { tracee },
                 },
-                e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => Stop::NewTask {
-                    child: Pid::from_raw(msg()),
-                    tracee,
-                    how: Spawned::Clone,
+                e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => match msg() {
+                    Some(child) => Stop::NewTask {
+                        child: Pid::from_raw(child),
+                        tracee,
+                        how: Spawned::Clone,
+                    },
+                    None => Stop::Other { tracee },
                 },
-                e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => Stop::Exec {
-                    former_tid: Pid::from_raw(msg()),
-                    tracee,
-                },
+                e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
+                    let former_tid = Pid::from_raw(msg().unwrap_or(pid.as_raw()));
+                    Stop::Exec { former_tid, tracee }
+                }
                 e if e == PtraceEvent::PTRACE_EVENT_STOP as i32 => Stop::JobControl { tracee },
                 _ => Stop::Other { tracee },
             }

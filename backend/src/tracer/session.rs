@@ -44,7 +44,7 @@ struct Task {
     /// A call interrupted by a signal stop (`ERESTART*`): the kernel either
     /// restarts it (the next entry continues this event) or the process sees
     /// EINTR (recorded when the thread's next call is a different one).
-    restarting: Option<Pending>,
+    restarting: Option<(Pending, bool)>,
 }
 
 pub(super) struct Session {
@@ -255,7 +255,8 @@ impl Session {
                     found
                 }
             };
-            if in_tree {
+            // Never 0 or negative: kill(2) would take that as a process group.
+            if in_tree && tgid > 0 {
                 let _ = nix::sys::signal::kill(Pid::from_raw(tgid), sig);
             }
         }
@@ -268,8 +269,11 @@ impl Session {
         let now_ms = self.start.elapsed().as_millis() as u64;
         if let Some(inj) = self.config.injector.as_mut() {
             for process in inj.observe(&ev, now_ms) {
+                // Only live tracees: a pid seen earlier may belong to anyone now.
                 for pid in inj.pids_of(&process) {
-                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    if pid > 0 && self.tasks.values().any(|t| t.tgid == pid) {
+                        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
                 }
             }
         }
@@ -358,7 +362,12 @@ impl Session {
             }
             Action::Fail(errno) => pending.skip = Some(-(errno as i64)),
         }
-        tracee.skip_syscall().tracee("PTRACE_SETREGS", tid)?;
+        // ESRCH: the thread died meanwhile (a sibling's exit_group); its
+        // exit report follows and the call never ran.
+        match tracee.skip_syscall() {
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(e) => return Err(e).tracee("PTRACE_SETREGS", tid),
+        }
         Ok(Some(tracee))
     }
 
@@ -393,19 +402,23 @@ impl Session {
                 }
             }
             Stop::JobControl { tracee } | Stop::Other { tracee } => self.resume(tracee, None),
-            Stop::Exited { pid, code } => self.task_ended(pid.as_raw(), Some(Exit::Code(code))),
+            Stop::Exited { pid, code } => {
+                self.task_ended(pid.as_raw(), Some(Exit::Code(code)))?;
+                self.adopt_orphans()
+            }
             Stop::Killed { pid, signal } => {
-                self.task_ended(pid.as_raw(), Some(Exit::Signal(signal as i32)))
+                self.task_ended(pid.as_raw(), Some(Exit::Signal(signal as i32)))?;
+                self.adopt_orphans()
             }
         }
     }
 
     /// What an fd of a process refers to, cached until the fd changes.
-    fn fd_target(&mut self, tgid: i32, fd: i32) -> FdTarget {
+    fn fd_target(&mut self, tgid: i32, tid: i32, fd: i32) -> FdTarget {
         if let Some(t) = self.fds.get(&tgid).and_then(|m| m.get(&fd)) {
             return t.clone();
         }
-        let t = self.resolver.resolve(tgid, fd);
+        let t = self.resolver.resolve(tgid, tid, fd);
         if cacheable(&t) {
             self.fds.entry(tgid).or_default().insert(fd, t.clone());
         }
@@ -425,17 +438,33 @@ impl Session {
         args: [u64; 6],
     ) -> Result<(), TraceError> {
         let tid = tracee.pid().as_raw();
-        if let Some(stashed) = self.tasks.get_mut(&tid).and_then(|t| t.restarting.take()) {
-            if stashed.nr == nr || syscall::is_restart(nr) {
+        if let Some((stashed, handled)) = self.tasks.get_mut(&tid).and_then(|t| t.restarting.take())
+        {
+            // The same call with the same arguments: the kernel restarted it.
+            if (stashed.nr == nr && stashed.args == args) || syscall::is_restart(nr) {
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.pending = Some(stashed);
                 }
                 return self.resume(tracee, None);
             }
-            let tgid = self.tasks.get(&tid).map_or(tid, |t| t.tgid);
-            let now = self.now();
-            if stashed.record {
-                self.emit_pending(tgid, tid, stashed, Some(-(libc::EINTR as i64)), Some(now))?;
+            // A signal handler ran and is returning: the interrupted call
+            // may still be restarted after it.
+            if syscall::is_sigreturn(nr) {
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.restarting = Some((stashed, true));
+                }
+                return self.resume(tracee, None);
+            }
+            if handled {
+                // The handler returned and the program went on: it saw EINTR.
+                let tgid = self.tasks.get(&tid).map_or(tid, |t| t.tgid);
+                let now = self.now();
+                if stashed.record {
+                    self.emit_pending(tgid, tid, stashed, Some(-(libc::EINTR as i64)), Some(now))?;
+                }
+            } else if let Some(t) = self.tasks.get_mut(&tid) {
+                // A call made inside the signal handler: keep waiting.
+                t.restarting = Some((stashed, false));
             }
         }
         let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tasks.get(&tid).map(|t| t.tgid))
@@ -463,6 +492,7 @@ impl Session {
                 }
                 return self.resume(tracee, None);
             }
+            Kind::SigReturn => return self.resume(tracee, None),
             Kind::CloseRange => {
                 let (lo, hi) = (args[0] as i64, (args[1] as u32) as i64);
                 if let Some(m) = self.fds.get_mut(&tgid) {
@@ -471,7 +501,7 @@ impl Session {
                 return self.resume(tracee, None);
             }
             Kind::Send | Kind::Recv | Kind::Teardown => {
-                let target = self.fd_target(tgid, fd0);
+                let target = self.fd_target(tgid, tid, fd0);
                 if call.name == "close" {
                     self.forget_fd(tgid, fd0);
                 }
@@ -508,7 +538,7 @@ impl Session {
                 {
                     return self.resume(tracee, None);
                 }
-                let target = self.fd_target(tgid, fd0);
+                let target = self.fd_target(tgid, tid, fd0);
                 pending.fd = Some(fd0);
                 if let FdTarget::Channel(ep) = target {
                     pending.endpoint = Some(ep);
@@ -546,14 +576,17 @@ impl Session {
         };
         let ret = match p.skip {
             Some(fake) => {
-                tracee.set_return(fake).tracee("PTRACE_SETREGS", tid)?;
+                match tracee.set_return(fake) {
+                    Ok(()) | Err(Errno::ESRCH) => {}
+                    Err(e) => return Err(e).tracee("PTRACE_SETREGS", tid),
+                }
                 fake
             }
             None => ret,
         };
         if (-516..=-512).contains(&ret) {
             if let Some(t) = self.tasks.get_mut(&tid) {
-                t.restarting = Some(p);
+                t.restarting = Some((p, false));
             }
             return self.resume(tracee, None);
         }
@@ -582,20 +615,33 @@ impl Session {
                     "socketpair" => read_i32s(tid, args[3], 2),
                     _ => read_i32s(tid, args[0], 2),
                 };
-                self.new_fds(tgid, &fds, &mut ev.detail);
+                self.new_fds(tgid, tid, &fds, &mut ev.detail);
             }
             Kind::Setup => {
                 let fd = args[0] as i32;
                 self.forget_fd(tgid, fd);
-                if let FdTarget::Channel(ep) = self.fd_target(tgid, fd) {
+                if let FdTarget::Channel(ep) = self.fd_target(tgid, tid, fd) {
                     ev.endpoint = Some(ep);
                 }
                 if ok && p.call.name.starts_with("accept") {
                     self.forget_fd(tgid, ret as i32);
-                    self.new_fds(tgid, &[ret as i32], &mut ev.detail);
+                    self.new_fds(tgid, tid, &[ret as i32], &mut ev.detail);
                 }
             }
             Kind::Send | Kind::Recv if ok => {
+                // An unbound datagram socket is bound by its first send: the
+                // endpoint seen at entry said `:0`.
+                if ev
+                    .endpoint
+                    .as_ref()
+                    .is_some_and(|ep| ep.local.ends_with(":0"))
+                {
+                    let fd = args[0] as i32;
+                    self.forget_fd(tgid, fd);
+                    if let FdTarget::Channel(ep) = self.fd_target(tgid, tid, fd) {
+                        ev.endpoint = Some(ep);
+                    }
+                }
                 let mut bytes = ret as u64;
                 match p.call.name {
                     "sendmmsg" | "recvmmsg" => {
@@ -629,6 +675,9 @@ impl Session {
                     ev.data = self.capture(tid, p.call.name, args, bytes as usize);
                 }
             }
+            // Another thread may have re-cached the fd between close's entry
+            // and its return.
+            Kind::Teardown if p.call.name == "close" => self.forget_fd(tgid, args[0] as i32),
             Kind::Dup if ok => {
                 let new_fd = if matches!(p.call.name, "dup2" | "dup3") {
                     args[1] as i32
@@ -667,11 +716,11 @@ impl Session {
     }
 
     /// Records new fds (and their endpoints) in the detail and the cache.
-    fn new_fds(&mut self, tgid: i32, fds: &[i32], detail: &mut Detail) {
+    fn new_fds(&mut self, tgid: i32, tid: i32, fds: &[i32], detail: &mut Detail) {
         detail.fds = fds.to_vec();
         for &fd in fds {
             self.forget_fd(tgid, fd);
-            if let FdTarget::Channel(ep) = self.fd_target(tgid, fd) {
+            if let FdTarget::Channel(ep) = self.fd_target(tgid, tid, fd) {
                 detail.new_endpoints.push(ep);
             }
         }
@@ -680,15 +729,20 @@ impl Session {
     fn capture(&self, tid: i32, call: &str, args: [u64; 6], n: usize) -> Option<String> {
         let n = n.min(self.config.capture_bytes);
         let pid = Pid::from_raw(tid);
-        let buf = match call {
-            "readv" | "writev" => read_u64s(tid, args[1], 1).first().copied()?,
+        // Vectored calls: the first iovec only, never past its end.
+        let first_iovec = |iov: u64| -> Option<(u64, usize)> {
+            let v = read_u64s(tid, iov, 2);
+            Some((*v.first()?, *v.get(1)? as usize))
+        };
+        let (buf, n) = match call {
+            "readv" | "writev" => first_iovec(args[1]).map(|(b, len)| (b, n.min(len)))?,
             "sendmsg" | "recvmsg" => {
-                // msghdr.msg_iov is at offset 16; take the first iovec.
+                // msghdr.msg_iov is at offset 16.
                 let iov = read_u64s(tid, args[1] + 16, 1).first().copied()?;
-                read_u64s(tid, iov, 1).first().copied()?
+                first_iovec(iov).map(|(b, len)| (b, n.min(len)))?
             }
             "sendmmsg" | "recvmmsg" => return None,
-            _ => args[1],
+            _ => (args[1], n),
         };
         let bytes = ptrace::read_memory(pid, buf, n);
         Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
@@ -723,6 +777,19 @@ impl Session {
         {
             p.detail.child = Some(child);
         }
+        // The task exists before its start event is seen (a crash fault
+        // may kill it right at that event).
+        let early = self.early.remove(&child);
+        self.tasks.insert(
+            child,
+            Task {
+                tgid,
+                pending: None,
+                exiting: None,
+                expect_initial_stop: early.is_none(),
+                restarting: None,
+            },
+        );
         let now = self.now();
         self.emit(Event {
             pid: tgid,
@@ -738,17 +805,6 @@ impl Session {
             },
             ..Event::default()
         })?;
-        let early = self.early.remove(&child);
-        self.tasks.insert(
-            child,
-            Task {
-                tgid,
-                pending: None,
-                exiting: None,
-                expect_initial_stop: early.is_none(),
-                restarting: None,
-            },
-        );
         if let Some(stopped) = early {
             self.resume(stopped, None)?;
         }
@@ -814,13 +870,73 @@ impl Session {
         self.resume(tracee, None)
     }
 
+    /// New tasks whose creator died before its fork event reached us would
+    /// wait forever for that event: adopt them (their parent from /proc).
+    fn adopt_orphans(&mut self) -> Result<(), TraceError> {
+        let orphans: Vec<i32> = self
+            .early
+            .keys()
+            .copied()
+            .filter(|&tid| {
+                let alive = |pid: i32| self.tasks.values().any(|t| t.tgid == pid);
+                // A new thread's creator is in its own thread group; a new
+                // process's creator is its parent.
+                match read_status_field(tid, "Tgid:") {
+                    Some(tgid) if tgid != tid => !alive(tgid),
+                    Some(_) => read_status_field(tid, "PPid:").is_none_or(|pp| !alive(pp)),
+                    None => false,
+                }
+            })
+            .collect();
+        for tid in orphans {
+            let Some(stopped) = self.early.remove(&tid) else {
+                continue;
+            };
+            let tgid = read_status_field(tid, "Tgid:").unwrap_or(tid);
+            let parent = read_status_field(tid, "PPid:").unwrap_or(0);
+            let thread = self.tasks.values().any(|t| t.tgid == tgid);
+            if !thread {
+                self.parents.insert(tgid, parent);
+                self.processes.insert(tgid);
+            }
+            self.threads.insert(tid);
+            self.tasks.insert(
+                tid,
+                Task {
+                    tgid,
+                    pending: None,
+                    exiting: None,
+                    expect_initial_stop: false,
+                    restarting: None,
+                },
+            );
+            let now = self.now();
+            self.emit(Event {
+                pid: tgid,
+                tid,
+                call: "start".into(),
+                ret: Some(0),
+                start_ns: now,
+                end_ns: Some(now),
+                detail: Detail {
+                    child: (parent > 0).then_some(parent),
+                    thread,
+                    ..Detail::default()
+                },
+                ..Event::default()
+            })?;
+            self.resume(stopped, None)?;
+        }
+        Ok(())
+    }
+
     fn task_ended(&mut self, tid: i32, exit: Option<Exit>) -> Result<(), TraceError> {
         self.early.remove(&tid);
         let Some(task) = self.tasks.remove(&tid) else {
             return Ok(());
         };
         let now = self.now();
-        if let Some(p) = task.pending.or(task.restarting) {
+        if let Some(p) = task.pending.or(task.restarting.map(|(p, _)| p)) {
             // The call never returned (killed, or exit of the whole group).
             if p.record {
                 self.emit_pending(task.tgid, tid, p, None, None)?;
@@ -884,7 +1000,7 @@ impl Session {
 /// only those that are final.
 fn cacheable(t: &FdTarget) -> bool {
     match t {
-        FdTarget::Closed => false,
+        FdTarget::Closed | FdTarget::Unknown => false,
         FdTarget::Other => true,
         FdTarget::Channel(ep) => {
             let bound = !ep.local.ends_with(":0");
@@ -940,10 +1056,15 @@ fn send_length(tid: i32, call: &str, args: [u64; 6]) -> u64 {
 }
 
 fn read_tgid(tid: i32) -> Option<i32> {
+    read_status_field(tid, "Tgid:")
+}
+
+/// A numeric field of /proc/TID/status (`Tgid:`, `PPid:`).
+fn read_status_field(tid: i32, field: &str) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().parse().ok())
 }
 

@@ -65,6 +65,13 @@ pub(super) fn fork_traced(spec: &SpawnSpec, filter: &Filter) -> Result<Pid, Trac
             if libc::chdir(cwd.as_ptr()) != 0 {
                 libc::_exit(126);
             }
+            // bop ignores SIGPIPE (Rust does at startup) and an ignored signal
+            // stays ignored across exec: give the target the defaults it
+            // would have had untraced, and an empty signal mask.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             // Die with bop even before the tracer has set EXITKILL.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {

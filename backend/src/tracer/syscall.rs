@@ -29,6 +29,8 @@ pub(super) enum Kind {
     Block,
     /// close_range: not recorded, but invalidates cached fds.
     CloseRange,
+    /// rt_sigreturn: not recorded; ends a signal handler (see ERESTART*).
+    SigReturn,
 }
 
 /// A traced call: its name and kind.
@@ -88,7 +90,14 @@ const TABLE: &[(i64, &str, Kind)] = &[
     (libc::SYS_epoll_pwait2, "epoll_pwait2", Kind::Block),
     (libc::SYS_close_range, "close_range", Kind::CloseRange),
     (libc::SYS_restart_syscall, "restart_syscall", Kind::Block),
+    (libc::SYS_rt_sigreturn, "rt_sigreturn", Kind::SigReturn),
 ];
+
+/// True for `rt_sigreturn`: a signal handler returns (an interrupted call
+/// may be restarted right after).
+pub(super) fn is_sigreturn(nr: u64) -> bool {
+    nr == libc::SYS_rt_sigreturn as u64
+}
 
 /// True for `restart_syscall`, which continues an interrupted poll & co.
 pub(super) fn is_restart(nr: u64) -> bool {
@@ -101,6 +110,14 @@ compile_error!("bop's syscall table is only written for x86_64 so far");
 /// Every syscall number the seccomp filter must stop at.
 pub(super) fn traced_numbers() -> impl Iterator<Item = i64> {
     TABLE.iter().map(|(nr, _, _)| *nr)
+}
+
+/// True when `name` is a call the tracer records (what error faults and
+/// patterns can name).
+pub fn is_recorded_call(name: &str) -> bool {
+    TABLE.iter().any(|(_, n, k)| {
+        *n == name && !matches!(k, Kind::CloseRange | Kind::SigReturn | Kind::Exit)
+    })
 }
 
 /// Looks a syscall number up.
