@@ -318,6 +318,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         "bop: recorded baseline {} (verdict {:?}) to resolve the plan's names",
                         base.id, base.verdict
                     );
+                    if runner::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+                        bail!(
+                            "interrupted after the baseline {}; the faulty run was not started",
+                            base.id
+                        );
+                    }
                     Some(base.id)
                 }
                 _ => None,
