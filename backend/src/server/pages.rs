@@ -62,17 +62,22 @@ struct NotFoundPage {
     detail: String,
 }
 
+/// The error page for a path id that is not a valid id (400).
+fn bad_id(e: &crate::store::StoreError) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        &NotFoundPage {
+            page: "error",
+            detail: e.to_string(),
+        },
+    )
+}
+
 /// A run's page. A missing run still gets the shell (with 404), so the
 /// frontend shows the API's explanation the same way it shows any error.
 async fn run(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     if let Err(e) = validate_id(&id) {
-        return page(
-            StatusCode::BAD_REQUEST,
-            &NotFoundPage {
-                page: "error",
-                detail: e.to_string(),
-            },
-        );
+        return bad_id(&e);
     }
     let status = match state.store().run(&id) {
         Ok(_) => StatusCode::OK,
@@ -108,13 +113,7 @@ struct ExplorationPage {
 /// shell (with 404) so the frontend shows the API's explanation.
 async fn exploration(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     if let Err(e) = validate_id(&id) {
-        return page(
-            StatusCode::BAD_REQUEST,
-            &NotFoundPage {
-                page: "error",
-                detail: e.to_string(),
-            },
-        );
+        return bad_id(&e);
     }
     let status = match crate::explore::load(state.store(), &id) {
         Ok(_) => StatusCode::OK,
@@ -151,13 +150,7 @@ async fn compare(query: Result<Query<CompareQuery>, QueryRejection>) -> Response
     let (a, b) = query.map(|Query(q)| (q.a, q.b)).unwrap_or_default();
     for id in a.iter().chain(b.iter()) {
         if let Err(e) = validate_id(id) {
-            return page(
-                StatusCode::BAD_REQUEST,
-                &NotFoundPage {
-                    page: "error",
-                    detail: e.to_string(),
-                },
-            );
+            return bad_id(&e);
         }
     }
     page(
