@@ -340,6 +340,33 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
     }
     let Builder { scans, uses, .. } = b;
 
+    // Write sides that some reader saw end (an EOF read). Only their fds are
+    // followed below, which keeps fork-heavy runs (every child inheriting
+    // every fd) cheap.
+    let mut wanted: HashSet<(usize, u8)> = HashSet::new();
+    for (i, u) in uses.iter().enumerate() {
+        let (Some((c, hint)), e) = (u, &events[i]) else {
+            continue;
+        };
+        let s = &scans[*c];
+        if !(is_recv(&e.call) && e.ret == Some(0) && e.errno.is_none() && s.stream) {
+            continue;
+        }
+        let side = match hint {
+            Hint::Side(k) => *k,
+            Hint::Addr(a) => u8::from(s.side0.as_deref() != Some(a.as_str())),
+            Hint::Unknown => continue,
+        };
+        wanted.insert((
+            *c,
+            if s.kind == ChannelKind::Pipe {
+                0
+            } else {
+                1 - side
+            },
+        ));
+    }
+
     // Pass 2, in seq order: resolve sides, follow fds through pipe creation,
     // dup and fork, and collect what closes each side (close of an fd,
     // shutdown for writing, the death of a process still holding it).
@@ -396,15 +423,20 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
         match e.call.as_str() {
             "pipe" | "pipe2" if good => {
                 if let (Some(&(c, _)), [r, w, ..]) = (uses[i].as_ref(), e.detail.fds.as_slice()) {
-                    fdt[p].insert(*r, (c, 1));
-                    fdt[p].insert(*w, (c, 0));
+                    for (fd, end) in [(*r, (c, 1)), (*w, (c, 0))] {
+                        if wanted.contains(&end) {
+                            fdt[p].insert(fd, end);
+                        }
+                    }
                 }
             }
             "socketpair" | "accept" | "accept4" if good => {
                 for (fd, ep) in e.detail.fds.iter().zip(&e.detail.new_endpoints) {
                     if let Some(&(c, _)) = uses[i].as_ref() {
                         let s = u8::from(scans[c].side0.as_deref() != Some(ep.local.as_str()));
-                        fdt[p].insert(*fd, (c, s));
+                        if wanted.contains(&(c, s)) {
+                            fdt[p].insert(*fd, (c, s));
+                        }
                     }
                 }
             }
@@ -416,8 +448,21 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
                     .copied()
                     .or_else(|| e.ret.map(|r| r as i32));
                 let old = e.fd.and_then(|fd| fdt[p].get(&fd).copied()).or(resolved);
-                if let (Some(new), Some(end)) = (new, old) {
+                if let (Some(new), Some(end)) = (new, old.filter(|end| wanted.contains(end))) {
                     fdt[p].insert(new, end);
+                }
+            }
+            // Exec closes close-on-exec fds. The log does not say which
+            // fds had O_CLOEXEC; Rust, Go, Python and modern C libraries set
+            // it on every socket and pipe they make, while stdio (0-2) is
+            // passed on by dup2, which clears it. So fds above 2 count as
+            // closed by the exec.
+            "exec" => {
+                let gone: Vec<i32> = fdt[p].keys().copied().filter(|&fd| fd > 2).collect();
+                for fd in gone {
+                    if let Some(end) = fdt[p].remove(&fd) {
+                        closes.entry(end).or_default().push(i);
+                    }
                 }
             }
             "close" => {
@@ -443,7 +488,7 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
             }
             _ => {
                 if let (Some(fd), Some(end)) = (e.fd, resolved) {
-                    if scans[end.0].stream {
+                    if wanted.contains(&end) {
                         fdt[p].insert(fd, end);
                     }
                 }

@@ -416,11 +416,9 @@ fn shiviz(g: &CausalGraph<'_>) -> String {
     let mut out = String::new();
     for i in order {
         let clock: serde_json::Map<String, serde_json::Value> = g
-            .clock(i)
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(t, c)| (threads[t].name.clone(), serde_json::Value::from(*c)))
+            .clock_entries(i)
+            .into_iter()
+            .map(|(t, c)| (threads[t].name.clone(), serde_json::Value::from(c)))
             .collect();
         let _ = writeln!(
             out,

@@ -4,6 +4,7 @@
 //! queries are O(1).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use petgraph::Direction;
 use petgraph::algo::{tarjan_scc, toposort};
@@ -82,8 +83,8 @@ pub struct CausalGraph<'e> {
     graph: StableDiGraph<usize, Edge>,
     names: Names,
     analysis: Analysis,
-    /// Per event: one component per thread (see [`CausalGraph::clock`]).
-    clocks: Vec<Vec<u32>>,
+    /// Per event: its vector clock, sparse (see [`Sparse`]).
+    clocks: Vec<Sparse>,
     lamport: Vec<u64>,
     topo: Vec<usize>,
     broken: Vec<(usize, usize, Edge)>,
@@ -185,23 +186,7 @@ impl<'e> CausalGraph<'e> {
         }
         let (topo, broken) = break_cycles(&mut graph);
 
-        let nthreads = names.threads.len();
-        let mut clocks: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let mut lamport = vec![0u64; n];
-        for &v in &topo {
-            let mut c = vec![0u32; nthreads];
-            let mut l = 0;
-            for e in graph.edges_directed(node(v), Direction::Incoming) {
-                let u = e.source().index();
-                for (x, y) in c.iter_mut().zip(&clocks[u]) {
-                    *x = (*x).max(*y);
-                }
-                l = l.max(lamport[u]);
-            }
-            c[names.thread_of[v]] = names.position[v] as u32 + 1;
-            clocks[v] = c;
-            lamport[v] = l + 1;
-        }
+        let (clocks, lamport) = clocks(&graph, &names, &topo);
         CausalGraph {
             events,
             graph,
@@ -285,10 +270,41 @@ impl<'e> CausalGraph<'e> {
         &self.topo
     }
 
-    /// Vector clock of event `i`: component `t` is how many events of
-    /// thread `t` (index into [`Self::threads`]) happen before or at `i`.
-    pub fn clock(&self, i: usize) -> &[u32] {
-        &self.clocks[i]
+    /// Vector clock of event `i`, one component per thread (index into
+    /// [`Self::threads`]): how many events of that thread happen before or
+    /// at `i`. Dense; see [`Self::clock_entries`] for the non-zero ones.
+    pub fn clock(&self, i: usize) -> Vec<u32> {
+        let mut c = vec![0; self.names.threads.len()];
+        for (t, k) in self.clock_entries(i) {
+            c[t] = k;
+        }
+        c
+    }
+
+    /// The non-zero components of event `i`'s vector clock as
+    /// (thread index, count), by thread index.
+    pub fn clock_entries(&self, i: usize) -> Vec<(usize, u32)> {
+        let own = self.names.thread_of[i] as u32;
+        let mut out: Vec<(usize, u32)> = self.clocks[i]
+            .iter()
+            .filter(|(t, _)| *t != own)
+            .map(|&(t, k)| (t as usize, k))
+            .collect();
+        let at = out.partition_point(|&(t, _)| t < own as usize);
+        out.insert(at, (own as usize, self.names.position[i] as u32 + 1));
+        out
+    }
+
+    /// Component `t` of event `i`'s vector clock.
+    pub fn clock_component(&self, i: usize, t: usize) -> u32 {
+        if t == self.names.thread_of[i] {
+            return self.names.position[i] as u32 + 1;
+        }
+        let c = &self.clocks[i];
+        match c.binary_search_by_key(&(t as u32), |&(x, _)| x) {
+            Ok(k) => c[k].1,
+            Err(_) => 0,
+        }
     }
 
     /// Lamport time of event `i`: 1 + the longest chain of events before it.
@@ -298,7 +314,7 @@ impl<'e> CausalGraph<'e> {
 
     /// True when event `a` happens before event `b` (strictly).
     pub fn happens_before(&self, a: usize, b: usize) -> bool {
-        a != b && self.clocks[b][self.names.thread_of[a]] > self.names.position[a] as u32
+        a != b && self.clock_component(b, self.names.thread_of[a]) > self.names.position[a] as u32
     }
 
     /// True when neither of two distinct events happens before the other.
@@ -352,6 +368,86 @@ impl<'e> CausalGraph<'e> {
     pub fn broken_edges(&self) -> &[(usize, usize, Edge)] {
         &self.broken
     }
+}
+
+/// A sparse vector clock: (thread index, count) sorted by thread. Events
+/// of a thread share their predecessor's clock (an `Arc`) until a cross edge
+/// comes in, and the event's own component is implied by its position, so
+/// a run with thousands of short-lived children does not cost
+/// events × threads memory.
+type Sparse = Arc<[(u32, u32)]>;
+
+/// Vector clocks and Lamport times, in topological order.
+fn clocks(
+    graph: &StableDiGraph<usize, Edge>,
+    names: &Names,
+    topo: &[usize],
+) -> (Vec<Sparse>, Vec<u64>) {
+    let empty: Sparse = Arc::from(Vec::new());
+    let mut clocks: Vec<Sparse> = vec![empty.clone(); names.thread_of.len()];
+    let mut lamport = vec![0u64; names.thread_of.len()];
+    for &v in topo {
+        let mut l = 0;
+        let mut pred: Option<usize> = None;
+        let mut cross: Vec<usize> = Vec::new();
+        for e in graph.edges_directed(node(v), Direction::Incoming) {
+            let u = e.source().index();
+            l = l.max(lamport[u]);
+            if e.weight().kind == EdgeKind::Program {
+                pred = Some(u);
+            } else {
+                cross.push(u);
+            }
+        }
+        lamport[v] = l + 1;
+        let base = pred.map_or_else(|| empty.clone(), |p| clocks[p].clone());
+        if cross.is_empty() {
+            clocks[v] = base;
+            continue;
+        }
+        let mut acc: Vec<(u32, u32)> = base.to_vec();
+        for u in cross {
+            let own = (names.thread_of[u] as u32, names.position[u] as u32 + 1);
+            acc = merge(&acc, &clocks[u], own);
+        }
+        clocks[v] = Arc::from(acc);
+    }
+    (clocks, lamport)
+}
+
+/// Component-wise max of two sparse clocks, plus one extra component.
+fn merge(a: &[(u32, u32)], b: &[(u32, u32)], extra: (u32, u32)) -> Vec<(u32, u32)> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()) + 1);
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x.0 == y.0 => {
+                i += 1;
+                j += 1;
+                (x.0, x.1.max(y.1))
+            }
+            (Some(&x), Some(&y)) if x.0 < y.0 => {
+                i += 1;
+                x
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => break,
+        };
+        out.push(next);
+    }
+    let (t, k) = extra;
+    match out.binary_search_by_key(&t, |&(x, _)| x) {
+        Ok(p) => out[p].1 = out[p].1.max(k),
+        Err(p) => out.insert(p, (t, k)),
+    }
+    out
 }
 
 /// Returns a topological order, removing the most doubtful cross edge of

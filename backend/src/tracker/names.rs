@@ -158,17 +158,25 @@ impl Names {
             }
         }
 
+        // Fork-family events by (creating thread, new tid), so finding each
+        // thread's creating call does not scan its creator's whole history.
+        let mut forks: HashMap<(usize, i32), Vec<usize>> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            if let (true, Some(child)) = (is_fork(&e.call), e.detail.child) {
+                forks.entry((thread_of[i], child)).or_default().push(i);
+            }
+        }
         // The creating fork/clone event of each thread: the creator's
         // fork-family event whose `detail.child` is this tid.
         for t in 0..threads.len() {
             let Some(c) = creator[t] else { continue };
             let tid = threads[t].tid;
             let start_seq = events[threads[t].events[0]].seq;
-            let found = threads[c]
-                .events
-                .iter()
+            let found = forks
+                .get(&(c, tid))
+                .into_iter()
+                .flatten()
                 .copied()
-                .filter(|&j| is_fork(&events[j].call) && events[j].detail.child == Some(tid))
                 .min_by_key(|&j| events[j].seq.abs_diff(start_seq));
             threads[t].spawned_by = found;
         }
