@@ -505,3 +505,21 @@ fn run_with_a_plan_naming_nothing_leaves_no_run() {
         "runs were left behind"
     );
 }
+
+#[test]
+fn a_dropped_sendmmsg_reports_every_datagram_sent() {
+    let s = TempStore::new();
+    s.record_guest("base", &["mmsg"]);
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("base/stdout")).unwrap(),
+        "sent 3 lens [8, 8, 8] received 3\n"
+    );
+    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "base"]).stdout).unwrap();
+    let first = g["messages"][0]["id"].as_str().unwrap().to_string();
+    assert_ok(&rerun(&s, &["--id", "d", "--drop", &first]), "rerun");
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("d/stdout")).unwrap(),
+        "sent 3 lens [8, 8, 8] received 0\n",
+        "the sender sees success for every datagram; none arrives"
+    );
+}

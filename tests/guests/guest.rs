@@ -531,6 +531,45 @@ fn main() {
                 rx.recv_from(&mut buf).unwrap();
             }
         }
+        // mmsg: one sendmmsg of three 8-byte datagrams to a socket of this
+        // process; prints what sendmmsg reported and how many arrived.
+        "mmsg" => {
+            use std::os::fd::AsRawFd;
+            let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            tx.connect(rx.local_addr().unwrap()).unwrap();
+            let mut bufs = [*b"datagrm0", *b"datagrm1", *b"datagrm2"];
+            let mut iovs: Vec<libc::iovec> = bufs
+                .iter_mut()
+                .map(|b| libc::iovec {
+                    iov_base: b.as_mut_ptr().cast(),
+                    iov_len: 8,
+                })
+                .collect();
+            #[allow(unsafe_code)]
+            // SAFETY: zeroed mmsghdr is valid; pointers outlive the call.
+            let mut msgs: Vec<libc::mmsghdr> = iovs
+                .iter_mut()
+                .map(|iov| {
+                    let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                    m.msg_hdr.msg_iov = iov;
+                    m.msg_hdr.msg_iovlen = 1;
+                    m
+                })
+                .collect();
+            #[allow(unsafe_code)]
+            // SAFETY: msgs is a valid array of 3 mmsghdr.
+            let sent = unsafe { libc::sendmmsg(tx.as_raw_fd(), msgs.as_mut_ptr(), 3, 0) };
+            let lens: Vec<u32> = msgs.iter().map(|m| m.msg_len).collect();
+            rx.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+                .unwrap();
+            let mut got = 0;
+            let mut buf = [0u8; 16];
+            while rx.recv(&mut buf).is_ok() {
+                got += 1;
+            }
+            println!("sent {sent} lens {lens:?} received {got}");
+        }
         // selfpipe: one process writes 5 bytes into a pipe and reads them back.
         "selfpipe" => {
             let (r, w) = nix::unistd::pipe().unwrap();

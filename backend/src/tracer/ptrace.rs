@@ -300,3 +300,17 @@ impl Stopped {
         ptrace::setregs(self.0, regs)
     }
 }
+
+/// Writes bytes into a tracee's memory (the fault injector fills in what a
+/// skipped call would have written). Returns how many were written.
+pub(super) fn write_memory(pid: Pid, addr: u64, bytes: &[u8]) -> usize {
+    use nix::sys::uio::process_vm_writev;
+    if addr == 0 || bytes.is_empty() {
+        return 0;
+    }
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len: bytes.len(),
+    }];
+    process_vm_writev(pid, &[std::io::IoSlice::new(bytes)], &remote).unwrap_or(0)
+}

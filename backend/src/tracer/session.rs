@@ -1050,7 +1050,20 @@ fn send_length(tid: i32, call: &str, args: [u64; 6]) -> u64 {
                 0
             }
         }
-        "sendmmsg" => args[2],
+        "sendmmsg" => {
+            // Each struct mmsghdr (64 bytes) gets msg_len = its iovecs' total,
+            // as if every datagram had been sent; the call returns vlen.
+            let vlen = args[2].min(1024);
+            for k in 0..vlen {
+                let hdr = args[1] + 64 * k;
+                let iov = read_u64s(tid, hdr + 16, 2);
+                if let [iov, n] = iov[..] {
+                    let len = iov_sum(iov, n) as u32;
+                    ptrace::write_memory(Pid::from_raw(tid), hdr + 56, &len.to_ne_bytes());
+                }
+            }
+            vlen
+        }
         _ => args[2],
     }
 }
