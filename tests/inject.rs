@@ -523,3 +523,33 @@ fn a_dropped_sendmmsg_reports_every_datagram_sent() {
         "the sender sees success for every datagram; none arrives"
     );
 }
+
+#[test]
+fn faults_on_a_server_speaks_first_greeting_always_fire() {
+    // The server's first send can be handled before the client's connect
+    // returns; the accept event names the connecting process from the
+    // kernel, so the greeting has the same locator in every run.
+    let s = TempStore::new();
+    s.record_guest("base", &["greet"]);
+    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "base"]).stdout).unwrap();
+    let greeting = g["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reverse"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 0..6 {
+        let id = format!("d{i}");
+        let out = rerun(&s, &["--id", &id, "--drop", &greeting]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "run {i}: the greeting must be dropped: {}",
+            text(&out.stderr)
+        );
+        assert!(faults(&s, &id)[0].fired);
+    }
+}

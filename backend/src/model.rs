@@ -92,6 +92,10 @@ pub struct Detail {
     /// shutdown: `rd`, `wr` or `rdwr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub how: Option<String>,
+    /// accept/accept4: the pid of the traced process at the other end of
+    /// the new connection (found from the kernel at accept time), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_pid: Option<i32>,
     /// `start` of a root process: its scenario node name (`primary`,
     /// `client`), which becomes its logical name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

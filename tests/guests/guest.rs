@@ -570,6 +570,27 @@ fn main() {
             }
             println!("sent {sent} lens {lens:?} received {got}");
         }
+        // greet: a server-speaks-first protocol. The server sends "hello"
+        // right after accept; the client waits up to 1 s for it and exits 0
+        // (greeted) or 3 (not).
+        "greet" => {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut client = Command::new(me())
+                .args(["greet-client", &port.to_string()])
+                .spawn()
+                .unwrap();
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.write_all(b"hello").unwrap();
+            exit(client.wait().unwrap().code().unwrap_or(1));
+        }
+        "greet-client" => {
+            let mut s = TcpStream::connect(("127.0.0.1", arg(2, 0) as u16)).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .unwrap();
+            let mut buf = [0u8; 5];
+            exit(if s.read_exact(&mut buf).is_ok() { 0 } else { 3 });
+        }
         // selfpipe: one process writes 5 bytes into a pipe and reads them back.
         "selfpipe" => {
             let (r, w) = nix::unistd::pipe().unwrap();

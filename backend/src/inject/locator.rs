@@ -205,6 +205,14 @@ impl Locator {
         for ep in ev.detail.new_endpoints.clone() {
             own(&ep.local, self);
         }
+        // An accepted connection's other end belongs to the connecting
+        // process (known from the kernel at accept time), so the accepting
+        // side's names do not depend on which stop the tracer handled first.
+        if let (Some(peer_pid), Some(ep)) = (ev.detail.peer_pid, ev.detail.new_endpoints.first()) {
+            if let (Some(peer), Some(key)) = (&ep.peer, self.proc_key.get(&peer_pid).cloned()) {
+                self.owner.entry(peer.clone()).or_insert(key);
+            }
+        }
         let event = self.thread_key.get(&ev.tid).cloned().map(|t| {
             let n = self
                 .event_count

@@ -626,6 +626,11 @@ impl Session {
                 if ok && p.call.name.starts_with("accept") {
                     self.forget_fd(tgid, ret as i32);
                     self.new_fds(tgid, tid, &[ret as i32], &mut ev.detail);
+                    ev.detail.peer_pid = ev
+                        .detail
+                        .new_endpoints
+                        .first()
+                        .and_then(|ep| self.connector_of(ep));
                 }
             }
             Kind::Send | Kind::Recv if ok => {
@@ -713,6 +718,41 @@ impl Session {
             self.emit_acted(ev, acted)?;
         }
         self.resume(tracee, None)
+    }
+
+    /// The traced process at the other end of a just-accepted connection,
+    /// from the kernel: a task whose connect is still pending (its return not
+    /// handled yet) or already done, whose socket's local address is this
+    /// connection's peer. Lets logical names of the accepting side not depend
+    /// on the order in which the tracer happens to handle the two stops.
+    fn connector_of(&mut self, accepted: &Endpoint) -> Option<i32> {
+        let peer = accepted.peer.clone()?;
+        // Already known: some process's cached endpoint has it as its local end.
+        for (tgid, fds) in &self.fds {
+            if fds
+                .values()
+                .any(|t| matches!(t, FdTarget::Channel(ep) if ep.local == peer))
+            {
+                return Some(*tgid);
+            }
+        }
+        let connecting: Vec<(i32, i32, i32)> = self
+            .tasks
+            .iter()
+            .filter_map(|(tid, t)| {
+                let p = t
+                    .pending
+                    .as_ref()
+                    .or(t.restarting.as_ref().map(|(p, _)| p))?;
+                (p.call.name == "connect").then_some((t.tgid, *tid, p.args[0] as i32))
+            })
+            .collect();
+        connecting.into_iter().find_map(|(tgid, tid, fd)| {
+            match self.resolver.resolve(tgid, tid, fd) {
+                FdTarget::Channel(ep) if ep.local == peer => Some(tgid),
+                _ => None,
+            }
+        })
     }
 
     /// Records new fds (and their endpoints) in the detail and the cache.
