@@ -242,6 +242,25 @@ async fn wait_rerun(app: &Router, id: &str) -> Value {
     }
 }
 
+/// Posts the standard plan as a rerun of `run`; returns the new run id.
+async fn start_rerun(app: &Router, run: &str) -> String {
+    send(app, post_json(&format!("/api/runs/{run}/reruns"), PLAN))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The plan file a rerun was started with is removed once it ends.
+fn assert_plan_removed(store: &Store, id: &str) {
+    let plan = store
+        .root()
+        .join(".bop-serve/plans")
+        .join(format!("{id}.json"));
+    assert!(!plan.exists(), "plan file left behind");
+}
+
 #[tokio::test]
 async fn run_list_is_paged_newest_first_with_summaries() {
     let f = fixture();
@@ -684,25 +703,13 @@ async fn rerun_with_the_real_binary_injects_the_fault() {
             .is_some_and(|i| i.starts_with("drop")),
         "{send_event}"
     );
-    assert!(
-        !f.store
-            .root()
-            .join(".bop-serve/plans")
-            .join(format!("{id}.json"))
-            .exists(),
-        "plan file left behind"
-    );
+    assert_plan_removed(&f.store, &id);
 }
 
 #[tokio::test]
 async fn rerun_failure_carries_the_childs_stderr() {
     let f = fixture_with(scripts().dir.join("fail"), 2, Duration::from_secs(20));
-    let id = send(&f.app, post_json("/api/runs/r1/reruns", PLAN))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = start_rerun(&f.app, "r1").await;
     let status = wait_rerun(&f.app, &id).await;
     assert_eq!(status["state"], "failed");
     assert_eq!(status["exit_status"], 3);
@@ -716,12 +723,7 @@ async fn rerun_failure_carries_the_childs_stderr() {
 #[tokio::test]
 async fn rerun_success_records_the_run_and_gets_the_plan() {
     let f = fixture_with(scripts().dir.join("succeed"), 2, Duration::from_secs(20));
-    let id = send(&f.app, post_json("/api/runs/r1/reruns", PLAN))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = start_rerun(&f.app, "r1").await;
     let status = wait_rerun(&f.app, &id).await;
     assert_eq!(status["state"], "done", "{status}");
     assert_eq!(status["exit_status"], 0);
@@ -737,31 +739,14 @@ async fn rerun_success_records_the_run_and_gets_the_plan() {
     assert_eq!(f.store.manifest(&id).unwrap().parent.as_deref(), Some("r1"));
     let list = send(&f.app, get("/api/runs")).await.json();
     assert_eq!(list["total"], 4);
-    assert!(
-        !f.store
-            .root()
-            .join(".bop-serve/plans")
-            .join(format!("{id}.json"))
-            .exists(),
-        "plan file left behind"
-    );
+    assert_plan_removed(&f.store, &id);
 }
 
 #[tokio::test]
 async fn reruns_are_queued_and_killed_on_timeout() {
     let f = fixture_with(scripts().dir.join("hang"), 1, Duration::from_millis(500));
-    let first = send(&f.app, post_json("/api/runs/r1/reruns", PLAN))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let second = send(&f.app, post_json("/api/runs/r2/reruns", PLAN))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = start_rerun(&f.app, "r1").await;
+    let second = start_rerun(&f.app, "r2").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         send(&f.app, get(&format!("/api/reruns/{second}")))
