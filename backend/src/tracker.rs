@@ -23,7 +23,7 @@ pub mod show;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod testlog;
+pub(crate) mod testlog;
 #[cfg(test)]
 mod tests;
 

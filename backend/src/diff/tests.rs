@@ -5,12 +5,7 @@
 
 use super::{Comparison, DivergenceKind, compare, render_text};
 use crate::model::{Event, Manifest, RunStatus, Target, Verdict};
-// The tracker's log builders, compiled here too: the tracker keeps its
-// test helpers private to itself.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../tracker/testlog.rs"]
-mod testlog;
-use testlog::{Ev, Log, ev, pipe, tcp};
+use crate::tracker::testlog::{Ev, Log, ev, pipe, tcp, two_clients};
 
 fn manifest(id: &str) -> Manifest {
     Manifest {
@@ -127,43 +122,6 @@ fn pipe_race(swapped: bool) -> Vec<Event> {
     l.events
 }
 
-/// Two clients each send one message on their own connection to primary,
-/// which reads `first`'s connection first (polling in between).
-fn two_clients(first: usize) -> Vec<Event> {
-    let mut l = Log::default();
-    l.push(ev(9, 9, "start").node("primary"));
-    let mut eps = Vec::new();
-    for k in 0..2 {
-        let pid = 1 + k;
-        l.push(ev(pid, pid, "start").node(&format!("c{k}")));
-        let (c, s) = (
-            tcp(&format!("127.0.0.1:{}", 100 + k), "127.0.0.1:7"),
-            tcp("127.0.0.1:7", &format!("127.0.0.1:{}", 100 + k)),
-        );
-        l.push(ev(pid, pid, "connect").fd(3).ep(c.clone()));
-        l.push(
-            ev(9, 9, "accept")
-                .fd(3)
-                .ret(Some(i64::from(4 + k)))
-                .fds(&[4 + k], [s.clone()]),
-        );
-        eps.push((pid, c, s));
-    }
-    for (pid, c, _) in &eps {
-        l.push(ev(*pid, *pid, "write").fd(3).ep(c.clone()).bytes(4));
-    }
-    for k in [first, 1 - first] {
-        l.push(ev(9, 9, "epoll_wait").ret(Some(1)));
-        l.push(
-            ev(9, 9, "read")
-                .fd(4 + k as i32)
-                .ep(eps[k].2.clone())
-                .bytes(4),
-        );
-    }
-    l.events
-}
-
 /// Reads a recorded run from `fixtures/`.
 fn fixture(id: &str) -> (Manifest, Vec<Event>) {
     let (m, e) = match id {
@@ -201,7 +159,7 @@ fn a_run_compared_with_itself_has_no_differences() {
         req_reply(false),
         req_reply(true),
         pipe_race(false),
-        two_clients(0),
+        two_clients(0, false),
     ] {
         let c = cmp(&log, &log);
         assert!(c.is_empty(), "{c:#?}");
@@ -422,7 +380,7 @@ fn messages_arriving_in_swapped_order() {
 
 #[test]
 fn reads_of_two_connections_in_swapped_order_are_moved() {
-    let c = cmp(&two_clients(0), &two_clients(1));
+    let c = cmp(&two_clients(0, false), &two_clients(1, false));
     assert!(!c.same_class);
     assert!(c.messages.only_a.is_empty() && c.messages.only_b.is_empty());
     assert_eq!(c.events.len(), 1, "{:#?}", c.events);

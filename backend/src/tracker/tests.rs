@@ -1,7 +1,7 @@
 //! Unit tests of the tracker on small hand-written logs, one behaviour each.
 
 use super::export::{Format, graph_json, render};
-use super::testlog::{Ev, Log, ev, pipe, tcp, udp, unix};
+use super::testlog::{Ev, Log, ev, pipe, tcp, two_clients, udp, unix};
 use super::{CausalGraph, EdgeKind, trace_class};
 use crate::model::{Event, Manifest, RunStatus, Target, Verdict};
 
@@ -472,49 +472,6 @@ fn trace_class_ignores_interleaving_pids_and_ports() {
     let (ga, gb) = (CausalGraph::build(&a.events), CausalGraph::build(&b2));
     assert_eq!(trace_class(&ga), trace_class(&gb));
     assert_eq!(trace_class(&ga).len(), 16);
-}
-
-/// Two clients send one message each to primary, which reads `first`'s
-/// connection first.
-fn two_clients(first: usize, client_order_swapped: bool) -> Vec<Event> {
-    let mut l = Log::default();
-    l.push(ev(9, 9, "start").node("primary"));
-    let mut eps = Vec::new();
-    for k in 0..2 {
-        let pid = 1 + k;
-        l.push(ev(pid, pid, "start").node(&format!("c{k}")));
-        let (c, s) = (
-            tcp(&format!("127.0.0.1:{}", 100 + k), "127.0.0.1:7"),
-            tcp("127.0.0.1:7", &format!("127.0.0.1:{}", 100 + k)),
-        );
-        l.push(ev(pid, pid, "connect").fd(3).ep(c.clone()));
-        l.push(
-            ev(9, 9, "accept")
-                .fd(3)
-                .ret(Some(i64::from(4 + k)))
-                .fds(&[4 + k], [s.clone()]),
-        );
-        eps.push((pid, c, s));
-    }
-    let writes: Vec<usize> = if client_order_swapped {
-        vec![1, 0]
-    } else {
-        vec![0, 1]
-    };
-    for k in writes {
-        let (pid, c, _) = &eps[k];
-        l.push(ev(*pid, *pid, "write").fd(3).ep(c.clone()).bytes(4));
-    }
-    for k in [first, 1 - first] {
-        l.push(ev(9, 9, "epoll_wait").ret(Some(1)));
-        l.push(
-            ev(9, 9, "read")
-                .fd(4 + k as i32)
-                .ep(eps[k].2.clone())
-                .bytes(4),
-        );
-    }
-    l.events
 }
 
 #[test]
