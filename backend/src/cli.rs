@@ -618,7 +618,7 @@ fn print_faults(m: &Manifest) {
         let Ok(r) = serde_json::from_value::<crate::inject::FaultRecord>(f.clone()) else {
             continue;
         };
-        let what = serde_json::to_string(&r.fault).unwrap_or_default();
+        let what = &r.fault;
         match (&r.fired, &r.at) {
             (true, Some(at)) => eprintln!(
                 "bop: fault {what} fired at {} (pid {}, tid {}, {} ms): {}",

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 pub use render::render_text;
 
-use crate::inject::{Fault, FaultRecord, Ms};
+use crate::inject::FaultRecord;
 use crate::model::{Event, Manifest, Verdict};
 use crate::tracker::{
     CausalGraph, EdgeKind, is_blocking, is_recv, is_send, is_thread_end, trace_class,
@@ -596,80 +596,11 @@ fn fault_info(v: &serde_json::Value) -> FaultInfo {
         };
     };
     FaultInfo {
-        fault: describe_fault(&r.fault),
+        fault: r.fault.to_string(),
         fired: r.fired,
         at: r.at.and_then(|a| a.event),
         effect: r.effect,
         count: r.count,
-    }
-}
-
-/// One line per fault, in the CLI's vocabulary.
-fn describe_fault(f: &Fault) -> String {
-    match f {
-        Fault::Delay { message, ms } => match ms {
-            Ms::N(n) => format!("delay {message} by {n} ms"),
-            Ms::Word(w) => format!("delay {message} by {w}"),
-        },
-        Fault::Drop { message } => format!("drop {message}"),
-        Fault::Error {
-            event,
-            process,
-            call,
-            channel,
-            nth,
-            errno,
-        } => {
-            let target = match event {
-                Some(e) => e.clone(),
-                None => {
-                    let mut parts = Vec::new();
-                    parts.extend(process.as_ref().map(|p| format!("process {p}")));
-                    parts.extend(call.as_ref().map(|c| format!("call {c}")));
-                    parts.extend(channel.as_ref().map(|c| format!("channel {c}")));
-                    parts.extend(nth.map(|n| format!("occurrence {n}")));
-                    parts.join(", ")
-                }
-            };
-            format!("error {errno} on {target}")
-        }
-        Fault::Crash {
-            process,
-            after,
-            kill,
-        } => {
-            let how = if *kill { "kill" } else { "crash" };
-            match after {
-                Some(a) => format!("{how} {process} after {a}"),
-                None => format!("{how} {process}"),
-            }
-        }
-        Fault::Jitter { max_ms, seed } => {
-            format!("jitter every send by 0..={max_ms} ms (seed {seed})")
-        }
-        Fault::Partition {
-            groups,
-            after,
-            after_ms,
-            heal_ms,
-            ..
-        } => {
-            let mut s = format!(
-                "partition {} | {}",
-                groups[0].join(","),
-                groups[1].join(",")
-            );
-            if let Some(a) = after {
-                s.push_str(&format!(" after {a}"));
-            }
-            if let Some(ms) = after_ms {
-                s.push_str(&format!(" after {ms} ms"));
-            }
-            if let Some(ms) = heal_ms {
-                s.push_str(&format!(", heals after {ms} ms"));
-            }
-            s
-        }
     }
 }
 

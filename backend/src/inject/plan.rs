@@ -134,6 +134,78 @@ pub enum Fault {
     },
 }
 
+/// One line per fault, in the CLI's vocabulary (`drop client->primary#0/r1`).
+impl std::fmt::Display for Fault {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Fault::Delay { message, ms } => match ms {
+                Ms::N(n) => format!("delay {message} by {n} ms"),
+                Ms::Word(w) => format!("delay {message} by {w}"),
+            },
+            Fault::Drop { message } => format!("drop {message}"),
+            Fault::Error {
+                event,
+                process,
+                call,
+                channel,
+                nth,
+                errno,
+            } => {
+                let target = match event {
+                    Some(e) => e.clone(),
+                    None => {
+                        let mut parts = Vec::new();
+                        parts.extend(process.as_ref().map(|p| format!("process {p}")));
+                        parts.extend(call.as_ref().map(|c| format!("call {c}")));
+                        parts.extend(channel.as_ref().map(|c| format!("channel {c}")));
+                        parts.extend(nth.map(|n| format!("occurrence {n}")));
+                        parts.join(", ")
+                    }
+                };
+                format!("error {errno} on {target}")
+            }
+            Fault::Crash {
+                process,
+                after,
+                kill,
+            } => {
+                let how = if *kill { "kill" } else { "crash" };
+                match after {
+                    Some(a) => format!("{how} {process} after {a}"),
+                    None => format!("{how} {process}"),
+                }
+            }
+            Fault::Jitter { max_ms, seed } => {
+                format!("jitter every send by 0..={max_ms} ms (seed {seed})")
+            }
+            Fault::Partition {
+                groups,
+                after,
+                after_ms,
+                heal_ms,
+                ..
+            } => {
+                let mut s = format!(
+                    "partition {} | {}",
+                    groups[0].join(","),
+                    groups[1].join(",")
+                );
+                if let Some(a) = after {
+                    s.push_str(&format!(" after {a}"));
+                }
+                if let Some(ms) = after_ms {
+                    s.push_str(&format!(" after {ms} ms"));
+                }
+                if let Some(ms) = heal_ms {
+                    s.push_str(&format!(", heals after {ms} ms"));
+                }
+                s
+            }
+        };
+        out.write_str(&text)
+    }
+}
+
 /// Where a fault fired.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Fired {
