@@ -18,17 +18,7 @@ let browser;
 
 before(async () => {
   store = tempDir("bop-e2e-explore-");
-  // On a loaded machine the demo's seeded race can fail a plain run (exit
-  // 1); the tests want a passing baseline, so record it again then.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      bop(["demo", "--store", store, "--id", "demo"]);
-      break;
-    } catch (e) {
-      if (attempt === 3) throw e;
-      bop(["delete", "--store", store, "demo"]);
-    }
-  }
+  bop(["demo", "--store", store, "--id", "demo"]);
   bop(["explore", "--store", store, "demo", "--id", "cls", "--runs", "8", "--jitter", "30"]);
   bop(["explore", "--store", store, "demo", "--id", "sw", "--sweep", "drop"]);
   // The rerun fails the check (double increment): exit status 1.
