@@ -422,12 +422,7 @@ impl<'e> Side<'e> {
             .enumerate()
             .map(|(t, th)| (th.name.clone(), t))
             .collect();
-        let horizon = g
-            .processes()
-            .iter()
-            .find(|p| p.node.as_deref() == Some("client"))
-            .and_then(|p| p.threads.first())
-            .and_then(|&t| g.threads()[t].events.last().copied());
+        let horizon = g.workload_end();
         Side {
             horizon,
             ev,

@@ -4,32 +4,8 @@
 //! `--delay 'primary->replica#0/0=500'`).
 
 use super::{Comparison, DivergenceKind, compare, render_text};
-use crate::model::{Event, Manifest, RunStatus, Target, Verdict};
-use crate::tracker::testlog::{Ev, Log, ev, pipe, tcp, two_clients};
-
-fn manifest(id: &str) -> Manifest {
-    Manifest {
-        schema: 1,
-        id: id.into(),
-        target: Target::Command {
-            argv: vec!["demo".into()],
-            cwd: "/".into(),
-        },
-        command: "demo".into(),
-        started_ms: 0,
-        ended_ms: Some(1),
-        status: RunStatus::Done,
-        ended_by: None,
-        exit_status: Some(0),
-        verdict: Verdict::Pass,
-        trace_class: None,
-        parent: None,
-        faults: Vec::new(),
-        counts: Default::default(),
-        capture_bytes: 0,
-        error: None,
-    }
-}
+use crate::model::{Event, Manifest, Verdict};
+use crate::tracker::testlog::{Ev, Log, ev, manifest, pipe, tcp, two_clients};
 
 fn cmp(a: &[Event], b: &[Event]) -> Comparison {
     compare((&manifest("a"), a), (&manifest("b"), b))

@@ -63,13 +63,7 @@ pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
         }
         t
     };
-    // The workload's end: the scenario client's last event, if any.
-    let horizon = g
-        .processes()
-        .iter()
-        .find(|p| p.node.as_deref() == Some("client"))
-        .and_then(|p| p.threads.first())
-        .and_then(|&t| g.threads()[t].events.last().copied());
+    let horizon = g.workload_end();
     let in_scope = |i: usize| horizon.is_none_or(|h| i == h || g.happens_before(i, h));
     // Class names of kept events: thread, ordinal among kept events, call.
     let mut cname: Vec<Option<String>> = vec![None; n];

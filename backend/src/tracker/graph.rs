@@ -312,6 +312,17 @@ impl<'e> CausalGraph<'e> {
         self.lamport[i]
     }
 
+    /// The end of the workload: the scenario client's last event, if the run
+    /// has a `client` node. What nodes do after it (being stopped by bop) is
+    /// teardown, which trace classes and comparisons leave out.
+    pub fn workload_end(&self) -> Option<usize> {
+        self.processes()
+            .iter()
+            .find(|p| p.node.as_deref() == Some("client"))
+            .and_then(|p| p.threads.first())
+            .and_then(|&t| self.threads()[t].events.last().copied())
+    }
+
     /// True when event `a` happens before event `b` (strictly).
     pub fn happens_before(&self, a: usize, b: usize) -> bool {
         a != b && self.clock_component(b, self.names.thread_of[a]) > self.names.position[a] as u32

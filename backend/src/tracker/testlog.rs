@@ -1,6 +1,6 @@
 //! Test helpers: terse builders for hand-written event logs.
 
-use crate::model::{ChannelKind, Endpoint, Event};
+use crate::model::{ChannelKind, Endpoint, Event, Manifest, RunStatus, Target, Verdict};
 
 /// A new event of `pid`/`tid` that returned 0.
 pub(crate) fn ev(pid: i32, tid: i32, call: &str) -> Event {
@@ -212,4 +212,29 @@ pub(crate) fn two_clients(first: usize, client_order_swapped: bool) -> Vec<Event
         );
     }
     l.events
+}
+
+/// A finished, passing run's manifest for hand-written logs.
+pub(crate) fn manifest(id: &str) -> Manifest {
+    Manifest {
+        schema: 1,
+        id: id.into(),
+        target: Target::Command {
+            argv: vec!["demo".into()],
+            cwd: "/".into(),
+        },
+        command: "demo".into(),
+        started_ms: 0,
+        ended_ms: Some(1),
+        status: RunStatus::Done,
+        ended_by: None,
+        exit_status: Some(0),
+        verdict: Verdict::Pass,
+        trace_class: None,
+        parent: None,
+        faults: Vec::new(),
+        counts: Default::default(),
+        capture_bytes: 0,
+        error: None,
+    }
 }

@@ -3,7 +3,7 @@
 use super::export::{Format, graph_json, render};
 use super::testlog::{Ev, Log, ev, pipe, tcp, two_clients, udp, unix};
 use super::{CausalGraph, EdgeKind, trace_class};
-use crate::model::{Event, Manifest, RunStatus, Target, Verdict};
+use crate::model::{Event, Manifest};
 
 /// Cross edges of a kind, as (from, to).
 fn edges(g: &CausalGraph<'_>, kind: EdgeKind) -> Vec<(usize, usize)> {
@@ -15,27 +15,7 @@ fn edges(g: &CausalGraph<'_>, kind: EdgeKind) -> Vec<(usize, usize)> {
 }
 
 fn manifest() -> Manifest {
-    Manifest {
-        schema: 1,
-        id: "r1".into(),
-        target: Target::Command {
-            argv: vec!["demo".into()],
-            cwd: "/".into(),
-        },
-        command: "demo".into(),
-        started_ms: 0,
-        ended_ms: Some(1),
-        status: RunStatus::Done,
-        ended_by: None,
-        exit_status: Some(0),
-        verdict: Verdict::Pass,
-        trace_class: None,
-        parent: None,
-        faults: Vec::new(),
-        counts: Default::default(),
-        capture_bytes: 0,
-        error: None,
-    }
+    super::testlog::manifest("r1")
 }
 
 /// Indices of the interesting events of [`client_server`].
