@@ -214,11 +214,6 @@ impl Injector {
         })
     }
 
-    /// An injector without faults (plain runs still compute nothing).
-    pub fn is_empty(&self) -> bool {
-        self.armed.is_empty()
-    }
-
     fn fire(&mut self, i: usize, effect: String, pid: i32, tid: i32, call: &str, at_ms: u64) {
         let r = &mut self.records[i];
         if !r.fired {
