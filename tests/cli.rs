@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bop::model::{EndReason, Verdict};
+use bop_model::{EndReason, Verdict};
 
 use crate::common::*;
 

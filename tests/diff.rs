@@ -1,7 +1,7 @@
 //! `bop diff` on real runs: a run against itself, a rerun with one
 //! dropped message, exit statuses like diff(1).
 
-use bop::diff::Comparison;
+use bop_tracker::compare::Comparison;
 
 use crate::common::*;
 
@@ -85,7 +85,7 @@ fn two_runs_of_a_racy_guest_show_the_swap() {
         ]),
         "explore",
     );
-    let e: bop::explore::Exploration =
+    let e: bop_model::Exploration =
         serde_json::from_slice(&std::fs::read(s.path().join("explorations/x.json")).unwrap())
             .unwrap();
     assert!(e.classes.len() >= 2, "the race showed both orders");

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bop::explore::Exploration;
+use bop_model::Exploration;
 
 use crate::common::*;
 

@@ -2,8 +2,8 @@
 //! effect, faults that cannot fire say so, bad plans change nothing, and
 //! the bundled demo's seeded bugs are each revealed by one fault.
 
-use bop::inject::FaultRecord;
-use bop::model::{EndReason, Verdict};
+use bop_model::FaultRecord;
+use bop_model::{EndReason, Verdict};
 
 use crate::common::*;
 
@@ -37,12 +37,7 @@ fn rpc_baseline() -> (TempStore, String, String, String) {
 }
 
 fn faults(s: &TempStore, id: &str) -> Vec<FaultRecord> {
-    s.read(id)
-        .0
-        .faults
-        .into_iter()
-        .map(|f| serde_json::from_value(f).unwrap())
-        .collect()
+    s.read(id).0.faults
 }
 
 fn rerun(s: &TempStore, args: &[&str]) -> std::process::Output {
@@ -445,7 +440,7 @@ fn run_with_a_plan_records_a_baseline_then_the_faulty_run() {
         r#"{"faults": [{"kind": "delay", "message": "primary->replica#0/0", "ms": 500}]}"#,
     )
     .unwrap();
-    let kv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/demo/kv.toml");
+    let kv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/bop/demo/kv.toml");
     let out = s.bop(&[
         "run",
         "-q",

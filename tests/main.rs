@@ -18,3 +18,5 @@ mod tracker;
 mod explore;
 // bop diff on real runs.
 mod diff;
+// The HTTP API and pages of bop serve through app(), reruns by the real binary.
+mod api;

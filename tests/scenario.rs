@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use bop::model::{Event, Verdict};
+use bop_model::{Event, Verdict};
 
 use crate::common::*;
 
@@ -161,7 +161,7 @@ fn a_node_that_never_gets_ready_fails_the_run_and_is_killed() {
         text_of(&out)
     );
     let (m, ev) = s.read("lazy");
-    assert_eq!(m.status, bop::model::RunStatus::Failed);
+    assert_eq!(m.status, bop_model::RunStatus::Failed);
     let kids: Vec<i32> = std::fs::read_to_string(s.path().join("lazy/lazy.stdout"))
         .unwrap()
         .lines()
@@ -197,7 +197,7 @@ fn redis_primary_and_replica_are_traced() {
         "redis-server is not installed (.ci/run installs it)"
     );
     let s = TempStore::new();
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/demo/redis.toml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/bop/demo/redis.toml");
     let out = s.bop(&["run", "-q", "--id", "redis", file.to_str().unwrap()]);
     assert_ok(&out, "bop run redis.toml");
     let (m, ev) = s.read("redis");

@@ -1,7 +1,7 @@
 //! The tracer on each kind of guest: exact counts and byte totals of the
 //! recorded events and channels, process and thread lifecycle.
 
-use bop::model::{ChannelKind, Verdict};
+use bop_model::{ChannelKind, Verdict};
 
 use crate::common::*;
 

@@ -35,7 +35,7 @@ fn a_read_spanning_two_messages_and_a_message_split_over_two_reads() {
     let (m, _) = s.record_guest("spans", &["spans"]);
     assert_eq!(
         m.verdict,
-        bop::model::Verdict::Pass,
+        bop_model::Verdict::Pass,
         "the child read what it expected"
     );
     let g = export(&s, "spans");

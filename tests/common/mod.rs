@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bop::model::{Event, Manifest};
-use bop::store::Store;
+use bop_model::{Event, Manifest};
+use bop_store::Store;
 
 /// The bop binary built for this test run (built by `make test` /
 /// `cargo build --workspace` before the tests).

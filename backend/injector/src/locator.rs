@@ -1,0 +1,245 @@
+//! Run-independent locators for processes, channels, messages and events,
+//! computed incrementally from events in recording order.
+//!
+//! Logical names (the tracker's) are computed over a whole run, but the
+//! injector must recognise "the fourth message from client to primary"
+//! at the entry of a send, before the run is over. So a fault plan written
+//! in logical names is first translated, through the parent run, into these
+//! locators, which the injector can compute online with the same code that
+//! computed them over the parent: same program behaviour, same locator.
+//!
+//! * process: scenario node name (or `root#k`), then for a child
+//!   `PARENT-THREAD>k` (k-th process its creating thread started);
+//! * thread: `PROCESS:tN` (N-th thread of the process, t0 the first);
+//! * channel direction: `KIND:SENDER->PEER#n` (n-th distinct channel the
+//!   sender used towards that peer), the peer being the process that owns
+//!   the other end's address or inode, or `ext`;
+//! * message: `DIRECTION/m` (m-th send-family call in that direction);
+//! * event: `THREAD/CALL/m` (m-th recorded call of that name in the thread).
+
+use std::collections::HashMap;
+
+use bop_model::{ChannelKind, Endpoint, Event, is_send};
+
+/// Incremental locator state of one run.
+#[derive(Default, Debug, Clone)]
+pub struct Locator {
+    proc_key: HashMap<i32, String>,
+    thread_key: HashMap<i32, String>,
+    threads_in_proc: HashMap<String, usize>,
+    children_of_thread: HashMap<i32, usize>,
+    roots: usize,
+    owner: HashMap<String, String>,
+    port_owner: HashMap<String, String>,
+    directions: HashMap<(String, String), String>,
+    direction_count: HashMap<String, usize>,
+    messages: HashMap<String, usize>,
+    event_count: HashMap<(String, String), usize>,
+}
+
+fn port_of(addr: &str) -> Option<&str> {
+    addr.rsplit_once(':').map(|(_, p)| p)
+}
+
+impl Locator {
+    /// The process locator of a pid seen so far.
+    pub fn process(&self, pid: i32) -> Option<&str> {
+        self.proc_key.get(&pid).map(String::as_str)
+    }
+
+    /// The thread locator of a tid seen so far.
+    pub fn thread(&self, tid: i32) -> Option<&str> {
+        self.thread_key.get(&tid).map(String::as_str)
+    }
+
+    /// The process owning the other end of a channel, as far as known.
+    pub fn peer(&self, kind: Option<ChannelKind>, peer: Option<&str>) -> String {
+        let Some(peer) = peer else {
+            return "ext".into();
+        };
+        if let Some(o) = self.owner.get(peer) {
+            return o.clone();
+        }
+        if matches!(kind, Some(ChannelKind::Tcp) | Some(ChannelKind::Udp)) {
+            if let Some(o) = port_of(peer).and_then(|p| self.port_owner.get(p)) {
+                return o.clone();
+            }
+        }
+        "ext".into()
+    }
+
+    fn direction_key(ep: &Endpoint, addr: Option<&str>) -> (String, Option<String>) {
+        let peer = if ep.kind == Some(ChannelKind::Pipe) {
+            None
+        } else {
+            ep.peer.clone().or(addr.map(str::to_string))
+        };
+        (ep.local.clone(), peer)
+    }
+
+    /// The channel-direction locator a send by `pid` on `ep` (to `addr`)
+    /// has, assigning it if this is the first send (when `assign`).
+    fn direction(
+        &mut self,
+        pid: i32,
+        ep: &Endpoint,
+        addr: Option<&str>,
+        assign: bool,
+    ) -> Option<String> {
+        let sender = self.proc_key.get(&pid)?.clone();
+        let (local, peer) = Self::direction_key(ep, addr);
+        let kernel = format!("{local}|{}", peer.as_deref().unwrap_or(""));
+        if let Some(d) = self.directions.get(&(sender.clone(), kernel.clone())) {
+            return Some(d.clone());
+        }
+        let kind = ep.kind.map_or("?", |k| k.as_str());
+        let peer_key = if ep.kind == Some(ChannelKind::Pipe) {
+            "pipe".to_string()
+        } else {
+            self.peer(ep.kind, peer.as_deref())
+        };
+        let base = format!("{kind}:{sender}->{peer_key}");
+        let n = self.direction_count.get(&base).copied().unwrap_or(0);
+        let d = format!("{base}#{n}");
+        if assign {
+            self.direction_count.insert(base, n + 1);
+            self.directions.insert((sender, kernel), d.clone());
+        }
+        Some(d)
+    }
+
+    /// The message locator the next send by `pid` on `ep` would have.
+    pub fn peek_message(&mut self, pid: i32, ep: &Endpoint, addr: Option<&str>) -> Option<String> {
+        let d = self.direction(pid, ep, addr, false)?;
+        let m = self.messages.get(&d).copied().unwrap_or(0);
+        Some(format!("{d}/{m}"))
+    }
+
+    /// The channel-direction locator of a send (without assigning it).
+    pub fn peek_direction(
+        &mut self,
+        pid: i32,
+        ep: &Endpoint,
+        addr: Option<&str>,
+    ) -> Option<String> {
+        self.direction(pid, ep, addr, false)
+    }
+
+    /// The event locator the next `call` of thread `tid` would have.
+    pub fn peek_event(&self, tid: i32, call: &str) -> Option<String> {
+        let t = self.thread_key.get(&tid)?;
+        let m = self
+            .event_count
+            .get(&(t.clone(), call.to_string()))
+            .copied()
+            .unwrap_or(0);
+        Some(format!("{t}/{call}/{m}"))
+    }
+
+    /// Feeds one recorded event (in recording order). Returns its event
+    /// locator and, for a send, its message locator.
+    pub fn observe(&mut self, ev: &Event) -> (Option<String>, Option<String>) {
+        if ev.call == "start" {
+            let key = if ev.detail.thread {
+                let p = self
+                    .proc_key
+                    .get(&ev.pid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("pid{}", ev.pid));
+                let n = self.threads_in_proc.entry(p.clone()).or_default();
+                let k = format!("{p}:t{n}");
+                *n += 1;
+                k
+            } else {
+                let p = match (ev.detail.node.as_ref(), ev.detail.child) {
+                    (Some(node), _) => node.clone(),
+                    (None, Some(parent_tid)) => {
+                        let parent = self
+                            .thread_key
+                            .get(&parent_tid)
+                            .cloned()
+                            .unwrap_or_else(|| format!("tid{parent_tid}"));
+                        let n = self.children_of_thread.entry(parent_tid).or_default();
+                        let k = format!("{parent}>{n}");
+                        *n += 1;
+                        k
+                    }
+                    (None, None) => {
+                        self.roots += 1;
+                        format!("root#{}", self.roots - 1)
+                    }
+                };
+                self.proc_key.insert(ev.pid, p.clone());
+                self.threads_in_proc.insert(p.clone(), 1);
+                format!("{p}:t0")
+            };
+            self.thread_key.insert(ev.tid, key);
+        }
+        let Some(proc_key) = self.proc_key.get(&ev.pid).cloned() else {
+            return (None, None);
+        };
+        // Who owns which address or inode, for naming peers.
+        let own = |addr: &str, this: &mut Self| {
+            this.owner
+                .entry(addr.to_string())
+                .or_insert_with(|| proc_key.clone());
+        };
+        if let Some(ep) = &ev.endpoint {
+            if matches!(ev.call.as_str(), "bind" | "listen") {
+                if let Some(p) = port_of(&ep.local) {
+                    self.port_owner
+                        .entry(p.to_string())
+                        .or_insert_with(|| proc_key.clone());
+                }
+            }
+            own(&ep.local, self);
+        }
+        for ep in ev.detail.new_endpoints.clone() {
+            own(&ep.local, self);
+        }
+        // An accepted connection's other end belongs to the connecting
+        // process (known from the kernel at accept time), so the accepting
+        // side's names do not depend on which stop the tracer handled first.
+        if let (Some(peer_pid), Some(ep)) = (ev.detail.peer_pid, ev.detail.new_endpoints.first()) {
+            if let (Some(peer), Some(key)) = (&ep.peer, self.proc_key.get(&peer_pid).cloned()) {
+                self.owner.entry(peer.clone()).or_insert(key);
+            }
+        }
+        let event = self.thread_key.get(&ev.tid).cloned().map(|t| {
+            let n = self
+                .event_count
+                .entry((t.clone(), ev.call.clone()))
+                .or_default();
+            let loc = format!("{t}/{}/{n}", ev.call);
+            *n += 1;
+            loc
+        });
+        let message = match (&ev.endpoint, is_send(&ev.call)) {
+            (Some(ep), true) => self
+                .direction(ev.pid, ep, ev.detail.addr.as_deref(), true)
+                .map(|d| {
+                    let m = self.messages.entry(d.clone()).or_default();
+                    let loc = format!("{d}/{m}");
+                    *m += 1;
+                    loc
+                }),
+            _ => None,
+        };
+        (event, message)
+    }
+}
+
+impl Locator {
+    /// Pids whose process locator is `process` or below it.
+    pub fn pids_under(&self, process: &str) -> Vec<i32> {
+        self.proc_key
+            .iter()
+            .filter(|(_, k)| {
+                *k == process
+                    || k.strip_prefix(process)
+                        .is_some_and(|r| r.starts_with(":t") && r.contains('>'))
+            })
+            .map(|(p, _)| *p)
+            .collect()
+    }
+}

@@ -1,0 +1,114 @@
+//! Translating a fault plan through the parent run: logical names become
+//! the run-independent locators the tracer can compute online.
+
+use std::collections::HashMap;
+
+use bop_model::{Event, PlanError};
+use bop_tracker::CausalGraph;
+
+use super::locator::Locator;
+
+/// A fault translated into locators.
+#[derive(Clone, Debug)]
+pub(super) enum Target {
+    /// Matches the send with this message locator.
+    Message(String),
+    /// Matches the event with this event locator.
+    Event(String),
+    /// Matches the nth call matching a pattern.
+    Pattern {
+        process: Option<String>,
+        call: Option<String>,
+        direction: Option<String>,
+        nth: usize,
+    },
+    /// Named something that never happened in the parent run.
+    Never(String),
+}
+
+/// The parent run's names and locators.
+pub(super) struct Translation {
+    messages: HashMap<String, String>,
+    events: HashMap<String, String>,
+    processes: HashMap<String, String>,
+    channels: HashMap<String, Vec<String>>,
+}
+
+impl Translation {
+    /// Builds the name → locator tables of a recorded run.
+    pub(super) fn of(events: &[Event]) -> Translation {
+        let graph = CausalGraph::build(events);
+        let mut locator = Locator::default();
+        let mut event_loc = vec![None; events.len()];
+        let mut message_loc = vec![None; events.len()];
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events[i].seq);
+        for i in order {
+            let (e, m) = locator.observe(&events[i]);
+            event_loc[i] = e;
+            message_loc[i] = m;
+        }
+        let mut t = Translation {
+            messages: HashMap::new(),
+            events: HashMap::new(),
+            processes: HashMap::new(),
+            channels: HashMap::new(),
+        };
+        for m in graph.messages() {
+            if let Some(loc) = &message_loc[m.send] {
+                t.messages.insert(m.name.clone(), loc.clone());
+                let dir = loc
+                    .rsplit_once('/')
+                    .map_or(loc.clone(), |(d, _)| d.to_string());
+                let channel = graph.channels()[m.channel].name.clone();
+                let dirs = t.channels.entry(channel).or_default();
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        for (i, loc) in event_loc.iter().enumerate() {
+            if let Some(loc) = loc {
+                t.events.insert(graph.event_name(i), loc.clone());
+            }
+        }
+        for p in graph.processes() {
+            if let Some(key) = locator.process(p.pid) {
+                t.processes.insert(p.name.clone(), key.to_string());
+            }
+        }
+        t
+    }
+
+    pub(super) fn process(&self, name: &str) -> Result<String, PlanError> {
+        self.processes.get(name).cloned().ok_or_else(|| {
+            let mut known: Vec<&str> = self.processes.keys().map(String::as_str).collect();
+            known.sort();
+            PlanError(format!(
+                "no process '{name}' in the run (processes: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
+    pub(super) fn message(&self, name: &str) -> Target {
+        match self.messages.get(name) {
+            Some(l) => Target::Message(l.clone()),
+            None => Target::Never(format!("message '{name}' did not occur in the parent run")),
+        }
+    }
+
+    pub(super) fn event(&self, name: &str) -> Target {
+        match self.events.get(name) {
+            Some(l) => Target::Event(l.clone()),
+            None => Target::Never(format!("event '{name}' did not occur in the parent run")),
+        }
+    }
+
+    pub(super) fn channel(&self, name: &str) -> Result<Vec<String>, PlanError> {
+        self.channels
+            .get(name)
+            .cloned()
+            .ok_or_else(|| PlanError(format!("no channel '{name}' carried messages in the run")))
+    }
+}

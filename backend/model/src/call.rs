@@ -1,0 +1,148 @@
+//! What each system call the tracer records is for, by name: the one table
+//! the tracer (which also maps syscall numbers to these names), the tracker
+//! and the injector consult, so "is this a send?" has one answer.
+
+/// The role of a recorded system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    /// Creates fds: socket, socketpair, pipe, pipe2.
+    Create,
+    /// bind/connect/listen/accept/accept4.
+    Setup,
+    /// Moves bytes out (write family / send family).
+    Send,
+    /// Moves bytes in (read family / recv family).
+    Recv,
+    /// close / shutdown.
+    Teardown,
+    /// dup, dup2, dup3, fcntl.
+    Dup,
+    /// fork, vfork, clone, clone3.
+    Spawn,
+    /// execve, execveat.
+    Exec,
+    /// exit, exit_group (never return).
+    Exit,
+    /// wait4, waitid.
+    Wait,
+    /// poll & co: recorded only as where a thread blocks.
+    Block,
+    /// close_range: not recorded, but invalidates cached fds.
+    CloseRange,
+    /// rt_sigreturn: not recorded; ends a signal handler (see ERESTART*).
+    SigReturn,
+}
+
+/// Every call the tracer stops at, as strace spells it, with its role
+/// (`send`/`recv` exist on other architectures; x86_64 has only the `*to`
+/// and `*from` forms).
+pub const CALLS: &[(&str, CallKind)] = &[
+    ("socket", CallKind::Create),
+    ("socketpair", CallKind::Create),
+    ("pipe", CallKind::Create),
+    ("pipe2", CallKind::Create),
+    ("bind", CallKind::Setup),
+    ("connect", CallKind::Setup),
+    ("listen", CallKind::Setup),
+    ("accept", CallKind::Setup),
+    ("accept4", CallKind::Setup),
+    ("write", CallKind::Send),
+    ("writev", CallKind::Send),
+    ("pwrite64", CallKind::Send),
+    ("send", CallKind::Send),
+    ("sendto", CallKind::Send),
+    ("sendmsg", CallKind::Send),
+    ("sendmmsg", CallKind::Send),
+    ("read", CallKind::Recv),
+    ("readv", CallKind::Recv),
+    ("pread64", CallKind::Recv),
+    ("recv", CallKind::Recv),
+    ("recvfrom", CallKind::Recv),
+    ("recvmsg", CallKind::Recv),
+    ("recvmmsg", CallKind::Recv),
+    ("shutdown", CallKind::Teardown),
+    ("close", CallKind::Teardown),
+    ("dup", CallKind::Dup),
+    ("dup2", CallKind::Dup),
+    ("dup3", CallKind::Dup),
+    ("fcntl", CallKind::Dup),
+    ("fork", CallKind::Spawn),
+    ("vfork", CallKind::Spawn),
+    ("clone", CallKind::Spawn),
+    ("clone3", CallKind::Spawn),
+    ("execve", CallKind::Exec),
+    ("execveat", CallKind::Exec),
+    ("exit", CallKind::Exit),
+    ("exit_group", CallKind::Exit),
+    ("wait4", CallKind::Wait),
+    ("waitid", CallKind::Wait),
+    ("poll", CallKind::Block),
+    ("ppoll", CallKind::Block),
+    ("select", CallKind::Block),
+    ("pselect6", CallKind::Block),
+    ("epoll_wait", CallKind::Block),
+    ("epoll_pwait", CallKind::Block),
+    ("epoll_pwait2", CallKind::Block),
+    ("close_range", CallKind::CloseRange),
+    ("restart_syscall", CallKind::Block),
+    ("rt_sigreturn", CallKind::SigReturn),
+];
+
+impl CallKind {
+    /// The role of a call by name; `None` for calls the tracer does not
+    /// stop at and for lifecycle points (`start`, `killed`).
+    pub fn of(name: &str) -> Option<CallKind> {
+        CALLS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+}
+
+/// Calls that put bytes into a channel (EVENTS.md "Data").
+pub fn is_send(call: &str) -> bool {
+    CallKind::of(call) == Some(CallKind::Send)
+}
+
+/// Calls that take bytes out of a channel.
+pub fn is_recv(call: &str) -> bool {
+    CallKind::of(call) == Some(CallKind::Recv)
+}
+
+/// Calls that create a process or a thread (`detail.child` = new tid).
+pub fn is_fork(call: &str) -> bool {
+    CallKind::of(call) == Some(CallKind::Spawn)
+}
+
+/// Events that end a thread: the `exit`/`killed` lifecycle points, or the
+/// `exit`/`exit_group` syscalls that replace the `exit` point.
+pub fn is_thread_end(call: &str) -> bool {
+    call == "killed" || CallKind::of(call) == Some(CallKind::Exit)
+}
+
+/// Blocking points: they wait for readiness and move no data.
+pub fn is_blocking(call: &str) -> bool {
+    CallKind::of(call) == Some(CallKind::Block)
+}
+
+/// True when `name` is a call the tracer records as an event (what error
+/// faults and patterns can name).
+pub fn is_recorded_call(name: &str) -> bool {
+    CallKind::of(name).is_some_and(|k| {
+        !matches!(
+            k,
+            CallKind::CloseRange | CallKind::SigReturn | CallKind::Exit
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_name() {
+        assert!(is_send("sendmmsg") && is_recv("recvfrom") && !is_send("read"));
+        assert!(is_fork("clone3") && is_thread_end("killed") && is_thread_end("exit_group"));
+        assert!(is_blocking("epoll_wait") && !is_blocking("read"));
+        assert!(is_recorded_call("connect") && !is_recorded_call("rt_sigreturn"));
+        assert!(!is_recorded_call("conect") && CallKind::of("start").is_none());
+    }
+}

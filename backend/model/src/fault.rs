@@ -1,0 +1,403 @@
+//! Faults and fault plans in logical names (DESIGN.md "Fault semantics"),
+//! and the record of what each fault did in a run. Parsing and the checks
+//! that need no run live here; translating a plan through a parent run into
+//! locators is the injector's job.
+
+use serde::{Deserialize, Serialize};
+
+use crate::call::is_recorded_call;
+use crate::errno::errno_number as errno_lookup;
+
+/// A plan that cannot be used, as one sentence.
+#[derive(Debug, thiserror::Error)]
+#[error("fault plan: {0}")]
+pub struct PlanError(pub String);
+
+/// The faults of one run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultPlan {
+    /// In the order they are checked.
+    #[serde(default, alias = "fault")]
+    pub faults: Vec<Fault>,
+}
+
+/// A duration in milliseconds, or `"inf"`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Ms {
+    /// Milliseconds.
+    N(u64),
+    /// `"inf"` (anything else is rejected by validation).
+    Word(String),
+}
+
+impl Ms {
+    /// `None` for infinity.
+    pub fn millis(&self) -> Result<Option<u64>, PlanError> {
+        match self {
+            Ms::N(n) => Ok(Some(*n)),
+            Ms::Word(w) if w == "inf" => Ok(None),
+            Ms::Word(w) => Err(PlanError(format!(
+                "'{w}' is not a duration (use milliseconds or \"inf\")"
+            ))),
+        }
+    }
+}
+
+/// What a partition does to new connections between its groups.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectMode {
+    /// connect fails with ECONNREFUSED.
+    #[default]
+    Refuse,
+    /// connect fails with ETIMEDOUT.
+    Timeout,
+    /// connect hangs until the partition heals (or the run ends).
+    Hang,
+}
+
+/// One fault, in logical names.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Fault {
+    /// Hold a message's send for `ms` (or forever).
+    Delay {
+        /// Message name.
+        message: String,
+        /// How long.
+        ms: Ms,
+    },
+    /// The send succeeds, the bytes never arrive.
+    Drop {
+        /// Message name.
+        message: String,
+    },
+    /// Skip a call and fail it with an errno.
+    Error {
+        /// Exact event name (or use the pattern fields).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<String>,
+        /// Pattern: process name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
+        /// Pattern: system call name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<String>,
+        /// Pattern: channel name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        /// Pattern: which matching occurrence (0 = first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nth: Option<usize>,
+        /// Errno name, e.g. `ECONNRESET`.
+        errno: String,
+    },
+    /// A process stops being heard (or is killed).
+    Crash {
+        /// Process name.
+        process: String,
+        /// From this event on (else from the start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// SIGKILL the process tree instead of silencing it.
+        #[serde(default)]
+        kill: bool,
+    },
+    /// Every send is held a pseudo-random 0..=max_ms, drawn from `seed` and
+    /// the message's locator, so the same seed gives the same delays
+    /// whatever the interleaving (used by `bop explore --jitter`).
+    Jitter {
+        /// Largest delay.
+        max_ms: u64,
+        /// Seed of the draw.
+        seed: u64,
+    },
+    /// Messages between two groups of processes stop arriving.
+    Partition {
+        /// The two groups of process names.
+        groups: [Vec<String>; 2],
+        /// Start after this event...
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// ...or after this many ms of the run (else from the start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_ms: Option<u64>,
+        /// Heal after this many ms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heal_ms: Option<u64>,
+        /// What new connections across do.
+        #[serde(default)]
+        connect: ConnectMode,
+    },
+}
+
+/// One line per fault, in the CLI's vocabulary (`drop client->primary#0/r1`).
+impl std::fmt::Display for Fault {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Fault::Delay { message, ms } => match ms {
+                Ms::N(n) => format!("delay {message} by {n} ms"),
+                Ms::Word(w) => format!("delay {message} by {w}"),
+            },
+            Fault::Drop { message } => format!("drop {message}"),
+            Fault::Error {
+                event,
+                process,
+                call,
+                channel,
+                nth,
+                errno,
+            } => {
+                let target = match event {
+                    Some(e) => e.clone(),
+                    None => {
+                        let mut parts = Vec::new();
+                        parts.extend(process.as_ref().map(|p| format!("process {p}")));
+                        parts.extend(call.as_ref().map(|c| format!("call {c}")));
+                        parts.extend(channel.as_ref().map(|c| format!("channel {c}")));
+                        parts.extend(nth.map(|n| format!("occurrence {n}")));
+                        parts.join(", ")
+                    }
+                };
+                format!("error {errno} on {target}")
+            }
+            Fault::Crash {
+                process,
+                after,
+                kill,
+            } => {
+                let how = if *kill { "kill" } else { "crash" };
+                match after {
+                    Some(a) => format!("{how} {process} after {a}"),
+                    None => format!("{how} {process}"),
+                }
+            }
+            Fault::Jitter { max_ms, seed } => {
+                format!("jitter every send by 0..={max_ms} ms (seed {seed})")
+            }
+            Fault::Partition {
+                groups,
+                after,
+                after_ms,
+                heal_ms,
+                ..
+            } => {
+                let mut s = format!(
+                    "partition {} | {}",
+                    groups[0].join(","),
+                    groups[1].join(",")
+                );
+                if let Some(a) = after {
+                    s.push_str(&format!(" after {a}"));
+                }
+                if let Some(ms) = after_ms {
+                    s.push_str(&format!(" after {ms} ms"));
+                }
+                if let Some(ms) = heal_ms {
+                    s.push_str(&format!(", heals after {ms} ms"));
+                }
+                s
+            }
+        };
+        out.write_str(&text)
+    }
+}
+
+/// Where a fault fired.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Fired {
+    /// Logical name of the event in this run (filled after the run).
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Recording order of the event.
+    pub seq: Option<u64>,
+    /// Process and thread ids.
+    pub pid: i32,
+    /// Thread id.
+    pub tid: i32,
+    /// The system call.
+    pub call: String,
+    /// Milliseconds into the run.
+    pub at_ms: u64,
+}
+
+/// A fault and what became of it (stored in the manifest).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FaultRecord {
+    /// The fault as planned.
+    pub fault: Fault,
+    /// Whether it fired.
+    pub fired: bool,
+    /// Where (first time).
+    #[serde(default)]
+    pub at: Option<Fired>,
+    /// What it did, or why it did not fire.
+    pub effect: String,
+    /// How many calls it affected.
+    #[serde(default)]
+    pub count: u64,
+}
+
+impl FaultPlan {
+    /// Parses TOML or JSON (by the first non-space character).
+    pub fn parse(text: &str) -> Result<FaultPlan, PlanError> {
+        let plan: FaultPlan = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| PlanError(e.to_string()))?
+        } else {
+            toml::from_str(text).map_err(|e| PlanError(e.message().to_string()))?
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Checks what can be checked without a run: errnos, durations,
+    /// partition shape.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        for f in &self.faults {
+            match f {
+                Fault::Delay { ms, .. } if ms.millis()? == Some(0) => {
+                    return Err(PlanError(
+                        "a delay of 0 ms does nothing (use at least 1, or \"inf\")".into(),
+                    ));
+                }
+                Fault::Error {
+                    event,
+                    process,
+                    call,
+                    channel,
+                    errno,
+                    ..
+                } => {
+                    planned_errno(errno)?;
+                    if let Some(c) = call {
+                        if !is_recorded_call(c) {
+                            return Err(PlanError(format!(
+                                "'{c}' is not a system call bop records (see docs/EVENTS.md)"
+                            )));
+                        }
+                    }
+                    if event.is_some() && (process.is_some() || call.is_some() || channel.is_some())
+                    {
+                        return Err(PlanError("an error fault names an event or a pattern (process, call, channel), not both".into()));
+                    }
+                    if event.is_none() && process.is_none() && call.is_none() && channel.is_none() {
+                        return Err(PlanError(
+                            "an error fault needs an event or a pattern (process, call, channel)"
+                                .into(),
+                        ));
+                    }
+                }
+                Fault::Partition {
+                    groups,
+                    after,
+                    after_ms,
+                    ..
+                } => {
+                    if groups.iter().any(Vec::is_empty) {
+                        return Err(PlanError("a partition needs two non-empty groups".into()));
+                    }
+                    if let Some(p) = groups[0].iter().find(|p| groups[1].contains(p)) {
+                        return Err(PlanError(format!("'{p}' is in both groups of a partition")));
+                    }
+                    if after.is_some() && after_ms.is_some() {
+                        return Err(PlanError(
+                            "a partition starts after an event or after a time, not both".into(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// True when no fault needs names from a parent run.
+    pub fn needs_no_parent(&self) -> bool {
+        self.faults
+            .iter()
+            .all(|f| matches!(f, Fault::Jitter { .. }))
+    }
+}
+
+/// The errno number of a name like `ECONNREFUSED` in a plan, or why not.
+pub fn planned_errno(name: &str) -> Result<i32, PlanError> {
+    errno_lookup(name).ok_or_else(|| {
+        PlanError(format!(
+            "unknown errno '{name}' (use a name like ECONNRESET, ETIMEDOUT, EPIPE)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_and_json_plans_are_the_same_schema() {
+        let toml = "[[fault]]\nkind = \"delay\"\nmessage = \"a->b#0/1\"\nms = \"inf\"\n\n[[fault]]\nkind = \"drop\"\nmessage = \"a->b#0/r0\"\n";
+        let json = r#"{"faults": [{"kind": "delay", "message": "a->b#0/1", "ms": "inf"}, {"kind": "drop", "message": "a->b#0/r0"}]}"#;
+        assert_eq!(
+            FaultPlan::parse(toml).unwrap(),
+            FaultPlan::parse(json).unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_plans_say_what_is_wrong() {
+        for (text, want) in [
+            (
+                r#"{"faults":[{"kind":"delay","message":"m","ms":"soon"}]}"#,
+                "'soon' is not a duration",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","event":"e","errno":"ENOPE"}]}"#,
+                "unknown errno 'ENOPE'",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","errno":"EPIPE"}]}"#,
+                "needs an event or a pattern",
+            ),
+            (
+                r#"{"faults":[{"kind":"explode"}]}"#,
+                "unknown variant `explode`",
+            ),
+            (
+                r#"{"faults":[{"kind":"drop","message":"m","extra":1}]}"#,
+                "unknown field `extra`",
+            ),
+            (
+                r#"{"faults":[{"kind":"partition","groups":[[],["a"]]}]}"#,
+                "two non-empty groups",
+            ),
+            ("[[fault]]\nkind = \"drop\"\n", "missing field `message`"),
+            (
+                r#"{"faults":[{"kind":"partition","groups":[["a"],["b","a"]]}]}"#,
+                "'a' is in both groups",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","call":"conect","errno":"EPIPE"}]}"#,
+                "'conect' is not a system call",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","event":"e","call":"read","errno":"EPIPE"}]}"#,
+                "not both",
+            ),
+            (
+                r#"{"faults":[{"kind":"delay","message":"m","ms":0}]}"#,
+                "a delay of 0 ms",
+            ),
+        ] {
+            let e = FaultPlan::parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn errno_names_round_trip() {
+        assert_eq!(planned_errno("ECONNREFUSED").unwrap(), 111);
+        assert_eq!(planned_errno("ETIMEDOUT").unwrap(), 110);
+        assert_eq!(planned_errno("EPIPE").unwrap(), 32);
+    }
+}

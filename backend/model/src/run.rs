@@ -1,0 +1,140 @@
+//! Runs as the store keeps them: the manifest, its status, the verdict and
+//! why the recording ended.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fault::FaultRecord;
+
+/// Lifecycle of a run as the store reports it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// The tracer is still recording.
+    Running,
+    /// The run finished and was recorded completely.
+    Done,
+    /// The tracer itself failed; the log holds what was recorded until then.
+    Failed,
+}
+
+/// Verdict of a run (DESIGN.md: from the check command or the client's exit status).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The check (or the target) exited 0.
+    Pass,
+    /// The check (or the target) exited non-zero or was killed.
+    Fail,
+    /// Not known: the run timed out, was interrupted or is still running.
+    Unknown,
+}
+
+impl Verdict {
+    /// The word used in logs, the API and the CLI: `pass`, `fail`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the recording ended.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The target exited by itself.
+    Exited,
+    /// The run timeout killed the tree.
+    Timeout,
+    /// Ctrl-C (SIGINT/SIGTERM to bop) killed the tree.
+    Interrupted,
+    /// The tracer failed; see the manifest's `error`.
+    TracerError,
+}
+
+/// What was run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Target {
+    /// One command line.
+    Command {
+        /// Program and arguments.
+        argv: Vec<String>,
+        /// Working directory.
+        cwd: String,
+    },
+    /// A scenario file, kept verbatim so reruns need nothing else.
+    Scenario {
+        /// Where it was read from (for messages only).
+        path: String,
+        /// The file's text.
+        text: String,
+        /// Working directory it was run from.
+        cwd: String,
+    },
+}
+
+/// Counts shown in run lists.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Recorded events.
+    pub events: u64,
+    /// Processes seen.
+    pub processes: u64,
+    /// Threads seen (including each process's main thread).
+    pub threads: u64,
+}
+
+/// `manifest.json` of a run: everything about it except the event log.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Manifest {
+    /// Schema version ([`crate::EVENT_SCHEMA`]).
+    pub schema: u32,
+    /// Run id (also its directory name).
+    pub id: String,
+    /// What was run.
+    pub target: Target,
+    /// Human-readable one-line description of the target.
+    pub command: String,
+    /// Wall-clock start, milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// Wall-clock end, when finished.
+    #[serde(default)]
+    pub ended_ms: Option<u64>,
+    /// running / done / failed.
+    pub status: RunStatus,
+    /// Why the recording ended, when it has.
+    #[serde(default)]
+    pub ended_by: Option<EndReason>,
+    /// Exit status of the target as a shell reports it (128+signal if killed).
+    #[serde(default)]
+    pub exit_status: Option<i32>,
+    /// pass / fail / unknown.
+    pub verdict: Verdict,
+    /// Canonical hash of the causal structure (set by the tracker).
+    #[serde(default)]
+    pub trace_class: Option<String>,
+    /// The run this one reruns, if any.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// The fault plan and what each fault did (filled by the injector).
+    #[serde(default)]
+    pub faults: Vec<FaultRecord>,
+    /// Event, process and thread counts.
+    #[serde(default)]
+    pub counts: Counts,
+    /// Bytes of payload captured per message (0 = none).
+    #[serde(default)]
+    pub capture_bytes: usize,
+    /// What went wrong when `status` is `failed`.
+    #[serde(default)]
+    pub error: Option<String>,
+}

@@ -1,0 +1,365 @@
+//! The JSON API under `/api/` (docs/API.md). Handlers are thin: validate
+//! the request, call the store / tracker export on a blocking thread (they
+//! read files and can take a while for large runs), shape the answer.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::{ApiError, ApiJson};
+use super::state::AppState;
+use bop_injector::FaultPlan;
+use bop_model::Exploration;
+use bop_model::{Manifest, RunStatus, Verdict};
+use bop_store::{Store, validate_id};
+use bop_tracker::export::{self, Format};
+
+/// Most runs one page of `GET /api/runs` returns.
+pub(crate) const MAX_RUNS_PAGE: usize = 1000;
+/// Most events one page of `GET /api/runs/{id}/events` returns.
+pub(crate) const MAX_EVENTS_PAGE: usize = 10_000;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/runs", get(list_runs))
+        .route("/runs/{id}", get(get_run).delete(delete_run))
+        .route("/runs/{id}/graph", get(get_graph))
+        .route("/runs/{id}/events", get(get_events))
+        .route("/runs/{id}/export", get(get_export))
+        .route("/runs/{id}/reruns", post(post_rerun))
+        .route("/compare", get(get_compare))
+        .route("/explorations", get(list_explorations))
+        .route("/explorations/{id}", get(get_exploration))
+        .route("/reruns", get(list_reruns))
+        .route("/reruns/{id}", get(get_rerun))
+        .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
+}
+
+/// `?offset&limit` of paged routes.
+#[derive(Deserialize, Debug)]
+struct PageQuery {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl PageQuery {
+    fn limit(&self, default: usize, max: usize) -> Result<usize, ApiError> {
+        match self.limit {
+            None => Ok(default),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::BadQuery(format!(
+                "limit must be between 1 and {max}, not {n}"
+            ))),
+        }
+    }
+}
+
+/// Runs a store operation on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store().clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
+}
+
+/// Path ids are checked before anything touches the file system.
+fn checked(id: &str) -> Result<String, ApiError> {
+    validate_id(id)?;
+    Ok(id.to_string())
+}
+
+/// Number of planned faults and how many fired, from the manifest's
+/// free-form fault records (the injector sets `"fired": true`).
+#[derive(Serialize, Debug)]
+struct FaultSummary {
+    planned: usize,
+    fired: usize,
+}
+
+/// One row of the run list.
+#[derive(Serialize, Debug)]
+struct RunSummary {
+    id: String,
+    command: String,
+    started_ms: u64,
+    duration_ms: Option<u64>,
+    status: RunStatus,
+    verdict: Verdict,
+    trace_class: Option<String>,
+    parent: Option<String>,
+    faults: FaultSummary,
+    events: u64,
+}
+
+impl From<Manifest> for RunSummary {
+    fn from(m: Manifest) -> RunSummary {
+        let fired = m.faults.iter().filter(|f| f.fired).count();
+        RunSummary {
+            duration_ms: m.ended_ms.map(|end| end.saturating_sub(m.started_ms)),
+            faults: FaultSummary {
+                planned: m.faults.len(),
+                fired,
+            },
+            id: m.id,
+            command: m.command,
+            started_ms: m.started_ms,
+            status: m.status,
+            verdict: m.verdict,
+            trace_class: m.trace_class,
+            parent: m.parent,
+            events: m.counts.events,
+        }
+    }
+}
+
+async fn list_runs(
+    State(state): State<AppState>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = query?;
+    let limit = page.limit(100, MAX_RUNS_PAGE)?;
+    let offset = page.offset;
+    let (total, runs) = blocking(&state, move |store| {
+        let all = store.list()?;
+        let total = all.len();
+        let runs: Vec<RunSummary> = all
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(RunSummary::from)
+            .collect();
+        Ok((total, runs))
+    })
+    .await?;
+    Ok(
+        axum::Json(json!({ "total": total, "offset": offset, "limit": limit, "runs": runs }))
+            .into_response(),
+    )
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let manifest = blocking(&state, move |store| Ok(store.manifest(&id)?)).await?;
+    Ok(axum::Json(manifest).into_response())
+}
+
+async fn get_graph(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let graph = blocking(&state, move |store| {
+        let run = store.run(&id)?;
+        let manifest = run.manifest()?;
+        let events = run.events()?;
+        Ok(export::graph_json(&manifest, &events))
+    })
+    .await?;
+    Ok(axum::Json(graph).into_response())
+}
+
+async fn get_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let Query(page) = query?;
+    let limit = page.limit(1000, MAX_EVENTS_PAGE)?;
+    let offset = page.offset;
+    let (total, events) = blocking(&state, move |store| {
+        let all = store.events(&id)?;
+        let total = all.len();
+        Ok((
+            total,
+            all.into_iter().skip(offset).take(limit).collect::<Vec<_>>(),
+        ))
+    })
+    .await?;
+    Ok(
+        axum::Json(json!({ "total": total, "offset": offset, "limit": limit, "events": events }))
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize, Debug)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+async fn get_export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let Query(query) = query?;
+    let format: Format = query.format.as_deref().unwrap_or("json").parse()?;
+    let content_type = match format {
+        Format::Json | Format::Perfetto => "application/json",
+        Format::Dot => "text/vnd.graphviz; charset=utf-8",
+        Format::Shiviz => "text/plain; charset=utf-8",
+    };
+    let text = blocking(&state, move |store| {
+        let run = store.run(&id)?;
+        Ok(export::render(&run.manifest()?, &run.events()?, format))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+async fn delete_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    if state.reruns().is_active(&id) {
+        return Err(ApiError::Conflict(format!(
+            "run '{id}' is being recorded by a rerun; wait for it to end"
+        )));
+    }
+    blocking(&state, move |store| Ok(store.delete(&id)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn post_rerun(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<ApiJson<FaultPlan>, ApiError>,
+) -> Result<Response, ApiError> {
+    // The id is checked before the body so a bad URL is reported as such.
+    let parent = checked(&id)?;
+    let ApiJson(plan) = body?;
+    let new_id = state.reruns().start(&parent, plan).await?;
+    let location = format!("/api/reruns/{new_id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        axum::Json(json!({ "id": new_id })),
+    )
+        .into_response())
+}
+
+/// `?a=ID&b=ID` of `GET /api/compare`.
+#[derive(Deserialize, Debug)]
+struct CompareQuery {
+    a: Option<String>,
+    b: Option<String>,
+}
+
+/// `GET /api/compare?a=&b=`: `bop::diff::compare` of the two runs (docs/COMPARE.md).
+async fn get_compare(
+    State(state): State<AppState>,
+    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let id = |x: Option<String>, side: &str| match x {
+        Some(id) if !id.is_empty() => checked(&id),
+        _ => Err(ApiError::BadQuery(format!(
+            "the comparison needs two run ids: ?a=RUN&b=RUN ({side} is missing)"
+        ))),
+    };
+    let (a, b) = (id(q.a, "a")?, id(q.b, "b")?);
+    let comparison = blocking(&state, move |store| {
+        let (ra, rb) = (store.run(&a)?, store.run(&b)?);
+        let (ma, ea) = (ra.manifest()?, ra.events()?);
+        let (mb, eb) = (rb.manifest()?, rb.events()?);
+        serde_json::to_value(bop_tracker::compare::compare((&ma, &ea), (&mb, &eb)))
+            .map_err(|e| ApiError::Internal(format!("comparison does not serialize: {e}")))
+    })
+    .await?;
+    Ok(axum::Json(comparison).into_response())
+}
+
+/// One row of `GET /api/explorations`.
+#[derive(Serialize, Debug)]
+struct ExplorationSummary {
+    id: String,
+    kind: String,
+    base: String,
+    base_verdict: Verdict,
+    started_ms: u64,
+    ended_ms: Option<u64>,
+    complete: bool,
+    /// Runs recorded (class members, or sweep probes that ran).
+    runs: usize,
+    /// Trace classes (class exploration).
+    classes: usize,
+    /// Probes (sweep).
+    probes: usize,
+    /// Probes whose rerun flipped the baseline's verdict (sweep).
+    flipped: usize,
+}
+
+impl From<&Exploration> for ExplorationSummary {
+    fn from(e: &Exploration) -> ExplorationSummary {
+        let class_runs: usize = e.classes.iter().map(|c| c.count).sum();
+        let probe_runs = e.probes.iter().filter(|p| p.run.is_some()).count();
+        ExplorationSummary {
+            id: e.id.clone(),
+            kind: e.kind.clone(),
+            base: e.params.base.clone(),
+            base_verdict: e.base_verdict,
+            started_ms: e.started_ms,
+            ended_ms: e.ended_ms,
+            complete: e.complete,
+            runs: class_runs + probe_runs,
+            classes: e.classes.len(),
+            probes: e.probes.len(),
+            flipped: e.probes.iter().filter(|p| p.flipped).count(),
+        }
+    }
+}
+
+async fn list_explorations(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let explorations = blocking(&state, |store| {
+        Ok(store
+            .explorations()
+            .list::<Exploration>()
+            .iter()
+            .map(ExplorationSummary::from)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(axum::Json(json!({ "explorations": explorations })).into_response())
+}
+
+async fn get_exploration(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let exploration = blocking(&state, move |store| {
+        Ok(store.explorations().load::<Exploration>(&id)?)
+    })
+    .await?;
+    Ok(axum::Json(exploration).into_response())
+}
+
+async fn list_reruns(State(state): State<AppState>) -> Response {
+    axum::Json(json!({ "reruns": state.reruns().list() })).into_response()
+}
+
+async fn get_rerun(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    match state.reruns().status(&id) {
+        Some(status) => Ok(axum::Json(status).into_response()),
+        None => Err(ApiError::NotFound(format!(
+            "no rerun '{id}' was started by this server"
+        ))),
+    }
+}

@@ -1,0 +1,60 @@
+//! The state shared by every request: the store, the served address (for
+//! the Host/Origin checks), the static directory and the rerun manager.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::reruns::{RerunConfig, Reruns};
+use bop_store::Store;
+
+/// Cheap to clone (one `Arc`).
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    addr: SocketAddr,
+    static_dir: PathBuf,
+    reruns: Reruns,
+}
+
+impl AppState {
+    /// State for a server bound to `addr` (the address actually bound, so
+    /// the Host check knows the real port when port 0 was asked for).
+    pub fn new(
+        store: Store,
+        addr: SocketAddr,
+        static_dir: PathBuf,
+        reruns: RerunConfig,
+    ) -> AppState {
+        let reruns = Reruns::new(reruns, store.clone());
+        AppState(Arc::new(Inner {
+            store,
+            addr,
+            static_dir,
+            reruns,
+        }))
+    }
+
+    /// The run store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The served address.
+    pub fn addr(&self) -> SocketAddr {
+        self.0.addr
+    }
+
+    /// Directory served under `/static/`.
+    pub fn static_dir(&self) -> &Path {
+        &self.0.static_dir
+    }
+
+    /// The reruns started by this server.
+    pub(crate) fn reruns(&self) -> &Reruns {
+        &self.0.reruns
+    }
+}

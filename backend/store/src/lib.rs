@@ -1,0 +1,445 @@
+//! The run store: one self-contained directory per run under a root
+//! (`./runs` by default).
+//!
+//! ```text
+//! runs/<id>/manifest.json   replaced atomically (write tmp, fsync, rename)
+//! runs/<id>/events.jsonl    append-only, one event per line, one write(2) per line
+//! runs/<id>/stdout, stderr  the target's output
+//! ```
+//!
+//! Each event line goes to the kernel in a single `write`, so a crash of
+//! the tracer loses at most the event being written, and a reader skips a
+//! torn last line instead of failing.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bop_model::{Event, Manifest};
+
+/// Errors of the store layer; each reads as one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The id has characters that are not allowed (or is empty / too long).
+    #[error(
+        "'{0}' is not a valid run id (use 1-64 letters, digits, '.', '_' or '-', not starting with '.')"
+    )]
+    InvalidId(String),
+    /// No run with that id.
+    #[error("no run '{id}' in {root}")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+        /// The store root.
+        root: String,
+    },
+    /// `--id` names a run that exists already.
+    #[error("a run '{id}' already exists in {root}")]
+    AlreadyExists {
+        /// The id asked for.
+        id: String,
+        /// The store root.
+        root: String,
+    },
+    /// A file of the run could not be parsed.
+    #[error("run '{id}': {file} is corrupt: {reason}")]
+    Corrupt {
+        /// Run id.
+        id: String,
+        /// Which file.
+        file: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// No exploration (or other stored document) with that id.
+    #[error("no {kind} '{id}' in this store")]
+    NoRecord {
+        /// What was asked for (`exploration`).
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// A stored exploration (or other document) cannot be parsed.
+    #[error("{kind} '{id}' is corrupt: {reason}")]
+    CorruptRecord {
+        /// What it is (`exploration`).
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// An I/O operation failed.
+    #[error("{operation} {path}: {source}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// On which path.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+mod records;
+
+pub use records::{Record, Records};
+
+fn io_err<'a>(
+    operation: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        operation,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Checks that an id is safe to use as a directory name (no traversal).
+pub fn validate_id(id: &str) -> Result<(), StoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidId(id.to_string()))
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Replaces `target` atomically: write `.NAME.tmp` beside it, fsync, rename,
+/// so readers see the old file or the new one, never half of one.
+fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = target.with_file_name(format!(".{name}.tmp"));
+    let mut file = File::create(&tmp).map_err(io_err("cannot write", &tmp))?;
+    file.write_all(bytes)
+        .map_err(io_err("cannot write", &tmp))?;
+    file.sync_all().map_err(io_err("cannot sync", &tmp))?;
+    fs::rename(&tmp, target).map_err(io_err("cannot replace", target))
+}
+
+/// A store rooted at a directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store, StoreError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(io_err("cannot create store", &root))?;
+        Ok(Store { root })
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A fresh id: time-ordered so `ls` sorts runs, with a random suffix so
+    /// parallel reruns never collide.
+    pub fn new_id() -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = now.as_secs();
+        let formatted = humantime::format_rfc3339_seconds(
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        )
+        .to_string();
+        // 2026-11-25T16:30:12Z -> 20261125-163012
+        let digits: String = formatted.chars().filter(|c| c.is_ascii_digit()).collect();
+        let suffix: u32 = rand::random::<u32>() & 0xffff;
+        format!("{}-{}-{:04x}", &digits[..8], &digits[8..14], suffix)
+    }
+
+    /// Creates the directory of a new run; fails without touching anything
+    /// if the id exists.
+    pub fn create(&self, id: Option<&str>) -> Result<RunDir, StoreError> {
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => Store::new_id(),
+        };
+        validate_id(&id)?;
+        let path = self.root.join(&id);
+        match fs::create_dir(&path) {
+            Ok(()) => Ok(RunDir { id, path }),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists {
+                id,
+                root: self.root.display().to_string(),
+            }),
+            Err(e) => Err(io_err("cannot create run directory", &path)(e)),
+        }
+    }
+
+    /// The directory of an existing run.
+    pub fn run(&self, id: &str) -> Result<RunDir, StoreError> {
+        validate_id(id)?;
+        let path = self.root.join(id);
+        if path.join(MANIFEST).is_file() {
+            Ok(RunDir {
+                id: id.to_string(),
+                path,
+            })
+        } else {
+            Err(StoreError::NotFound {
+                id: id.to_string(),
+                root: self.root.display().to_string(),
+            })
+        }
+    }
+
+    /// The manifest of a run.
+    pub fn manifest(&self, id: &str) -> Result<Manifest, StoreError> {
+        self.run(id)?.manifest()
+    }
+
+    /// The recorded events of a run, in recording order.
+    pub fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
+        self.run(id)?.events()
+    }
+
+    /// Every run's manifest, newest first. Directories without a readable
+    /// manifest (a run being created, foreign files) are skipped.
+    pub fn list(&self) -> Result<Vec<Manifest>, StoreError> {
+        let entries = fs::read_dir(&self.root).map_err(io_err("cannot list store", &self.root))?;
+        let mut runs: Vec<Manifest> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| validate_id(name).is_ok())
+            .filter_map(|name| self.manifest(&name).ok())
+            .collect();
+        runs.sort_by(|a, b| {
+            b.started_ms
+                .cmp(&a.started_ms)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(runs)
+    }
+
+    /// Deletes a run's directory.
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let run = self.run(id)?;
+        fs::remove_dir_all(&run.path).map_err(io_err("cannot delete run", &run.path))
+    }
+}
+
+const MANIFEST: &str = "manifest.json";
+const EVENTS: &str = "events.jsonl";
+
+/// The directory of one run.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    /// Run id.
+    pub id: String,
+    /// Its directory.
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// Path of the target's saved stdout.
+    pub fn stdout_path(&self) -> PathBuf {
+        self.path.join("stdout")
+    }
+
+    /// Path of the target's saved stderr.
+    pub fn stderr_path(&self) -> PathBuf {
+        self.path.join("stderr")
+    }
+
+    /// Path of a file inside the run directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Replaces the manifest atomically: write a temporary file, fsync it,
+    /// rename over the old one, so readers never see a half manifest.
+    pub fn write_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        let text = serde_json::to_vec_pretty(manifest).map_err(|e| StoreError::Corrupt {
+            id: self.id.clone(),
+            file: MANIFEST.into(),
+            reason: e.to_string(),
+        })?;
+        write_atomically(&self.path.join(MANIFEST), &text)
+    }
+
+    /// Reads the manifest.
+    pub fn manifest(&self) -> Result<Manifest, StoreError> {
+        let path = self.path.join(MANIFEST);
+        let text = fs::read(&path).map_err(io_err("cannot read", &path))?;
+        serde_json::from_slice(&text).map_err(|e| StoreError::Corrupt {
+            id: self.id.clone(),
+            file: MANIFEST.into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Opens the event log for appending.
+    pub fn event_writer(&self) -> Result<EventWriter, StoreError> {
+        let path = self.path.join(EVENTS);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err("cannot open", &path))?;
+        Ok(EventWriter {
+            file,
+            path,
+            line: Vec::with_capacity(512),
+        })
+    }
+
+    /// Reads every event; a torn last line (the tracer died mid-write) is
+    /// skipped, any other bad line is an error.
+    pub fn events(&self) -> Result<Vec<Event>, StoreError> {
+        let path = self.path.join(EVENTS);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("cannot read", &path)(e)),
+        };
+        let mut events = Vec::new();
+        let mut lines = BufReader::new(file).split(b'\n').peekable();
+        let mut lineno = 0;
+        while let Some(line) = lines.next() {
+            lineno += 1;
+            let line = line.map_err(io_err("cannot read", &path))?;
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Event>(&line) {
+                Ok(ev) => events.push(ev),
+                Err(_) if lines.peek().is_none() => break,
+                Err(e) => {
+                    return Err(StoreError::Corrupt {
+                        id: self.id.clone(),
+                        file: format!("{EVENTS} line {lineno}"),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(events)
+    }
+}
+
+/// Appends events to a run's log, one `write(2)` per event.
+#[derive(Debug)]
+pub struct EventWriter {
+    file: File,
+    path: PathBuf,
+    line: Vec<u8>,
+}
+
+impl EventWriter {
+    /// Appends one event.
+    pub fn append(&mut self, event: &Event) -> Result<(), StoreError> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, event).expect("event serializes");
+        self.line.push(b'\n');
+        self.file
+            .write_all(&self.line)
+            .map_err(io_err("cannot append to", &self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bop_model::{Counts, EVENT_SCHEMA, RunStatus, Target, Verdict};
+
+    fn manifest(id: &str) -> Manifest {
+        Manifest {
+            schema: EVENT_SCHEMA,
+            id: id.into(),
+            target: Target::Command {
+                argv: vec!["true".into()],
+                cwd: "/".into(),
+            },
+            command: "true".into(),
+            started_ms: now_ms(),
+            ended_ms: None,
+            status: RunStatus::Running,
+            ended_by: None,
+            exit_status: None,
+            verdict: Verdict::Unknown,
+            trace_class: None,
+            parent: None,
+            faults: vec![],
+            counts: Counts::default(),
+            capture_bytes: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn ids_reject_traversal_and_junk() {
+        for bad in ["", "..", "../x", "a/b", ".hidden", "a b", &"x".repeat(65)] {
+            assert!(validate_id(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["run-1", "20261125-163012-ab12", "a.b_c"] {
+            validate_id(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn create_list_open_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let run = store.create(Some("r1")).unwrap();
+        run.write_manifest(&manifest("r1")).unwrap();
+        let mut w = run.event_writer().unwrap();
+        w.append(&Event {
+            seq: 1,
+            pid: 10,
+            tid: 10,
+            call: "write".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(store.events("r1").unwrap().len(), 1);
+        assert_eq!(store.list().unwrap().len(), 1);
+        let again = store.create(Some("r1")).unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        store.delete("r1").unwrap();
+        assert!(matches!(
+            store.manifest("r1"),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.manifest("../etc"),
+            Err(StoreError::InvalidId(_))
+        ));
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped_but_middle_corruption_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let run = store.create(Some("r")).unwrap();
+        run.write_manifest(&manifest("r")).unwrap();
+        let good = r#"{"seq":1,"pid":1,"tid":1,"call":"write","ret":1,"start_ns":0,"end_ns":1}"#;
+        fs::write(run.file(EVENTS), format!("{good}\n{{\"seq\":2,\"pi")).unwrap();
+        assert_eq!(run.events().unwrap().len(), 1);
+        fs::write(run.file(EVENTS), format!("{{oops\n{good}\n")).unwrap();
+        assert!(run.events().unwrap_err().to_string().contains("line 1"));
+    }
+}
