@@ -40,7 +40,7 @@ fn faults(s: &TempStore, id: &str) -> Vec<FaultRecord> {
     s.read(id).0.faults
 }
 
-fn rerun(s: &TempStore, args: &[&str]) -> std::process::Output {
+fn rerun(s: &TempStore, args: &[&str]) -> Ran {
     let mut all = vec!["rerun", "-q", "base"];
     all.extend_from_slice(args);
     s.bop(&all)
