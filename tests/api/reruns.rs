@@ -18,18 +18,42 @@ async fn reruns(app: &Router) -> Value {
     send(app, get("/api/reruns")).await.json()["reruns"].clone()
 }
 
-/// Polls a rerun until it leaves queued/running.
+/// `GET /api/reruns/ID`.
+async fn rerun_status(app: &Router, id: &str) -> Value {
+    let reply = send(app, get(&format!("/api/reruns/{id}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()
+}
+
+fn ended(status: &Value) -> bool {
+    status["state"] == "done" || status["state"] == "failed"
+}
+
+/// Polls a rerun (for at most 30 s) until it leaves queued/running.
 async fn wait_rerun(app: &Router, id: &str) -> Value {
+    poll_rerun(app, id, "ended", ended).await
+}
+
+/// Polls a rerun (for at most 30 s, every 10 ms) until it is in `state`;
+/// fails if it ends without having been seen there.
+async fn wait_state(app: &Router, id: &str, state: &str) -> Value {
+    let status = poll_rerun(app, id, state, |s| s["state"] == state || ended(s)).await;
+    assert_eq!(status["state"], state, "rerun {id} was never seen {state}");
+    status
+}
+
+async fn poll_rerun(app: &Router, id: &str, what: &str, until: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let reply = send(app, get(&format!("/api/reruns/{id}"))).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        let status = reply.json();
-        if status["state"] == "done" || status["state"] == "failed" {
+        let status = rerun_status(app, id).await;
+        if until(&status) {
             return status;
         }
-        assert!(Instant::now() < deadline, "rerun {id} still {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            Instant::now() < deadline,
+            "rerun {id} not {what} after 30 s: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -300,19 +324,24 @@ async fn rerun_success_records_the_run_and_gets_the_plan() {
     assert_plan_removed(&f.store, &id);
 }
 
-#[tokio::test]
+/// One slot: the first rerun runs while the second waits for it, the
+/// timeout kills the first, and only then does the second start. Worker
+/// threads run the reruns' tasks while the test polls, as `bop serve`
+/// does, so a second rerun that was not held back would be seen running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reruns_are_queued_and_killed_on_timeout() {
-    let f = fixture_with(scripts().dir.join("hang"), 1, Duration::from_millis(500));
+    let f = fixture_with(scripts().dir.join("hang"), 1, Duration::from_secs(1));
     let first = start_rerun(&f.app, "r1").await;
     let second = start_rerun(&f.app, "r2").await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        send(&f.app, get(&format!("/api/reruns/{second}")))
-            .await
-            .json()["state"],
-        "queued"
-    );
+    wait_state(&f.app, &first, "running").await;
     let started = Instant::now();
+    let waiting = rerun_status(&f.app, &second).await;
+    assert_eq!(
+        waiting["state"], "queued",
+        "beyond the limit while the first runs: {waiting}"
+    );
+    assert_eq!(waiting["started_ms"], Value::Null, "{waiting}");
+
     let status = wait_rerun(&f.app, &first).await;
     assert_eq!(status["state"], "failed");
     assert!(
@@ -327,7 +356,18 @@ async fn reruns_are_queued_and_killed_on_timeout() {
         started.elapsed() < Duration::from_secs(5),
         "timeout did not kill promptly"
     );
-    assert_eq!(wait_rerun(&f.app, &second).await["state"], "failed");
+
+    // The freed slot goes to the queued rerun, which times out in turn.
+    wait_state(&f.app, &second, "running").await;
+    let later = wait_rerun(&f.app, &second).await;
+    assert_eq!(later["state"], "failed", "{later}");
+    assert_eq!(later["stderr_tail"], "started\n", "{later}");
+    let first_ended = status["ended_ms"].as_u64().expect("the first's end");
+    let second_started = later["started_ms"].as_u64().expect("the second's start");
+    assert!(
+        second_started >= first_ended,
+        "the second started before the first ended: {status} {later}"
+    );
     let all = send(&f.app, get("/api/reruns")).await.json();
     assert_eq!(all["reruns"].as_array().unwrap().len(), 2);
 }
