@@ -19,7 +19,7 @@ fn exit_status_and_output_pass_through() {
         "-c",
         "echo out; echo err >&2; exit 3",
     ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_status(&out, 3, "the target's exit status");
     assert_eq!(text(&out.stdout), "out\n");
     assert!(text(&out.stderr).contains("err\n"));
     let (m, _) = s.read("r");
@@ -38,7 +38,7 @@ fn exit_status_and_output_pass_through() {
 fn killed_target_exits_128_plus_signal() {
     let s = TempStore::new();
     let out = s.bop(&["run", "-q", "--", "/bin/sh", "-c", "kill -9 $$"]);
-    assert_eq!(out.status.code(), Some(137), "{}", text(&out.stderr));
+    assert_status(&out, 137, "128 + SIGKILL");
 }
 
 #[test]
@@ -58,12 +58,7 @@ fn timeout_kills_the_whole_tree_and_saves_the_run() {
         "3",
     ]);
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(
-        out.status.code(),
-        Some(137),
-        "killed by SIGKILL: {}",
-        text(&out.stderr)
-    );
+    assert_status(&out, 137, "killed by SIGKILL");
     let (m, ev) = s.read("t");
     assert_eq!(m.ended_by, Some(EndReason::Timeout));
     assert_eq!(m.verdict, Verdict::Unknown);
@@ -89,7 +84,7 @@ fn timeout_kills_the_whole_tree_and_saves_the_run() {
 fn bad_command_is_a_clear_error_and_creates_nothing() {
     let s = TempStore::new();
     let out = s.bop(&["run", "--id", "x", "--", "no-such-command-bop"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_status(&out, 125, "a command that does not exist");
     assert_eq!(
         text(&out.stderr),
         "bop: error: command not found or not executable: no-such-command-bop\n"
@@ -106,7 +101,7 @@ fn existing_id_is_refused_and_the_run_kept() {
     );
     let before = std::fs::read(s.path().join("same/manifest.json")).unwrap();
     let out = s.bop(&["run", "-q", "--id", "same", "--", "/bin/false"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_status(&out, 125, "an id that exists");
     assert!(
         text(&out.stderr).contains("a run 'same' already exists"),
         "{}",
@@ -131,7 +126,7 @@ fn bad_run_ids_are_clear_errors() {
         (vec!["delete", "nope"], "bop: error: no run 'nope'"),
     ] {
         let out = s.bop(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_status(&out, 1, &format!("{args:?}"));
         assert!(
             text(&out.stderr).starts_with(msg),
             "{args:?}: {}",
@@ -163,26 +158,54 @@ fn runs_lists_and_show_prints_and_delete_deletes() {
     assert!(!s.path().join("p").exists());
 }
 
+/// The subcommands `bop --help` lists (its "Commands:" section).
+fn subcommands() -> Vec<String> {
+    let out = run(std::process::Command::new(bop_exe()).arg("--help"));
+    assert_ok(&out, "bop --help");
+    let help = text(&out.stdout);
+    let commands: Vec<String> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect();
+    for known in ["run", "show", "runs", "export", "delete"] {
+        assert!(
+            commands.iter().any(|c| c == known),
+            "{known} missing from {commands:?} in\n{help}"
+        );
+    }
+    commands
+}
+
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["run", "show", "runs", "export", "delete"] {
-        let out = std::process::Command::new(bop_exe())
-            .args([sub, "--help"])
-            .output()
-            .unwrap();
-        assert_ok(&out, sub);
-        assert!(text(&out.stdout).contains("Usage: bop"), "{sub}");
+    for sub in subcommands() {
+        let out = run(std::process::Command::new(bop_exe()).args([&sub, "--help"]));
+        assert_ok(&out, &sub);
+        assert!(
+            text(&out.stdout).contains(&format!("Usage: bop {sub}")),
+            "{sub}: {}",
+            text(&out.stdout)
+        );
     }
 }
 
 /// Starts `bop run --id ID -- guest sleepers 2` and waits for the sleepers.
-#[allow(clippy::zombie_processes)] // callers wait for it
-fn start_sleepers(s: &TempStore, id: &str) -> (std::process::Child, Vec<i32>) {
-    let child = std::process::Command::new(bop_exe())
-        .args(["run", "-q", "--id", id, "--", guest(), "sleepers", "2"])
-        .env("BOP_STORE", s.path())
-        .spawn()
-        .unwrap();
+fn start_sleepers(s: &TempStore, id: &str) -> (Started, Vec<i32>) {
+    let bop = Started::spawn(&mut s.bop_command(&[
+        "run",
+        "-q",
+        "--id",
+        id,
+        "--",
+        guest(),
+        "sleepers",
+        "2",
+    ]));
     let out = s.path().join(id).join("stdout");
     let started = Instant::now();
     loop {
@@ -192,7 +215,7 @@ fn start_sleepers(s: &TempStore, id: &str) -> (std::process::Child, Vec<i32>) {
             .filter_map(|l| l.parse().ok())
             .collect();
         if pids.len() == 2 {
-            return (child, pids);
+            return (bop, pids);
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -216,14 +239,9 @@ fn wait_gone(pids: &[i32], what: &str) {
 #[test]
 fn ctrl_c_kills_the_tree_and_saves_the_run() {
     let s = TempStore::new();
-    let (mut bop, kids) = start_sleepers(&s, "int");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(bop.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let status = bop.wait().unwrap();
-    assert_eq!(status.code(), Some(137), "the target was killed");
+    let (bop, kids) = start_sleepers(&s, "int");
+    nix::sys::signal::kill(bop.pid(), nix::sys::signal::Signal::SIGINT).unwrap();
+    assert_status(&bop.wait(), 137, "the target was killed");
     wait_gone(&kids, "after Ctrl-C");
     let (m, _) = s.read("int");
     assert_eq!(
@@ -236,8 +254,13 @@ fn ctrl_c_kills_the_tree_and_saves_the_run() {
 fn a_dying_tracer_takes_its_tracees_with_it() {
     let s = TempStore::new();
     let (mut bop, kids) = start_sleepers(&s, "dead");
-    bop.kill().unwrap(); // SIGKILL: no cleanup code runs in bop
-    bop.wait().unwrap();
+    bop.child.kill().unwrap(); // SIGKILL: no cleanup code runs in bop
+    let status = bop.child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL),
+        "{status}"
+    );
     wait_gone(&kids, "after the tracer died (PTRACE_O_EXITKILL)");
     // The event log survives up to the last event.
     let (_, ev) = s.read("dead");
@@ -249,7 +272,7 @@ fn absurd_timeouts_are_clear_errors() {
     let s = TempStore::new();
     for t in ["1e30", "-1", "NaN", "0"] {
         let out = s.bop(&["run", "-q", "--id", "t", "--timeout", t, "--", "/bin/true"]);
-        assert_eq!(out.status.code(), Some(125), "{t}");
+        assert_status(&out, 125, &format!("--timeout {t}"));
         assert!(
             text(&out.stderr).contains("--timeout must be a number of seconds"),
             "{t}: {}",

@@ -5,21 +5,19 @@ use bop_tracker::compare::Comparison;
 
 use crate::common::*;
 
-fn diff(s: &TempStore, a: &str, b: &str) -> (Option<i32>, Comparison) {
+/// `bop diff --json A B`, asserting its exit status: 0 when the runs are
+/// the same, 1 when they differ.
+fn diff(s: &TempStore, a: &str, b: &str, code: i32) -> Comparison {
     let out = s.bop(&["diff", "--json", a, b]);
-    (
-        out.status.code(),
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr))),
-    )
+    assert_status(&out, code, &format!("bop diff {a} {b}"));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)))
 }
 
 #[test]
 fn a_run_against_itself_is_empty() {
     let s = TempStore::new();
     s.record_guest("t", &["tcp", "3", "10"]);
-    let (code, c) = diff(&s, "t", "t");
-    assert_eq!(code, Some(0));
+    let c = diff(&s, "t", "t", 0);
     assert!(
         c.is_empty() && c.first_divergence.is_none(),
         "{}",
@@ -40,14 +38,8 @@ fn a_dropped_reply_is_the_first_divergence() {
         "--drop",
         "client->primary#0/r1",
     ]);
-    assert_eq!(
-        rerun.status.code(),
-        Some(1),
-        "verdict fail: {}",
-        text(&rerun.stderr)
-    );
-    let (code, c) = diff(&s, "base", "drop");
-    assert_eq!(code, Some(1));
+    assert_status(&rerun, 1, "verdict fail");
+    let c = diff(&s, "base", "drop", 1);
     let first = c.first_divergence.expect("a first divergence");
     assert!(
         first
@@ -68,9 +60,10 @@ fn a_dropped_reply_is_the_first_divergence() {
         .collect();
     assert!(changed.contains(&"client->primary#0/r1"), "{changed:?}");
     let text_out = s.bop(&["diff", "base", "drop"]);
+    assert_status(&text_out, 1, "bop diff (text) of runs that differ");
     assert!(text(&text_out.stdout).contains("== First divergence =="));
     let bad = s.bop(&["diff", "base", "nope"]);
-    assert_eq!(bad.status.code(), Some(2));
+    assert_status(&bad, 2, "bop diff of a run that does not exist");
     assert!(text(&bad.stderr).contains("no run 'nope'"));
 }
 
@@ -90,8 +83,7 @@ fn two_runs_of_a_racy_guest_show_the_swap() {
             .unwrap();
     assert!(e.classes.len() >= 2, "the race showed both orders");
     let (a, b) = (&e.classes[0].representative, &e.classes[1].representative);
-    let (code, c) = diff(&s, a, b);
-    assert_eq!(code, Some(1));
+    let c = diff(&s, a, b, 1);
     assert!(!c.same_class);
     let first = c.first_divergence.expect("a first divergence");
     assert!(

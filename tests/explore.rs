@@ -110,22 +110,16 @@ fn sweeps_find_the_demo_bugs_and_the_tolerated_fault() {
 fn stopping_an_exploration_keeps_the_finished_runs() {
     let s = TempStore::new();
     s.record_guest("base", &["tcp", "2", "10"]);
-    let mut child = std::process::Command::new(bop_exe())
-        .args([
-            "explore",
-            "base",
-            "--id",
-            "stop",
-            "--runs",
-            "50",
-            "--parallel",
-            "1",
-        ])
-        .env("BOP_STORE", s.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let explore = Started::spawn(&mut s.bop_command(&[
+        "explore",
+        "base",
+        "--id",
+        "stop",
+        "--runs",
+        "50",
+        "--parallel",
+        "1",
+    ]));
     let started = Instant::now();
     while !s.path().join("stop-1").join("manifest.json").exists() {
         assert!(
@@ -134,12 +128,8 @@ fn stopping_an_exploration_keeps_the_finished_runs() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    assert!(child.wait().unwrap().success());
+    nix::sys::signal::kill(explore.pid(), nix::sys::signal::Signal::SIGINT).unwrap();
+    assert_ok(&explore.wait(), "bop explore stopped by SIGINT");
     let e = exploration(&s, "stop");
     assert!(!e.complete);
     let kept: usize = e.classes.iter().map(|c| c.count).sum();

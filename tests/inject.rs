@@ -12,9 +12,7 @@ use crate::common::*;
 fn rpc_baseline() -> (TempStore, String, String, String) {
     let s = TempStore::new();
     s.record_guest("base", &["rpc"]);
-    let out = s.bop(&["export", "base"]);
-    assert_ok(&out, "bop export");
-    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = s.export("base");
     let msgs: Vec<&serde_json::Value> = g["messages"].as_array().unwrap().iter().collect();
     assert_eq!(msgs.len(), 2, "request and reply: {msgs:?}");
     let request = msgs.iter().find(|m| m["reverse"] == false).unwrap()["id"]
@@ -40,7 +38,7 @@ fn faults(s: &TempStore, id: &str) -> Vec<FaultRecord> {
     s.read(id).0.faults
 }
 
-fn rerun(s: &TempStore, args: &[&str]) -> std::process::Output {
+fn rerun(s: &TempStore, args: &[&str]) -> Ran {
     let mut all = vec!["rerun", "-q", "base"];
     all.extend_from_slice(args);
     s.bop(&all)
@@ -50,7 +48,7 @@ fn rerun(s: &TempStore, args: &[&str]) -> std::process::Output {
 fn delayed_reply_arrives_at_least_the_delay_later() {
     let (s, _, _, reply) = rpc_baseline();
     let out = rerun(&s, &["--id", "d", "--delay", &format!("{reply}=300")]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_ok(&out, "delayed reply");
     let (m, ev) = s.read("d");
     assert_eq!(m.parent.as_deref(), Some("base"));
     let held = ev
@@ -80,12 +78,7 @@ fn delayed_reply_arrives_at_least_the_delay_later() {
 fn dropped_reply_makes_the_client_time_out() {
     let (s, _, _, reply) = rpc_baseline();
     let out = rerun(&s, &["--id", "x", "--drop", &reply]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "client timed out: {}",
-        text(&out.stderr)
-    );
+    assert_status(&out, 3, "client timed out");
     assert_eq!(
         std::fs::read_to_string(s.path().join("x/stdout")).unwrap(),
         "timed out\n"
@@ -100,7 +93,7 @@ fn dropped_reply_makes_the_client_time_out() {
         Some(4),
         "the sender believes it sent everything"
     );
-    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "x"]).stdout).unwrap();
+    let g = s.export("x");
     let m = g["messages"]
         .as_array()
         .unwrap()
@@ -126,7 +119,7 @@ fn injected_errno_is_what_the_guest_sees() {
             &format!("{client}:t0/5:connect=ECONNREFUSED"),
         ],
     );
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_status(&out, 4, "the client's connect failed");
     assert!(
         std::fs::read_to_string(s.path().join("e/stderr"))
             .unwrap()
@@ -162,10 +155,16 @@ fn a_crashed_server_stops_answering_but_lives() {
         "a's echo was swallowed"
     );
     // a lived on until the scenario stopped it: it was not killed by the fault.
+    let killed = calls(&ev, "killed", None);
     assert!(
-        calls(&ev, "killed", None)
+        killed.iter().any(|k| k.pid == a),
+        "the scenario stopped a: {killed:?}"
+    );
+    assert!(
+        killed
             .iter()
-            .all(|k| k.detail.signal.as_deref() == Some("SIGTERM"))
+            .all(|k| k.detail.signal.as_deref() == Some("SIGTERM")),
+        "{killed:?}"
     );
     assert!(
         ev.iter()
@@ -178,8 +177,15 @@ fn a_crashed_server_stops_answering_but_lives() {
 fn crash_with_kill_kills_the_process() {
     let (s, client, _, _) = rpc_baseline();
     let out = rerun(&s, &["--id", "k", "--kill", "--crash", &client]);
+    // The server exits with its client's status, 1 when it has none.
+    assert_status(&out, 1, "the client was killed");
     let (_, ev) = s.read("k");
-    let client_pid = calls(&ev, "start", None)[1].pid;
+    // The client is the process the server spawned: its start names a parent.
+    let client_pid = calls(&ev, "start", None)
+        .into_iter()
+        .find(|e| e.detail.child.is_some())
+        .expect("the client's start")
+        .pid;
     assert!(
         calls(&ev, "killed", None)
             .iter()
@@ -187,14 +193,16 @@ fn crash_with_kill_kills_the_process() {
         "{}",
         text(&out.stderr)
     );
-    assert!(faults(&s, "k")[0].fired);
+    let f = &faults(&s, "k")[0];
+    assert!(f.fired, "{f:?}");
+    assert_eq!(f.at.as_ref().unwrap().pid, client_pid, "{f:?}");
 }
 
 #[test]
 fn faults_that_cannot_fire_say_so_and_the_run_succeeds() {
     let (s, _, _, _) = rpc_baseline();
     let out = rerun(&s, &["--id", "n", "--drop", "nobody->nothing#0/7"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_ok(&out, "a fault that cannot fire");
     let f = &faults(&s, "n")[0];
     assert!(!f.fired && f.at.is_none());
     assert!(f.effect.contains("did not occur"), "{}", f.effect);
@@ -231,7 +239,7 @@ fn bad_plans_are_refused_before_anything_runs() {
         let mut all: Vec<&str> = vec!["--id", "bad"];
         all.extend(args.iter().map(String::as_str));
         let out = rerun(&s, &all);
-        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        assert_status(&out, 125, &format!("{args:?}"));
         assert!(
             text(&out.stderr).contains(want),
             "{args:?}: {}",
@@ -240,7 +248,12 @@ fn bad_plans_are_refused_before_anything_runs() {
         assert!(!s.path().join("bad").exists(), "{args:?} created a run");
     }
     let out = s.bop(&["rerun", "no-such-run", "--drop", "a->b#0/0"]);
-    assert!(text(&out.stderr).contains("no run 'no-such-run'"));
+    assert_status(&out, 125, "a rerun of a run that does not exist");
+    assert!(
+        text(&out.stderr).contains("no run 'no-such-run'"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -257,8 +270,9 @@ fn faults_compose() {
             &reply,
         ],
     );
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_status(&out, 3, "the reply was dropped");
     let f = faults(&s, "both");
+    assert_eq!(f.len(), 2, "{f:?}");
     assert!(f.iter().all(|f| f.fired), "{f:?}");
 }
 
@@ -276,7 +290,7 @@ fn delay_forever_is_ended_by_the_timeout_with_nothing_left() {
             &format!("{request}=inf"),
         ],
     );
-    assert_eq!(out.status.code(), Some(137));
+    assert_status(&out, 137, "killed by the timeout");
     let (m, ev) = s.read("inf");
     assert_eq!(m.ended_by, Some(EndReason::Timeout));
     let held = ev
@@ -345,7 +359,7 @@ fn a_partition_cuts_exactly_the_named_pairs() {
     );
     // A partition that starts only after the client's first connect (to a)
     // cuts the later connection to b instead.
-    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "base"]).stdout).unwrap();
+    let g = s.export("base");
     let first_connect = g["events"]
         .as_array()
         .unwrap()
@@ -421,6 +435,9 @@ fn demo_seeded_bugs_flip_the_verdict_and_the_tolerated_fault_does_not() {
         ),
     ] {
         let out = rerun(&s, &["--id", id, flag, value]);
+        // A scenario's exit status is its verdict.
+        let code = if verdict == Verdict::Pass { 0 } else { 1 };
+        assert_status(&out, code, &format!("{id}: verdict {verdict:?}"));
         let (m, _) = s.read(id);
         assert_eq!(m.verdict, verdict, "{id}: {}", text(&out.stderr));
         assert!(faults(&s, id)[0].fired, "{id}");
@@ -450,12 +467,7 @@ fn run_with_a_plan_records_a_baseline_then_the_faulty_run() {
         plan.to_str().unwrap(),
         kv.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "verdict fail: {}",
-        text(&out.stderr)
-    );
+    assert_status(&out, 1, "verdict fail");
     let (base, _) = s.read("f-base");
     let (m, _) = s.read("f");
     assert_eq!(
@@ -489,7 +501,7 @@ fn run_with_a_plan_naming_nothing_leaves_no_run() {
         guest(),
         "rpc",
     ]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_status(&out, 125, "a plan naming no process of the run");
     assert!(
         text(&out.stderr).contains("no process 'nope' in the run"),
         "{}",
@@ -509,7 +521,7 @@ fn a_dropped_sendmmsg_reports_every_datagram_sent() {
         std::fs::read_to_string(s.path().join("base/stdout")).unwrap(),
         "sent 3 lens [8, 8, 8] received 3\n"
     );
-    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "base"]).stdout).unwrap();
+    let g = s.export("base");
     let first = g["messages"][0]["id"].as_str().unwrap().to_string();
     assert_ok(&rerun(&s, &["--id", "d", "--drop", &first]), "rerun");
     assert_eq!(
@@ -526,7 +538,7 @@ fn faults_on_a_server_speaks_first_greeting_always_fire() {
     // kernel, so the greeting has the same locator in every run.
     let s = TempStore::new();
     s.record_guest("base", &["greet"]);
-    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "base"]).stdout).unwrap();
+    let g = s.export("base");
     let greeting = g["messages"]
         .as_array()
         .unwrap()
@@ -539,12 +551,7 @@ fn faults_on_a_server_speaks_first_greeting_always_fire() {
     for i in 0..6 {
         let id = format!("d{i}");
         let out = rerun(&s, &["--id", &id, "--drop", &greeting]);
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "run {i}: the greeting must be dropped: {}",
-            text(&out.stderr)
-        );
+        assert_status(&out, 3, &format!("run {i}: the greeting must be dropped"));
         assert!(faults(&s, &id)[0].fired);
     }
 }

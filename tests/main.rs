@@ -18,5 +18,6 @@ mod tracker;
 mod explore;
 // bop diff on real runs.
 mod diff;
-// The HTTP API and pages of bop serve through app(), reruns by the real binary.
+// The HTTP API and pages of bop serve through app(), one module per area;
+// reruns by the real binary.
 mod api;

@@ -1,7 +1,7 @@
 //! The tracer on each kind of guest: exact counts and byte totals of the
 //! recorded events and channels, process and thread lifecycle.
 
-use bop_model::{ChannelKind, Verdict};
+use bop_model::{ChannelKind, Event, Verdict};
 
 use crate::common::*;
 
@@ -46,16 +46,44 @@ fn tcp_ping_pong_is_recorded_exactly() {
 fn udp_datagrams_are_recorded_per_datagram() {
     let s = TempStore::new();
     let (_, ev) = s.record_guest("udp", &["udp", "3"]);
-    let server_bind = calls(&ev, "bind", Some("udp"))
+    // The client binds port 0 twice (its socket, and a probe for a free
+    // port that it closes); the server is the process that bound the port
+    // it was given.
+    let binds = calls(&ev, "bind", Some("udp"));
+    let asked = |e: &Event| {
+        e.detail
+            .addr
+            .clone()
+            .expect("bind records the address asked for")
+    };
+    let fixed: Vec<_> = binds.iter().filter(|e| !asked(e).ends_with(":0")).collect();
+    assert_eq!(fixed.len(), 1, "one bind of a given port: {binds:?}");
+    let server_bind = fixed[0];
+    let server = server_bind.pid;
+    let server_addr = asked(server_bind);
+    assert_eq!(
+        server_bind.endpoint.as_ref().map(|e| e.local.as_str()),
+        Some(server_addr.as_str()),
+        "the server got the port it asked for"
+    );
+    let client = calls(&ev, "start", None)
         .into_iter()
-        .find(|e| e.detail.addr.is_some())
-        .unwrap();
-    let server = calls(&ev, "recvfrom", Some("udp"))
-        .iter()
-        .map(|e| e.pid)
-        .max()
-        .unwrap();
-    let _ = server_bind;
+        .find(|e| e.detail.child.is_none())
+        .expect("the first process")
+        .pid;
+    assert_ne!(server, client, "the server is the spawned process");
+    // Every datagram the client sent went to the server's address.
+    let requests: Vec<_> = calls(&ev, "sendto", Some("udp"))
+        .into_iter()
+        .filter(|e| e.pid == client)
+        .collect();
+    assert!(requests.len() >= 3, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|e| e.detail.addr.as_deref() == Some(server_addr.as_str())),
+        "sent to {server_addr}: {requests:?}"
+    );
     let got: Vec<_> = calls(&ev, "recvfrom", Some("udp"))
         .into_iter()
         .filter(|e| e.pid == server && e.ret.unwrap_or(-1) > 0)
@@ -65,9 +93,12 @@ fn udp_datagrams_are_recorded_per_datagram() {
         (3, 96),
         "server got 3 datagrams of 32 bytes"
     );
+    let client_addr = requests[0].endpoint.as_ref().unwrap().local.clone();
+    assert!(client_addr.starts_with("127.0.0.1:"), "{client_addr}");
     for g in &got {
-        assert!(
-            g.detail.addr.as_deref().unwrap().starts_with("127.0.0.1:"),
+        assert_eq!(
+            g.detail.addr.as_deref(),
+            Some(client_addr.as_str()),
             "source address recorded: {g:?}"
         );
     }
@@ -77,8 +108,10 @@ fn udp_datagrams_are_recorded_per_datagram() {
         .collect();
     assert_eq!((answers.len(), bytes(&answers)), (3, 24));
     assert!(
-        answers.iter().all(|a| a.detail.addr.is_some()),
-        "destination recorded"
+        answers
+            .iter()
+            .all(|a| a.detail.addr.as_deref() == Some(client_addr.as_str())),
+        "destination recorded, the client's {client_addr}: {answers:?}"
     );
 }
 
@@ -165,12 +198,13 @@ fn threads_are_followed() {
         (4, 32, 4),
         "one write per thread"
     );
-    assert!(
+    assert_eq!(
         calls(&ev, "start", None)
             .iter()
             .filter(|s| s.detail.thread)
-            .count()
-            == 4
+            .count(),
+        4,
+        "one start per thread"
     );
 }
 
@@ -324,7 +358,7 @@ fn the_first_datagram_of_an_unbound_socket_has_its_real_address() {
             .all(|e| !e.endpoint.as_ref().unwrap().local.ends_with(":0")),
         "{sends:?}"
     );
-    let g: serde_json::Value = serde_json::from_slice(&s.bop(&["export", "u"]).stdout).unwrap();
+    let g = s.export("u");
     let msgs = g["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2);
     assert!(

@@ -5,12 +5,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn export(s: &TempStore, id: &str) -> Value {
-    let out = s.bop(&["export", id]);
-    assert_ok(&out, "bop export");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn edges<'a>(g: &'a Value, kind: &str) -> Vec<&'a Value> {
     g["edges"]
         .as_array()
@@ -38,7 +32,7 @@ fn a_read_spanning_two_messages_and_a_message_split_over_two_reads() {
         bop_model::Verdict::Pass,
         "the child read what it expected"
     );
-    let g = export(&s, "spans");
+    let g = s.export("spans");
     let msgs = g["messages"].as_array().unwrap();
     assert_eq!(
         msgs.iter()
@@ -63,7 +57,7 @@ fn a_read_spanning_two_messages_and_a_message_split_over_two_reads() {
 fn tcp_counts_connect_accept_and_eof() {
     let s = TempStore::new();
     s.record_guest("tcp", &["tcp", "4", "50"]);
-    let g = export(&s, "tcp");
+    let g = s.export("tcp");
     let chans: Vec<&Value> = g["channels"]
         .as_array()
         .unwrap()
@@ -102,7 +96,7 @@ fn udp_unix_and_pipe_messages_are_matched() {
         ("pipe", vec!["pipe", "5"], "pipe", Some(5)),
     ] {
         s.record_guest(id, &role);
-        let g = export(&s, id);
+        let g = s.export(id);
         let chan: Vec<String> = g["channels"]
             .as_array()
             .unwrap()
@@ -183,7 +177,7 @@ fn redact(v: &mut Value) {
 fn export_of_a_small_guest_matches_the_snapshot() {
     let s = TempStore::new();
     s.record_guest("selfpipe", &["selfpipe"]);
-    let mut g = export(&s, "selfpipe");
+    let mut g = s.export("selfpipe");
     redact(&mut g);
     insta::assert_json_snapshot!("selfpipe_export", g);
 }
@@ -201,7 +195,7 @@ fn every_export_format_is_well_formed() {
     let trace = perfetto["traceEvents"].as_array().unwrap();
     assert!(trace.iter().any(|e| e["ph"] == "X"), "syscall slices");
     // One flow arrow per cross-thread edge (4 messages, connect, spawn, exit, eof).
-    let edges = export(&s, "t")["edges"].as_array().unwrap().len();
+    let edges = s.export("t")["edges"].as_array().unwrap().len();
     assert_eq!(edges, 8);
     assert_eq!(
         trace.iter().filter(|e| e["ph"] == "s").count(),
@@ -225,6 +219,6 @@ fn every_export_format_is_well_formed() {
         assert!(clock[host].as_u64().unwrap() >= 1, "{}", pair[1]);
     }
     let bad = s.bop(&["export", "t", "--format", "svg"]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_status(&bad, 1, "an unknown export format");
     assert!(text(&bad.stderr).contains("unknown export format 'svg'"));
 }

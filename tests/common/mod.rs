@@ -1,8 +1,10 @@
-//! Shared helpers: paths of the binaries, a temporary store per test, and
-//! reading a run back through the bop library.
+//! Shared helpers: paths of the binaries, a temporary store per test,
+//! running commands so that a failed assertion shows what ran and what it
+//! printed, and reading a run back through the bop library.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 use bop_model::{Event, Manifest};
 use bop_store::Store;
@@ -42,13 +44,24 @@ impl TempStore {
         self.dir.path()
     }
 
+    /// `bop ARGS` with this store, not yet started.
+    pub fn bop_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(bop_exe());
+        command.args(args).env("BOP_STORE", self.path());
+        command
+    }
+
     /// Runs `bop ARGS` with this store.
-    pub fn bop(&self, args: &[&str]) -> Output {
-        Command::new(bop_exe())
-            .args(args)
-            .env("BOP_STORE", self.path())
-            .output()
-            .unwrap()
+    pub fn bop(&self, args: &[&str]) -> Ran {
+        run(&mut self.bop_command(args))
+    }
+
+    /// `bop export ID` (JSON), asserting it succeeded.
+    pub fn export(&self, id: &str) -> serde_json::Value {
+        let out = self.bop(&["export", id]);
+        assert_ok(&out, "bop export");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("bop export {id}: not JSON ({e}): {}", text(&out.stdout)))
     }
 
     /// `bop run --id ID -- guest ROLE...`, asserting it succeeded.
@@ -66,15 +79,116 @@ impl TempStore {
     }
 }
 
-/// Asserts a command exited 0, showing its output otherwise.
-pub fn assert_ok(out: &Output, what: &str) {
+/// A finished command and the command line that started it, so that an
+/// assertion on it can say what ran.
+pub struct Ran {
+    pub command: String,
+    pub output: Output,
+}
+
+impl Deref for Ran {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.output
+    }
+}
+
+/// The command line of `command`, with the environment it sets, as a
+/// shell would show it.
+pub fn command_line(command: &Command) -> String {
+    let env = command
+        .get_envs()
+        .filter_map(|(k, v)| v.map(|v| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())));
+    let argv = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| {
+            let a = a.to_string_lossy();
+            let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=,@%+-".contains(c);
+            if !a.is_empty() && a.chars().all(plain) {
+                a.into_owned()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        });
+    env.chain(argv).collect::<Vec<_>>().join(" ")
+}
+
+/// Runs `command` to completion, capturing its output.
+pub fn run(command: &mut Command) -> Ran {
+    let line = command_line(command);
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {line}: {e}"));
+    Ran {
+        command: line,
+        output,
+    }
+}
+
+/// A command running in the background, its stdout and stderr going to
+/// files rather than pipes: a pipe inherited by a process that outlives
+/// the command would make waiting for its output hang instead of letting
+/// the test fail.
+pub struct Started {
+    pub command: String,
+    pub child: Child,
+    log: tempfile::TempDir,
+}
+
+impl Started {
+    /// Starts `command` with its output captured to files.
+    pub fn spawn(command: &mut Command) -> Started {
+        let line = command_line(command);
+        let log = tempfile::tempdir().unwrap();
+        let file = |name: &str| std::fs::File::create(log.path().join(name)).unwrap();
+        let child = command
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {line}: {e}"));
+        Started {
+            command: line,
+            child,
+            log,
+        }
+    }
+
+    /// The process id, for signalling it.
+    pub fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// Waits for it to exit and reads what it printed.
+    pub fn wait(mut self) -> Ran {
+        let status = self.child.wait().unwrap();
+        let read = |name: &str| std::fs::read(self.log.path().join(name)).unwrap();
+        Ran {
+            command: self.command.clone(),
+            output: Output {
+                status,
+                stdout: read("stdout"),
+                stderr: read("stderr"),
+            },
+        }
+    }
+}
+
+/// Asserts a command exited with `code`, showing the command, its exit
+/// status and its output otherwise.
+pub fn assert_status(out: &Ran, code: i32, what: &str) {
     assert!(
-        out.status.success(),
-        "{what} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code() == Some(code),
+        "{what}: expected exit status {code}, got {}\n--- command\n{}\n--- stdout\n{}\n--- stderr\n{}",
         out.status,
+        out.command,
         text(&out.stdout),
         text(&out.stderr)
     );
+}
+
+/// Asserts a command exited 0, showing the command and its output otherwise.
+pub fn assert_ok(out: &Ran, what: &str) {
+    assert_status(out, 0, what);
 }
 
 pub fn text(b: &[u8]) -> String {
