@@ -28,9 +28,9 @@ import {
   parseComparison,
   type Side,
 } from "../model/compare.ts";
-import { compareHref, runHref } from "../model/explorations.ts";
 import { eventFacts } from "../model/format.ts";
 import { type GraphIndex, indexGraph } from "../model/graph.ts";
+import { api, MAX_RUNS_PAGE, pages } from "../model/routes.ts";
 import { ARROW_LOST, arrowAt, arrowPoints, type DiagramLayout, eventAt, eventPoint, layoutDiagram, type XScale } from "../layout/diagram.ts";
 import { type LaneSpec, sharedLaneSpec } from "../layout/lanes.ts";
 import { clampY, fit, pan, resize, type Viewport, zoomAt } from "../layout/viewport.ts";
@@ -51,11 +51,10 @@ export async function comparePage(): Promise<void> {
   let gb: Graph;
   let cmp: Comparison;
   try {
-    const q = `a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`;
     const [x, y, z] = await Promise.all([
-      getJson<unknown>(`/api/runs/${encodeURIComponent(a)}/graph`),
-      getJson<unknown>(`/api/runs/${encodeURIComponent(b)}/graph`),
-      getJson<unknown>(`/api/compare?${q}`),
+      getJson<unknown>(api.graph(a)),
+      getJson<unknown>(api.graph(b)),
+      getJson<unknown>(api.compare(a, b)),
     ]);
     ga = parseGraph(x);
     gb = parseGraph(y);
@@ -81,7 +80,7 @@ async function picker(a: string, b: string): Promise<void> {
   const form = $("compare-picker") as HTMLFormElement;
   let runs: RunsPage;
   try {
-    runs = await getJson<RunsPage>("/api/runs?limit=1000");
+    runs = await getJson<RunsPage>(api.runs({ limit: MAX_RUNS_PAGE }));
   } catch (e) {
     setStatus("error", `Cannot load the runs: ${describe(e)}`);
     document.body.dataset.rendered = "error";
@@ -99,7 +98,7 @@ async function picker(a: string, b: string): Promise<void> {
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const get = (n: string) => (form.elements.namedItem(n) as HTMLSelectElement).value;
-    window.location.href = compareHref(get("a"), get("b"));
+    window.location.href = pages.compare(get("a"), get("b"));
   });
   form.hidden = false;
   setStatus("ok", runs.runs.length < 2 ? "Record at least two runs to compare them." : "Pick two runs to compare.");
@@ -114,11 +113,11 @@ function runLine(side: Side, c: Comparison): HTMLElement {
     { class: `run-line side-${side}` },
     h("span", { class: `side-tag ${side}` }, side.toUpperCase()),
     " ",
-    h("a", { href: runHref(r.id) }, r.id),
+    h("a", { href: pages.run(r.id) }, r.id),
     " ",
     h("span", { class: `badge verdict-${r.verdict}` }, r.verdict),
     h("span", { class: "meta" }, ` class ${r.trace_class.slice(0, 10)} · ${r.events} events`),
-    r.parent ? h("span", { class: "meta" }, " · rerun of ", h("a", { href: runHref(r.parent) }, r.parent)) : null,
+    r.parent ? h("span", { class: "meta" }, " · rerun of ", h("a", { href: pages.run(r.parent) }, r.parent)) : null,
     ...r.faults.map((f) =>
       h("span", { class: "meta" }, " · ", h("code", {}, f.fault), f.fired ? ` fired${f.at ? ` at ${f.at}` : ""}` : " did not fire"),
     ),
@@ -255,7 +254,7 @@ class CompareView {
       const canvas = el?.querySelector("canvas");
       if (!el || !canvas) throw new Error(`the page lacks the ${side} pane`);
       const title = root.querySelector(`.compare-pane[data-side=${side}] .pane-title`);
-      title?.replaceChildren(h("a", { href: runHref(cmp[side].id) }, cmp[side].id), " ", h("span", { class: `badge verdict-${cmp[side].verdict}` }, cmp[side].verdict));
+      title?.replaceChildren(h("a", { href: pages.run(cmp[side].id) }, cmp[side].id), " ", h("span", { class: `badge verdict-${cmp[side].verdict}` }, cmp[side].verdict));
       return { side, graph, index: indexGraph(graph), flags: diffFlags(graph, m[side]), layouts: new Map(), root: el, canvas, selected: -1, hover: -1, hoverArrow: -1, notes: new Map() };
     };
     this.panes = [pane("a", ga), pane("b", gb)];

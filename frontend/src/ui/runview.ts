@@ -13,10 +13,10 @@
  */
 
 import { type Graph, type GraphMessage, parseGraph, type RunsPage } from "../model/api.ts";
-import { compareHref } from "../model/explorations.ts";
 import { faultRows, faultSummary } from "../model/faults.ts";
 import { eventFacts, formatNs } from "../model/format.ts";
 import { causalCone, type GraphIndex, indexGraph } from "../model/graph.ts";
+import { api, MAX_RUNS_PAGE, pages } from "../model/routes.ts";
 import {
   ARROW_KIND_NAMES,
   ARROW_LOST,
@@ -41,10 +41,10 @@ export async function runPage(): Promise<void> {
   setStatus("loading", `Loading run ${id}…`);
   let graph: Graph;
   try {
-    graph = parseGraph(await getJson<unknown>(`/api/runs/${encodeURIComponent(id)}/graph`));
+    graph = parseGraph(await getJson<unknown>(api.graph(id)));
   } catch (e) {
     setStatus("error", `Cannot show run ${id}: ${describe(e)}`);
-    $("status").append(" ", h("a", { href: "/" }, "Back to the runs"));
+    $("status").append(" ", h("a", { href: pages.runs() }, "Back to the runs"));
     $("diagram").hidden = true;
     for (const el of document.querySelectorAll<HTMLElement>(".controls, .legend")) el.hidden = true;
     document.body.dataset.rendered = "error";
@@ -73,7 +73,7 @@ function showCompareLinks(graph: Graph): void {
     if (loaded) return;
     loaded = true;
     try {
-      const page = await getJson<RunsPage>("/api/runs?limit=1000");
+      const page = await getJson<RunsPage>(api.runs({ limit: MAX_RUNS_PAGE }));
       select.append(...page.runs.filter((r) => r.id !== id).map((r) => h("option", { value: r.id }, `${r.id} · ${r.verdict}${r.parent ? ` · rerun of ${r.parent}` : ""}`)));
     } catch (e) {
       select.append(h("option", { value: "", disabled: true }, `cannot load runs: ${describe(e)}`));
@@ -82,9 +82,9 @@ function showCompareLinks(graph: Graph): void {
   select.addEventListener("focus", () => void load());
   select.addEventListener("pointerdown", () => void load());
   select.addEventListener("change", () => {
-    if (select.value !== "") window.location.href = compareHref(id, select.value);
+    if (select.value !== "") window.location.href = pages.compare(id, select.value);
   });
-  if (parent) el.replaceChildren(h("a", { href: compareHref(parent, id), class: "compare-parent" }, "compare with parent"), " ", select);
+  if (parent) el.replaceChildren(h("a", { href: pages.compare(parent, id), class: "compare-parent" }, "compare with parent"), " ", select);
   else el.replaceChildren(select);
   void load();
 }
@@ -145,7 +145,7 @@ function showMeta(graph: Graph): void {
       " ",
       h("code", { title: "command" }, r.command),
       r.trace_class ? h("span", { class: "meta-item", title: "trace class" }, ` class ${r.trace_class.slice(0, 10)}`) : null,
-      r.parent ? h("span", { class: "meta-item" }, " rerun of ", h("a", { href: `/runs/${encodeURIComponent(r.parent)}` }, r.parent)) : null,
+      r.parent ? h("span", { class: "meta-item" }, " rerun of ", h("a", { href: pages.run(r.parent) }, r.parent)) : null,
       r.faults.length > 0 ? h("span", { class: "meta-item" }, ` · ${faultSummary(faultRows(r.faults))}`) : null,
     ),
   );
