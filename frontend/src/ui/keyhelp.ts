@@ -29,14 +29,21 @@ export class KeyHelp {
         h("td", {}, b.description, b.needsFocus ? h("span", { class: "meta" }, " (diagram focused)") : null),
       ),
     );
-    const gestures = GESTURES.map((g) => h("tr", {}, h("td", { class: "keys" }, g.gesture), h("td", {}, g.description)));
+    const gestures = GESTURES.map((g) => h("tr", { class: "gesture" }, h("td", { class: "keys" }, g.gesture), h("td", {}, g.description)));
+    // Inline width: the stylesheet (static/bop.css) has no rule for this dialog.
     this.dialog = h(
       "dialog",
-      { id: "key-help", class: "key-help", "aria-labelledby": "key-help-title" },
+      { id: "key-help", class: "key-help", "aria-labelledby": "key-help-title", style: "max-width: 44em" },
       h("h2", { id: "key-help-title" }, "Keys"),
-      h("table", { class: "runs" }, h("tbody", {}, ...rows)),
-      h("p", { class: "meta" }, `${focusKeys.join(" ")} act while a diagram has focus (click it, drag it or Tab to it), so they still scroll the page elsewhere. The other keys work anywhere on the page but in text fields.`),
-      h("table", { class: "runs gestures" }, h("tbody", {}, ...gestures)),
+      h(
+        "table",
+        { class: "runs" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Key"), h("th", {}, "Does"))),
+        h("tbody", {}, ...rows),
+        h("thead", {}, h("tr", {}, h("th", {}, "Pointer"), h("th", {}, ""))),
+        h("tbody", {}, ...gestures),
+      ),
+      h("p", { class: "meta" }, `${focusKeys.join(" ")} act while a diagram has focus (click it, drag it or Tab to it), so that elsewhere they still scroll the page. The other keys work anywhere on the page but in text fields.`),
       h("p", {}, close),
     ) as HTMLDialogElement;
     document.body.append(this.dialog);
