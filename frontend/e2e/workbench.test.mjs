@@ -243,9 +243,14 @@ test("100,000 events: frame times in a real browser", async (t) => {
     await page.waitForTimeout(50);
     zoomed.push(await frame());
   }
+  // The arrows pan only while the diagram has focus (layout/keymap.ts);
+  // each press must move the view, or the frame timed is a stale one.
+  await page.focus("#diagram");
   const pans = [];
   for (let i = 0; i < 8; i++) {
+    const x0 = await page.getAttribute("#diagram", "data-view-x0");
     await page.keyboard.press("ArrowRight");
+    assert.notEqual(await page.getAttribute("#diagram", "data-view-x0"), x0, "ArrowRight pans");
     await page.waitForTimeout(50);
     pans.push(await frame());
   }

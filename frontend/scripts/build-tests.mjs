@@ -1,6 +1,7 @@
 // Compiles every src/**/*.test.ts (and bench/*.ts) into build-tests/ as
-// self-contained ES modules for `node --test`, plus the synthetic-graph
-// generator for the browser tests.
+// self-contained ES modules for `node --test`, plus what the browser tests
+// take their expectations from: the synthetic-graph generator, the key map
+// and the viewport gestures.
 import * as esbuild from "esbuild";
 import { readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -23,7 +24,12 @@ await esbuild.build({
 });
 await esbuild.build({
   ...common,
-  entryPoints: { "bench/render.bench": path.join(root, "bench/render.bench.ts"), "lib/synthetic": path.join(root, "src/model/synthetic.ts") },
+  entryPoints: {
+    "bench/render.bench": path.join(root, "bench/render.bench.ts"),
+    "lib/synthetic": path.join(root, "src/model/synthetic.ts"),
+    "lib/keymap": path.join(root, "src/layout/keymap.ts"),
+    "lib/navigate": path.join(root, "src/layout/navigate.ts"),
+  },
   outdir: out,
   outExtension: { ".js": ".mjs" },
 });

@@ -17,6 +17,7 @@ import {
   layoutDiagram,
   LOST_DX,
   LOST_DY,
+  messageAnchor,
   segmentDistance,
 } from "./diagram.ts";
 import { fit, type Viewport, visibleX, zoomAt } from "./viewport.ts";
@@ -85,6 +86,23 @@ test("hit tests find events and arrows at their drawn positions", () => {
   const lost = Array.from(l.arrowKind).indexOf(ARROW_LOST);
   const [sx, sy] = eventPoint(l, v, l.arrowFrom[lost]);
   assert.equal(arrowAt(l, v, sx + LOST_DX, sy + LOST_DY), lost, "the × end of a lost message");
+});
+
+test("a message's anchor is on its own arrow: a delivery's middle, a lost message's ×", () => {
+  const g = smallGraph();
+  const l = layoutDiagram(indexGraph(g), "time");
+  const v = fit(screen, l.minX, l.maxX);
+  g.messages.forEach((m, mi) => {
+    const p = messageAnchor(l, v, mi);
+    assert.ok(p, `${m.id} has an anchor`);
+    const hit = arrowAt(l, v, p[0], p[1]);
+    assert.equal(l.arrowMessage[hit], mi, `${m.id}: the arrow under its anchor is its own`);
+    if (m.recvs.length === 0) {
+      const [sx, sy] = eventPoint(l, v, m.send);
+      assert.deepEqual(p, [sx + LOST_DX, sy + LOST_DY]);
+    }
+  });
+  assert.equal(messageAnchor(l, v, g.messages.length), null);
 });
 
 test("the arrow index returns every arrow a brute-force scan finds", () => {

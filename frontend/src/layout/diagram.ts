@@ -272,6 +272,20 @@ export function arrowPoints(l: DiagramLayout, v: Viewport, a: number): [number, 
   return [x1, y1, x2, y2];
 }
 
+/**
+ * A point on the arrow of message `mi` (an index into the graph's
+ * messages): the middle of its first delivery, or the end of its × when
+ * lost; null when it has no arrow. Where a pointer hovers or clicks it.
+ */
+export function messageAnchor(l: DiagramLayout, v: Viewport, mi: number): [number, number] | null {
+  for (let a = 0; a < l.arrowFrom.length; a++) {
+    if (l.arrowMessage[a] !== mi) continue;
+    const [x1, y1, x2, y2] = arrowPoints(l, v, a);
+    return l.arrowKind[a] === ARROW_LOST ? [x2, y2] : [(x1 + x2) / 2, (y1 + y2) / 2];
+  }
+  return null;
+}
+
 /** The event whose mark is nearest to (sx, sy) within `radius` px, or -1. */
 export function eventAt(l: DiagramLayout, v: Viewport, sx: number, sy: number, radius = 6): number {
   const lane = laneAt(l.lanes, contentY(v, sy));

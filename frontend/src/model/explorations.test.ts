@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compareHref, type ExplorationClass, histogram, parseExploration, type Probe, probeOutcome, sweepStrip } from "./explorations.ts";
+import { type ExplorationClass, histogram, parseExploration, type Probe, probeOutcome, sweepStrip } from "./explorations.ts";
 
 const cls = (c: string, count: number, verdicts: Record<string, number>, extra: Partial<ExplorationClass> = {}): ExplorationClass => ({
   class: c,
@@ -84,8 +84,4 @@ test("parsing fills lists and rejects what the page cannot show", () => {
   assert.throws(() => parseExploration({ id: "e", kind: "other", params: { base: "b" } }), /neither classes nor sweep/);
   assert.throws(() => parseExploration({ id: "e", kind: "sweep", params: { base: "b" }, probes: [{}] }), /probes\[0\] has no message/);
   assert.throws(() => parseExploration([]), /not a JSON object/);
-});
-
-test("compare links escape ids", () => {
-  assert.equal(compareHref("a b", "c&d"), "/compare?a=a%20b&b=c%26d");
 });

@@ -236,13 +236,3 @@ export function describeSweep(s: SweepFault | null): string {
   if (s === null) return "";
   return s.fault === "drop" ? "drop each message" : `delay each message by ${s.ms} ms`;
 }
-
-/** The comparison page of two runs. */
-export function compareHref(a: string, b: string): string {
-  return `/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`;
-}
-
-/** The page of a run. */
-export function runHref(id: string): string {
-  return `/runs/${encodeURIComponent(id)}`;
-}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventFacts, formatData, formatMs, formatNs, formatTick } from "./format.ts";
+import { eventFacts, formatData, formatMs, formatNs, formatTick, messageFacts } from "./format.ts";
 import { smallGraph } from "./fixture.test-util.ts";
 
 test("durations", () => {
@@ -29,4 +29,20 @@ test("tooltip facts of a read", () => {
   const never = Object.fromEntries(eventFacts(g.events[29]));
   assert.equal(never.ret, "(did not return)");
   assert.match(Object.fromEntries(eventFacts(g.events[22])).injected, /drop/);
+});
+
+test("message facts say whether the message was dropped or lost", () => {
+  const g = smallGraph();
+  const lost = g.messages.find((m) => m.lost);
+  const delivered = g.messages.find((m) => !m.lost && m.bytes !== null);
+  assert.ok(lost && delivered, "the fixture has a lost and a delivered message");
+  assert.deepEqual(messageFacts(delivered), [
+    ["message", delivered.id],
+    ["channel", delivered.channel],
+    ["bytes", String(delivered.bytes)],
+  ]);
+  const facts = new Map(messageFacts(lost));
+  assert.equal(facts.get(lost.dropped ? "dropped" : "lost"), lost.dropped ? "by the fault injector" : "never delivered");
+  assert.equal(new Map(messageFacts({ ...lost, dropped: true })).get("dropped"), "by the fault injector");
+  assert.equal(new Map(messageFacts({ ...lost, dropped: true })).has("lost"), false, "dropped says more than lost");
 });

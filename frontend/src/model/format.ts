@@ -1,6 +1,6 @@
 /** Text shown for model values (tooltips, tables); pure. */
 
-import type { GraphEvent } from "./api.ts";
+import type { GraphEvent, GraphMessage } from "./api.ts";
 
 /** `1.234 ms`, `56.7 µs`, `2.50 s` from nanoseconds. */
 export function formatNs(ns: number): string {
@@ -54,5 +54,17 @@ export function eventFacts(e: GraphEvent): [string, string][] {
   facts.push(["thread", e.thread]);
   if (e.data !== null) facts.push(["data", formatData(e.data)]);
   if (e.injected !== null) facts.push(["injected", e.injected]);
+  return facts;
+}
+
+/** Tooltip lines for a message: its name, channel, size and fate. */
+export function messageFacts(m: GraphMessage): [string, string][] {
+  const facts: [string, string][] = [
+    ["message", m.id],
+    ["channel", m.channel],
+  ];
+  if (m.bytes !== null) facts.push(["bytes", String(m.bytes)]);
+  if (m.dropped) facts.push(["dropped", "by the fault injector"]);
+  else if (m.lost) facts.push(["lost", "never delivered"]);
   return facts;
 }

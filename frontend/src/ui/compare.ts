@@ -7,14 +7,16 @@
  * (docs/COMPARE.md: changed, moved, only-in-one-run events and messages)
  * is drawn in A's or B's tint; the first divergence is ringed, listed
  * first and scrolled to. Without `a` and `b` the page offers a run picker.
+ * Pan, zoom and keys are ui/controller.ts's, the same as the run page's.
  *
  * Test hooks: `body[data-rendered]`; `#compare` carries
  * `data-differences` (entries of the differences list), `data-first-divergence`
  * (its event name, A's if it has one, else B's; "" when the runs match),
  * `data-mode` (side | overlay), `data-scale`, `data-lanes`,
  * `data-messages-a` / `data-messages-b` (highlighted message names, `|`-separated),
- * `data-selected-a` / `data-selected-b`; `window.bopCompare` gives page
- * coordinates of events and messages on each side.
+ * `data-selected-a` / `data-selected-b`, and the controller's
+ * `data-view-x0/k/y0`; `window.bopCompare` gives page coordinates of
+ * events and messages on each side.
  */
 
 import { type Graph, parseGraph, type RunsPage } from "../model/api.ts";
@@ -28,16 +30,18 @@ import {
   parseComparison,
   type Side,
 } from "../model/compare.ts";
-import { compareHref, runHref } from "../model/explorations.ts";
-import { eventFacts } from "../model/format.ts";
+import { eventFacts, messageFacts } from "../model/format.ts";
 import { type GraphIndex, indexGraph } from "../model/graph.ts";
-import { ARROW_LOST, arrowAt, arrowPoints, type DiagramLayout, eventAt, eventPoint, layoutDiagram, type XScale } from "../layout/diagram.ts";
+import { api, MAX_RUNS_PAGE, pages } from "../model/routes.ts";
+import { arrowAt, type DiagramLayout, eventAt, eventPoint, layoutDiagram, messageAnchor, type XScale } from "../layout/diagram.ts";
 import { type LaneSpec, sharedLaneSpec } from "../layout/lanes.ts";
-import { clampY, fit, pan, resize, type Viewport, zoomAt } from "../layout/viewport.ts";
+import { reveal, zoomToSpan } from "../layout/navigate.ts";
+import type { Viewport } from "../layout/viewport.ts";
 import { draw, drawOverlay, type Highlight, NO_HIGHLIGHT, OVERLAY_SHIFT } from "../render/canvas.ts";
 import { AXIS, GUTTER, THEME } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
-import { $, h, setStatus } from "./dom.ts";
+import { sizeCanvas, ViewportController } from "./controller.ts";
+import { $, h, setStatus, showTooltip } from "./dom.ts";
 
 export async function comparePage(): Promise<void> {
   const a = document.body.dataset.a ?? "";
@@ -51,11 +55,10 @@ export async function comparePage(): Promise<void> {
   let gb: Graph;
   let cmp: Comparison;
   try {
-    const q = `a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`;
     const [x, y, z] = await Promise.all([
-      getJson<unknown>(`/api/runs/${encodeURIComponent(a)}/graph`),
-      getJson<unknown>(`/api/runs/${encodeURIComponent(b)}/graph`),
-      getJson<unknown>(`/api/compare?${q}`),
+      getJson<unknown>(api.graph(a)),
+      getJson<unknown>(api.graph(b)),
+      getJson<unknown>(api.compare(a, b)),
     ]);
     ga = parseGraph(x);
     gb = parseGraph(y);
@@ -81,7 +84,7 @@ async function picker(a: string, b: string): Promise<void> {
   const form = $("compare-picker") as HTMLFormElement;
   let runs: RunsPage;
   try {
-    runs = await getJson<RunsPage>("/api/runs?limit=1000");
+    runs = await getJson<RunsPage>(api.runs({ limit: MAX_RUNS_PAGE }));
   } catch (e) {
     setStatus("error", `Cannot load the runs: ${describe(e)}`);
     document.body.dataset.rendered = "error";
@@ -99,7 +102,7 @@ async function picker(a: string, b: string): Promise<void> {
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const get = (n: string) => (form.elements.namedItem(n) as HTMLSelectElement).value;
-    window.location.href = compareHref(get("a"), get("b"));
+    window.location.href = pages.compare(get("a"), get("b"));
   });
   form.hidden = false;
   setStatus("ok", runs.runs.length < 2 ? "Record at least two runs to compare them." : "Pick two runs to compare.");
@@ -114,11 +117,11 @@ function runLine(side: Side, c: Comparison): HTMLElement {
     { class: `run-line side-${side}` },
     h("span", { class: `side-tag ${side}` }, side.toUpperCase()),
     " ",
-    h("a", { href: runHref(r.id) }, r.id),
+    h("a", { href: pages.run(r.id) }, r.id),
     " ",
     h("span", { class: `badge verdict-${r.verdict}` }, r.verdict),
     h("span", { class: "meta" }, ` class ${r.trace_class.slice(0, 10)} · ${r.events} events`),
-    r.parent ? h("span", { class: "meta" }, " · rerun of ", h("a", { href: runHref(r.parent) }, r.parent)) : null,
+    r.parent ? h("span", { class: "meta" }, " · rerun of ", h("a", { href: pages.run(r.parent) }, r.parent)) : null,
     ...r.faults.map((f) =>
       h("span", { class: "meta" }, " · ", h("code", {}, f.fault), f.fired ? ` fired${f.at ? ` at ${f.at}` : ""}` : " did not fire"),
     ),
@@ -211,7 +214,6 @@ function showDifferences(c: Comparison, diffs: Difference[], view: CompareView):
 }
 
 type Mode = "side" | "overlay";
-const CLICK_SLOP = 4;
 
 interface Pane {
   side: Side;
@@ -234,9 +236,8 @@ class CompareView {
   private readonly panes: [Pane, Pane];
   private scale: XScale = "time";
   private mode: Mode = "side";
-  private view: Viewport = { x0: 0, k: 1, y0: 0, width: 1, height: 1, left: GUTTER, top: AXIS };
+  private readonly nav: ViewportController;
   private frame = 0;
-  private drag: { x: number; y: number; moved: boolean } | null = null;
   private readonly tooltip: HTMLElement;
   /** Counterparts: an event or message name of one side → its name on the other. */
   private readonly counterpart: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
@@ -255,7 +256,7 @@ class CompareView {
       const canvas = el?.querySelector("canvas");
       if (!el || !canvas) throw new Error(`the page lacks the ${side} pane`);
       const title = root.querySelector(`.compare-pane[data-side=${side}] .pane-title`);
-      title?.replaceChildren(h("a", { href: runHref(cmp[side].id) }, cmp[side].id), " ", h("span", { class: `badge verdict-${cmp[side].verdict}` }, cmp[side].verdict));
+      title?.replaceChildren(h("a", { href: pages.run(cmp[side].id) }, cmp[side].id), " ", h("span", { class: `badge verdict-${cmp[side].verdict}` }, cmp[side].verdict));
       return { side, graph, index: indexGraph(graph), flags: diffFlags(graph, m[side]), layouts: new Map(), root: el, canvas, selected: -1, hover: -1, hoverArrow: -1, notes: new Map() };
     };
     this.panes = [pane("a", ga), pane("b", gb)];
@@ -269,6 +270,34 @@ class CompareView {
       if (d.a !== null) this.panes[0].notes.set(d.a, [...(this.panes[0].notes.get(d.a) ?? []), note]);
       if (d.b !== null) this.panes[1].notes.set(d.b, [...(this.panes[1].notes.get(d.b) ?? []), note]);
     }
+    this.nav = new ViewportController({
+      page: "compare",
+      host: root,
+      surfaces: this.panes.map((p) => ({ root: p.root, canvas: p.canvas })),
+      extent: () => {
+        const [minX, maxX] = this.extent();
+        return { minX, maxX, height: this.layout(this.panes[0]).lanes.height };
+      },
+      initial: { x0: 0, k: 1, y0: 0, width: 1, height: 1, left: GUTTER, top: AXIS },
+      actions: { clear: () => this.focus(null, null, false), divergence: () => this.toDivergence(true) },
+      pointer: {
+        hover: (i, sx, sy) => this.hover(this.panes[i], sx, sy),
+        click: (i, sx, sy) => this.click(this.panes[i], sx, sy),
+        leave: () => {
+          this.tooltip.hidden = true;
+          for (const q of this.panes) [q.hover, q.hoverArrow] = [-1, -1];
+          this.request();
+        },
+      },
+    });
+    this.nav.subscribe(() => {
+      this.tooltip.hidden = true;
+      this.request();
+    });
+  }
+
+  private get view(): Viewport {
+    return this.nav.view;
   }
 
   private layout(p: Pane): DiagramLayout {
@@ -304,7 +333,7 @@ class CompareView {
       this.request();
     }).observe(this.root);
     this.bindControls();
-    for (const p of this.panes) this.bindPointer(p);
+    this.nav.bind();
     this.exposeTestHooks();
     this.toDivergence(false);
   }
@@ -327,15 +356,8 @@ class CompareView {
       /** Page point on a message's arrow (middle of its first delivery, or its × when lost). */
       messagePoint: (side: Side, id: string) => {
         const p = find(side);
-        const l = this.layout(p);
-        const v = this.sideView(p);
-        for (let a = 0; a < l.arrowFrom.length; a++) {
-          const mi = l.arrowMessage[a];
-          if (mi < 0 || p.graph.messages[mi].id !== id) continue;
-          const [x1, y1, x2, y2] = arrowPoints(l, v, a);
-          return l.arrowKind[a] === ARROW_LOST ? page(this.canvasOf(p), x2, y2) : page(this.canvasOf(p), (x1 + x2) / 2, (y1 + y2) / 2);
-        }
-        return null;
+        const at = messageAnchor(this.layout(p), this.sideView(p), p.graph.messages.findIndex((m) => m.id === id));
+        return at === null ? null : page(this.canvasOf(p), ...at);
       },
       viewport: () => ({ ...this.view }),
     };
@@ -363,7 +385,8 @@ class CompareView {
     const title = pa.root.parentElement?.querySelector(".pane-head") as HTMLElement | null;
     title?.classList.toggle("overlaid", mode === "overlay");
     this.sizeCanvases();
-    this.fitView();
+    this.nav.fit();
+    this.request();
   }
 
   private sizeCanvases(): void {
@@ -372,20 +395,8 @@ class CompareView {
     const width = Math.max(200, first.clientWidth);
     const wanted = lanes + AXIS + 16;
     const height = Math.max(160, Math.min(wanted, window.innerHeight - 120, 2000));
-    const dpr = window.devicePixelRatio || 1;
-    for (const p of this.panes) {
-      p.canvas.style.width = `${width}px`;
-      p.canvas.style.height = `${height}px`;
-      p.canvas.width = Math.round(width * dpr);
-      p.canvas.height = Math.round(height * dpr);
-    }
-    this.view = clampY(resize(this.view, width, height), lanes);
-  }
-
-  private fitView(): void {
-    const [min, max] = this.extent();
-    this.view = fit(this.view, min, max);
-    this.request();
+    for (const p of this.panes) sizeCanvas(p.canvas, width, height);
+    this.nav.resize(width, height);
   }
 
   private request(): void {
@@ -420,36 +431,23 @@ class CompareView {
       }
     }
     this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
-    this.root.dataset.viewX0 = String(this.view.x0);
-    this.root.dataset.viewK = String(this.view.k);
     document.body.dataset.rendered = "true";
   }
 
-  private zoom(factor: number, sx = (this.view.left + this.view.width) / 2): void {
-    this.view = zoomAt(this.view, sx, factor);
-    this.tooltip.hidden = true;
-    this.request();
-  }
-
-  private panBy(dx: number, dy: number): void {
-    this.view = pan(this.view, dx, dy, this.layout(this.panes[0]).lanes.height);
-    this.request();
-  }
-
-  /** Centres the first divergence; `zoomIn` also zooms to a tenth of the run around it. */
+  /** Scrolls to the first divergence; `zoomIn` also zooms to a tenth of the runs' extent, centred on it. */
   toDivergence(zoomIn: boolean): void {
     const d = this.cmp.first_divergence;
     if (d === null) return;
-    if (zoomIn) {
-      const [min, max] = this.extent();
-      const span = Math.max(1e-9, (max - min) / 10);
-      this.view = { ...this.view, k: (this.view.width - this.view.left) / span };
-    }
-    this.focus(d.a, d.b, false, zoomIn);
+    const [min, max] = this.extent();
+    this.focus(d.a, d.b, false, zoomIn ? (max - min) / 10 : null);
   }
 
-  /** Scrolls both diagrams to an event or message (by name on each side) and selects the events. */
-  focus(a: string | null, b: string | null, scrollPage = true, center = false): void {
+  /**
+   * Scrolls both diagrams to an event or message (by name on each side)
+   * and selects the events; with `span`, also zooms to show that much of
+   * the world around it, centred.
+   */
+  focus(a: string | null, b: string | null, scrollPage = true, span: number | null = null): void {
     let anchor: { x: number; y: number } | null = null;
     for (const [p, name] of [
       [this.panes[0], a],
@@ -469,13 +467,8 @@ class CompareView {
       if (anchor === null && lane !== undefined) anchor = { x: l.x[e], y: lane.y };
     }
     if (anchor !== null) {
-      const [sx0, sx1] = [this.view.left + 20, this.view.width - 20];
-      const sx = this.view.left + (anchor.x - this.view.x0) * this.view.k;
-      if (center || sx < sx0 || sx > sx1) this.view = { ...this.view, x0: anchor.x - (this.view.width - this.view.left) / 2 / this.view.k };
-      const sy = this.view.top + anchor.y - this.view.y0;
-      if (sy < this.view.top + 10 || sy > this.view.height - 10) {
-        this.view = clampY({ ...this.view, y0: anchor.y - (this.view.height - this.view.top) / 2 }, this.layout(this.panes[0]).lanes.height);
-      }
+      const v = span === null ? this.view : zoomToSpan(this.view, span);
+      this.nav.set(reveal(v, anchor.x, anchor.y, this.layout(this.panes[0]).lanes.height, { center: span !== null }), "focus");
     }
     this.root.dataset.selectedA = this.panes[0].selected >= 0 ? this.panes[0].graph.events[this.panes[0].selected].name : "";
     this.root.dataset.selectedB = this.panes[1].selected >= 0 ? this.panes[1].graph.events[this.panes[1].selected].name : "";
@@ -489,7 +482,8 @@ class CompareView {
         if (!radio.checked) return;
         this.scale = radio.value === "logical" ? "logical" : "time";
         this.root.dataset.scale = this.scale;
-        this.fitView();
+        this.nav.fit();
+        this.request();
       });
     }
     for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=mode]")) {
@@ -498,80 +492,8 @@ class CompareView {
       });
     }
     this.root.dataset.scale = this.scale;
-    $("zoom-in").addEventListener("click", () => this.zoom(1.5));
-    $("zoom-out").addEventListener("click", () => this.zoom(1 / 1.5));
-    $("fit").addEventListener("click", () => this.fitView());
     const toDivergence = $("to-divergence") as HTMLButtonElement;
     toDivergence.disabled = this.cmp.first_divergence === null;
-    toDivergence.addEventListener("click", () => this.toDivergence(true));
-    document.addEventListener("keydown", (ev) => {
-      if (ev.target instanceof HTMLInputElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      const step = 80;
-      const keys: Record<string, () => void> = {
-        "+": () => this.zoom(1.5),
-        "=": () => this.zoom(1.5),
-        "-": () => this.zoom(1 / 1.5),
-        "0": () => this.fitView(),
-        d: () => this.toDivergence(true),
-        ArrowLeft: () => this.panBy(step, 0),
-        ArrowRight: () => this.panBy(-step, 0),
-        Escape: () => this.focus(null, null, false),
-      };
-      const action = keys[ev.key];
-      if (action) {
-        ev.preventDefault();
-        action();
-      }
-    });
-  }
-
-  private bindPointer(p: Pane): void {
-    const c = p.canvas;
-    const point = (ev: MouseEvent): [number, number] => {
-      const rect = c.getBoundingClientRect();
-      return [ev.clientX - rect.left, ev.clientY - rect.top];
-    };
-    c.addEventListener(
-      "wheel",
-      (ev) => {
-        ev.preventDefault();
-        const [sx] = point(ev);
-        const scale = ev.deltaMode === 1 ? 20 : ev.deltaMode === 2 ? 400 : 1;
-        if (ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) this.panBy(-(ev.deltaX || ev.deltaY) * scale, 0);
-        else if (ev.altKey) this.panBy(0, -ev.deltaY * scale);
-        else this.zoom(Math.exp((-ev.deltaY * scale) / 300), sx);
-      },
-      { passive: false },
-    );
-    c.addEventListener("pointerdown", (ev) => {
-      if (ev.button !== 0) return;
-      this.drag = { x: ev.clientX, y: ev.clientY, moved: false };
-      c.setPointerCapture(ev.pointerId);
-    });
-    c.addEventListener("pointermove", (ev) => {
-      if (this.drag) {
-        const dx = ev.clientX - this.drag.x;
-        const dy = ev.clientY - this.drag.y;
-        if (this.drag.moved || Math.hypot(dx, dy) > CLICK_SLOP) {
-          this.drag = { x: ev.clientX, y: ev.clientY, moved: true };
-          this.tooltip.hidden = true;
-          this.panBy(dx, dy);
-        }
-        return;
-      }
-      this.hover(p, ...point(ev));
-    });
-    c.addEventListener("pointerup", (ev) => {
-      const drag = this.drag;
-      this.drag = null;
-      if (drag && !drag.moved) this.click(p, ...point(ev));
-    });
-    c.addEventListener("pointerleave", () => {
-      if (this.drag) return;
-      this.tooltip.hidden = true;
-      for (const q of this.panes) [q.hover, q.hoverArrow] = [-1, -1];
-      this.request();
-    });
   }
 
   /** What is under (sx, sy) on pane `p`'s canvas: in overlay mode B is tried first (it is drawn on top). */
@@ -612,33 +534,16 @@ class CompareView {
       const mi = l.arrowMessage[hit.arrow];
       const m = mi >= 0 ? q.graph.messages[mi] : null;
       name = m?.id ?? "";
-      facts = [["run", `${q.side.toUpperCase()} · ${this.cmp[q.side].id}`]];
-      if (m !== null) {
-        facts.push(["message", m.id], ["channel", m.channel]);
-        if (m.bytes !== null) facts.push(["bytes", String(m.bytes)]);
-        if (m.dropped) facts.push(["dropped", "by the fault injector"]);
-        else if (m.lost) facts.push(["lost", "never delivered"]);
-      }
+      facts = [["run", `${q.side.toUpperCase()} · ${this.cmp[q.side].id}`], ...(m !== null ? messageFacts(m) : [])];
     }
     const notes = q.notes.get(name) ?? [];
     if (notes.length === 0) facts.push(["", "same in both runs"]);
     for (const n of notes) facts.push(["differs", n]);
-    this.showTooltip(q, sx, sy, facts);
-    this.request();
-  }
-
-  private showTooltip(p: Pane, sx: number, sy: number, facts: [string, string][]): void {
-    const t = this.tooltip;
-    t.replaceChildren(h("dl", {}, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
-    t.hidden = false;
+    // The tooltip is positioned in the comparison, across both panes.
     const host = this.root.getBoundingClientRect();
-    const rect = this.canvasOf(p).canvas.getBoundingClientRect();
-    const x0 = rect.left - host.left + sx;
-    const y0 = rect.top - host.top + sy;
-    const w = t.offsetWidth;
-    const x = x0 + 14 + w > host.width ? x0 - 14 - w : x0 + 14;
-    t.style.left = `${Math.max(0, x)}px`;
-    t.style.top = `${Math.max(0, y0 + 14)}px`;
+    const rect = this.canvasOf(q).canvas.getBoundingClientRect();
+    showTooltip(this.tooltip, facts, rect.left - host.left + sx, rect.top - host.top + sy, host.width);
+    this.request();
   }
 
   /** Clicking an event selects it and its counterpart in the other run. */

@@ -1,4 +1,4 @@
-/** Small DOM helpers. */
+/** Small DOM helpers: element lookup and creation, the status line, tooltips. */
 
 export function $(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -32,4 +32,18 @@ export function setStatus(kind: "loading" | "ok" | "error", text: string): void 
   el.className = `status ${kind}`;
   el.hidden = kind === "ok" && text === "";
   el.dataset.state = kind;
+}
+
+/**
+ * Fills a tooltip with label/value pairs and places it beside (x, y) in
+ * its positioned parent, flipped to the left of the point when it would
+ * overflow `width`.
+ */
+export function showTooltip(t: HTMLElement, facts: [string, string][], x: number, y: number, width: number): void {
+  t.replaceChildren(h("dl", {}, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
+  t.hidden = false;
+  const w = t.offsetWidth;
+  const left = x + 14 + w > width ? x - 14 - w : x + 14;
+  t.style.left = `${Math.max(0, left)}px`;
+  t.style.top = `${Math.max(0, y + 14)}px`;
 }

@@ -14,7 +14,6 @@
 
 import type { Verdict } from "../model/api.ts";
 import {
-  compareHref,
   describeSweep,
   type Exploration,
   type ExplorationSummary,
@@ -23,10 +22,10 @@ import {
   OUTCOME_TEXT,
   type ProbeOutcome,
   parseExploration,
-  runHref,
   sweepStrip,
 } from "../model/explorations.ts";
 import { formatMs } from "../model/format.ts";
+import { api, pages } from "../model/routes.ts";
 import { describe, getJson } from "./client.ts";
 import { $, h, setStatus } from "./dom.ts";
 
@@ -35,15 +34,15 @@ const badge = (v: Verdict | null) => h("span", { class: `badge verdict-${v ?? "u
 export async function explorationListPage(): Promise<void> {
   const table = $("explorations") as HTMLTableElement;
   try {
-    const { explorations } = await getJson<{ explorations: ExplorationSummary[] }>("/api/explorations");
+    const { explorations } = await getJson<{ explorations: ExplorationSummary[] }>(api.explorations());
     table.tBodies[0].replaceChildren(
       ...explorations.map((e) =>
         h(
           "tr",
           { "data-exploration": e.id },
-          h("td", { class: "id" }, h("a", { href: `/explorations/${encodeURIComponent(e.id)}` }, e.id)),
+          h("td", { class: "id" }, h("a", { href: pages.exploration(e.id) }, e.id)),
           h("td", {}, e.kind === "sweep" ? "sweep" : "trace classes"),
-          h("td", { class: "id" }, h("a", { href: runHref(e.base) }, e.base), " ", badge(e.base_verdict)),
+          h("td", { class: "id" }, h("a", { href: pages.run(e.base) }, e.base), " ", badge(e.base_verdict)),
           h("td", {}, new Date(e.started_ms).toLocaleString()),
           h("td", { class: "num" }, String(e.runs)),
           h("td", {}, e.kind === "sweep" ? `${e.flipped} of ${e.probes} flip the verdict` : `${e.classes} trace class${e.classes === 1 ? "" : "es"}`),
@@ -65,10 +64,10 @@ export async function explorationPage(): Promise<void> {
   const id = document.body.dataset.explorationId ?? "";
   let x: Exploration;
   try {
-    x = parseExploration(await getJson<unknown>(`/api/explorations/${encodeURIComponent(id)}`));
+    x = parseExploration(await getJson<unknown>(api.exploration(id)));
   } catch (e) {
     setStatus("error", `Cannot show exploration ${id}: ${describe(e)}`);
-    $("status").append(" ", h("a", { href: "/explorations" }, "Back to the explorations"));
+    $("status").append(" ", h("a", { href: pages.explorations() }, "Back to the explorations"));
     document.body.dataset.rendered = "error";
     return;
   }
@@ -79,7 +78,7 @@ export async function explorationPage(): Promise<void> {
       {},
       x.kind === "sweep" ? `single-fault sweep (${describeSweep(x.params.sweep)})` : `${x.params.runs} reruns${x.params.jitter_ms !== null ? ` with up to ${x.params.jitter_ms} ms jitter per send` : ""}`,
       " of ",
-      h("a", { href: runHref(x.params.base) }, x.params.base),
+      h("a", { href: pages.run(x.params.base) }, x.params.base),
       " ",
       badge(x.base_verdict),
       ` · ${duration}`,
@@ -106,7 +105,7 @@ function classesView(x: Exploration): HTMLElement {
     for (const b of boxes) b.disabled = picked.length >= 2 && !b.checked;
   };
   compareButton.addEventListener("click", () => {
-    if (picked.length === 2) window.location.href = compareHref(picked[0], picked[1]);
+    if (picked.length === 2) window.location.href = pages.compare(picked[0], picked[1]);
   });
   const rows = bars.map((bar) => {
     const box = h("input", { type: "checkbox", "aria-label": `pick class ${bar.label} for comparison`, value: bar.representative }) as HTMLInputElement;
@@ -142,7 +141,7 @@ function classRow(bar: HistogramBar, box: HTMLInputElement, several: boolean): H
   );
   const open = h(
     "a",
-    { class: "bar", href: runHref(bar.representative), title: `Open ${bar.representative}, the first run of class ${bar.class}` },
+    { class: "bar", href: pages.run(bar.representative), title: `Open ${bar.representative}, the first run of class ${bar.class}` },
     h("span", { class: "bar-fill", style: `width: ${(bar.length * 100).toFixed(2)}%` }, ...segments),
   );
   const verdicts = bar.segments.map((s) => `${s.count} ${s.verdict}`).join(", ");
@@ -169,7 +168,7 @@ function classRow(bar: HistogramBar, box: HTMLInputElement, several: boolean): H
       h("code", { class: "class-hash", title: bar.class }, bar.label),
       h("span", { class: "class-count" }, `${bar.count} run${bar.count === 1 ? "" : "s"} · ${(bar.share * 100).toFixed(0)}%`),
       open,
-      h("span", { class: "meta" }, verdicts, " · e.g. ", h("a", { href: runHref(bar.representative), class: "representative" }, bar.representative)),
+      h("span", { class: "meta" }, verdicts, " · e.g. ", h("a", { href: pages.run(bar.representative), class: "representative" }, bar.representative)),
     ),
     lines,
   );
@@ -182,7 +181,7 @@ function sweepView(x: Exploration): HTMLElement {
   const cell = (c: (typeof strip.rows)[number]["cells"][number]) => {
     const title = `${c.message}: ${OUTCOME_TEXT[c.outcome]}${c.verdict ? ` (verdict ${c.verdict})` : ""}${c.run ? ` · open ${c.run}` : ""}`;
     const attrs = { class: `probe-cell outcome-${c.outcome}`, title, "data-message": c.message, "data-outcome": c.outcome, "data-run": c.run ?? "" };
-    return c.run !== null ? h("a", { ...attrs, href: runHref(c.run) }, shortMessage(c.message)) : h("span", attrs, shortMessage(c.message));
+    return c.run !== null ? h("a", { ...attrs, href: pages.run(c.run) }, shortMessage(c.message)) : h("span", attrs, shortMessage(c.message));
   };
   const heat = h(
     "div",
@@ -213,8 +212,8 @@ function sweepView(x: Exploration): HTMLElement {
           h("td", {}, h("code", {}, p.channel)),
           h("td", {}, h("span", { class: `swatch outcome-${o}` }, OUTCOME_TEXT[o])),
           h("td", {}, badge(p.verdict)),
-          h("td", { class: "id" }, p.run ? h("a", { href: runHref(p.run) }, p.run) : "—"),
-          h("td", {}, p.run ? h("a", { href: compareHref(x.params.base, p.run) }, "compare with baseline") : null),
+          h("td", { class: "id" }, p.run ? h("a", { href: pages.run(p.run) }, p.run) : "—"),
+          h("td", {}, p.run ? h("a", { href: pages.compare(x.params.base, p.run) }, "compare with baseline") : null),
         );
       }),
     ),

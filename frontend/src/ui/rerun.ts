@@ -6,6 +6,7 @@
 
 import type { GraphMessage, RerunStatus } from "../model/api.ts";
 import { describePlan, type FaultChoice, planFor } from "../model/plan.ts";
+import { api, pages } from "../model/routes.ts";
 import { describe, getJson, postJson } from "./client.ts";
 import { h } from "./dom.ts";
 
@@ -59,7 +60,7 @@ export class RerunPanel {
       }
       (submit as HTMLButtonElement).disabled = true;
       this.show(status, "posting", `Scheduling: ${describePlan(plan)}…`);
-      postJson<{ id: string }>(`/api/runs/${encodeURIComponent(this.runId)}/reruns`, plan)
+      postJson<{ id: string }>(api.reruns(this.runId), plan)
         .then(({ id }) => this.poll(status, submit, id))
         .catch((e) => {
           (submit as HTMLButtonElement).disabled = false;
@@ -84,13 +85,13 @@ export class RerunPanel {
     const tick = async () => {
       let s: RerunStatus;
       try {
-        s = await getJson<RerunStatus>(`/api/reruns/${encodeURIComponent(id)}`);
+        s = await getJson<RerunStatus>(api.rerun(id));
       } catch (e) {
         this.show(status, "error", `Lost track of rerun ${id}: ${describe(e)}`);
         return;
       }
-      const open = h("a", { href: `/runs/${encodeURIComponent(id)}`, class: "open-run" }, "open");
-      const compare = h("a", { href: `/compare?a=${encodeURIComponent(s.parent)}&b=${encodeURIComponent(id)}`, class: "compare-runs" }, "compare with parent");
+      const open = h("a", { href: pages.run(id), class: "open-run" }, "open");
+      const compare = h("a", { href: pages.compare(s.parent, id), class: "compare-runs" }, "compare with parent");
       if (s.state === "done" || s.state === "failed") (submit as HTMLButtonElement).disabled = false;
       switch (s.state) {
         case "queued":

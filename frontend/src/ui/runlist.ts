@@ -3,6 +3,7 @@
 import type { RunsPage, RunSummary } from "../model/api.ts";
 import { formatMs } from "../model/format.ts";
 import { filterRows, type RunRow, runTree } from "../model/runs.ts";
+import { api, MAX_RUNS_PAGE, pages } from "../model/routes.ts";
 import { del, describe, getJson } from "./client.ts";
 import { $, h, setStatus } from "./dom.ts";
 
@@ -22,7 +23,7 @@ export async function runListPage(): Promise<void> {
   const reload = async () => {
     setStatus("loading", "Loading runs…");
     try {
-      const page = await getJson<RunsPage>("/api/runs?limit=1000");
+      const page = await getJson<RunsPage>(api.runs({ limit: MAX_RUNS_PAGE }));
       rows = runTree(page.runs);
       table.hidden = false;
       render();
@@ -44,7 +45,7 @@ function renderRow(row: RunRow, reload: () => Promise<void>): HTMLElement {
   remove.addEventListener("click", async () => {
     if (!confirm(`Delete run ${r.id} and its recording?`)) return;
     try {
-      await del(`/api/runs/${encodeURIComponent(r.id)}`);
+      await del(api.run(r.id));
       await reload();
     } catch (e) {
       setStatus("error", `Cannot delete ${r.id}: ${describe(e)}`);
@@ -58,7 +59,7 @@ function renderRow(row: RunRow, reload: () => Promise<void>): HTMLElement {
       "td",
       { class: "id", style: `padding-left: ${0.5 + row.depth * 1.4}em` },
       row.depth > 0 ? h("span", { class: "tree", "aria-hidden": "true" }, "↳ ") : null,
-      h("a", { href: `/runs/${encodeURIComponent(r.id)}` }, r.id),
+      h("a", { href: pages.run(r.id) }, r.id),
     ),
     h("td", { class: "command", title: r.command }, r.command),
     h("td", {}, new Date(r.started_ms).toLocaleString()),
@@ -71,7 +72,7 @@ function renderRow(row: RunRow, reload: () => Promise<void>): HTMLElement {
     h(
       "td",
       { class: "actions" },
-      r.parent ? h("a", { href: `/compare?a=${encodeURIComponent(r.parent)}&b=${encodeURIComponent(r.id)}` }, "compare") : null,
+      r.parent ? h("a", { href: pages.compare(r.parent, r.id) }, "compare") : null,
       " ",
       remove,
     ),

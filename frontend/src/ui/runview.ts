@@ -1,39 +1,32 @@
 /**
  * The run page: loads the run's graph, draws the space-time diagram and
- * wires the controls: real-time / logical layout, zoom (wheel, +/-),
- * pan (drag, arrow keys), fit (0), hover tooltips, click an event to see
- * its causal past and future, click a message arrow to rerun with a fault.
+ * wires the controls: real-time / logical layout, hover tooltips, click
+ * an event to see its causal past and future, click a message arrow to
+ * rerun with a fault. Pan, zoom and keys are ui/controller.ts's, shared
+ * with the comparison.
  *
  * Test hooks: `document.body.dataset.rendered` is "true" once drawn
  * ("error" when loading failed); `#diagram` carries `data-lanes`,
  * `data-arrows`, `data-events`, `data-messages`, `data-injected` (events
  * the fault injector changed), `data-lost` (messages never delivered),
- * `data-scale`, `data-selected` and `data-render-ms` (time of the last
- * frame); `#faults` carries `data-planned` and `data-fired`.
+ * `data-scale`, `data-selected`, `data-render-ms` (time of the last
+ * frame) and the controller's `data-view-x0/k/y0`; `#faults` carries
+ * `data-planned` and `data-fired`.
  */
 
 import { type Graph, type GraphMessage, parseGraph, type RunsPage } from "../model/api.ts";
-import { compareHref } from "../model/explorations.ts";
 import { faultRows, faultSummary } from "../model/faults.ts";
-import { eventFacts, formatNs } from "../model/format.ts";
+import { eventFacts, formatNs, messageFacts } from "../model/format.ts";
 import { causalCone, type GraphIndex, indexGraph } from "../model/graph.ts";
-import {
-  ARROW_KIND_NAMES,
-  ARROW_LOST,
-  ARROW_MESSAGE,
-  arrowAt,
-  arrowPoints,
-  type DiagramLayout,
-  eventAt,
-  eventPoint,
-  layoutDiagram,
-  type XScale,
-} from "../layout/diagram.ts";
-import { clampY, fit, pan, resize, type Viewport, zoomAt } from "../layout/viewport.ts";
+import { api, MAX_RUNS_PAGE, pages } from "../model/routes.ts";
+import { ARROW_KIND_NAMES, ARROW_LOST, ARROW_MESSAGE, arrowAt, type DiagramLayout, eventAt, eventPoint, layoutDiagram, messageAnchor, type XScale } from "../layout/diagram.ts";
+import { reveal } from "../layout/navigate.ts";
+import type { Viewport } from "../layout/viewport.ts";
 import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
-import { $, h, setStatus } from "./dom.ts";
+import { sizeCanvas, ViewportController } from "./controller.ts";
+import { $, h, setStatus, showTooltip } from "./dom.ts";
 import { RerunPanel } from "./rerun.ts";
 
 export async function runPage(): Promise<void> {
@@ -41,10 +34,10 @@ export async function runPage(): Promise<void> {
   setStatus("loading", `Loading run ${id}…`);
   let graph: Graph;
   try {
-    graph = parseGraph(await getJson<unknown>(`/api/runs/${encodeURIComponent(id)}/graph`));
+    graph = parseGraph(await getJson<unknown>(api.graph(id)));
   } catch (e) {
     setStatus("error", `Cannot show run ${id}: ${describe(e)}`);
-    $("status").append(" ", h("a", { href: "/" }, "Back to the runs"));
+    $("status").append(" ", h("a", { href: pages.runs() }, "Back to the runs"));
     $("diagram").hidden = true;
     for (const el of document.querySelectorAll<HTMLElement>(".controls, .legend")) el.hidden = true;
     document.body.dataset.rendered = "error";
@@ -73,7 +66,7 @@ function showCompareLinks(graph: Graph): void {
     if (loaded) return;
     loaded = true;
     try {
-      const page = await getJson<RunsPage>("/api/runs?limit=1000");
+      const page = await getJson<RunsPage>(api.runs({ limit: MAX_RUNS_PAGE }));
       select.append(...page.runs.filter((r) => r.id !== id).map((r) => h("option", { value: r.id }, `${r.id} · ${r.verdict}${r.parent ? ` · rerun of ${r.parent}` : ""}`)));
     } catch (e) {
       select.append(h("option", { value: "", disabled: true }, `cannot load runs: ${describe(e)}`));
@@ -82,9 +75,9 @@ function showCompareLinks(graph: Graph): void {
   select.addEventListener("focus", () => void load());
   select.addEventListener("pointerdown", () => void load());
   select.addEventListener("change", () => {
-    if (select.value !== "") window.location.href = compareHref(id, select.value);
+    if (select.value !== "") window.location.href = pages.compare(id, select.value);
   });
-  if (parent) el.replaceChildren(h("a", { href: compareHref(parent, id), class: "compare-parent" }, "compare with parent"), " ", select);
+  if (parent) el.replaceChildren(h("a", { href: pages.compare(parent, id), class: "compare-parent" }, "compare with parent"), " ", select);
   else el.replaceChildren(select);
   void load();
 }
@@ -145,24 +138,20 @@ function showMeta(graph: Graph): void {
       " ",
       h("code", { title: "command" }, r.command),
       r.trace_class ? h("span", { class: "meta-item", title: "trace class" }, ` class ${r.trace_class.slice(0, 10)}`) : null,
-      r.parent ? h("span", { class: "meta-item" }, " rerun of ", h("a", { href: `/runs/${encodeURIComponent(r.parent)}` }, r.parent)) : null,
+      r.parent ? h("span", { class: "meta-item" }, " rerun of ", h("a", { href: pages.run(r.parent) }, r.parent)) : null,
       r.faults.length > 0 ? h("span", { class: "meta-item" }, ` · ${faultSummary(faultRows(r.faults))}`) : null,
     ),
   );
 }
 
-/** Pointer travel (px) below which a press is a click, not a drag. */
-const CLICK_SLOP = 4;
-
 class DiagramView {
   private readonly index: GraphIndex;
   private readonly layouts = new Map<XScale, DiagramLayout>();
   private layout: DiagramLayout;
-  private view: Viewport;
+  private readonly nav: ViewportController;
   private highlight: Highlight = { ...NO_HIGHLIGHT };
   private frame = 0;
   private note = "";
-  private drag: { x: number; y: number; moved: boolean } | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -173,7 +162,35 @@ class DiagramView {
   ) {
     this.index = indexGraph(graph);
     this.layout = this.layoutFor("time");
-    this.view = { x0: 0, k: 1, y0: 0, width: 1, height: 1, left: GUTTER, top: AXIS };
+    this.nav = new ViewportController({
+      page: "run",
+      host: root,
+      surfaces: [{ root, canvas }],
+      extent: () => ({ minX: this.layout.minX, maxX: this.layout.maxX, height: this.layout.lanes.height }),
+      initial: { x0: 0, k: 1, y0: 0, width: 1, height: 1, left: GUTTER, top: AXIS },
+      actions: {
+        clear: () => {
+          this.select(-1);
+          this.rerun.close();
+        },
+      },
+      pointer: {
+        hover: (_, sx, sy) => this.hover(sx, sy),
+        click: (_, sx, sy) => this.click(sx, sy),
+        leave: () => {
+          this.hideTooltip();
+          this.setHover(-1, -1);
+        },
+      },
+    });
+    this.nav.subscribe(() => {
+      this.hideTooltip();
+      this.request();
+    });
+  }
+
+  private get view(): Viewport {
+    return this.nav.view;
   }
 
   private layoutFor(scale: XScale): DiagramLayout {
@@ -194,38 +211,36 @@ class DiagramView {
     ds.injected = String(this.layout.injected.reduce((n, x) => n + x, 0));
     ds.lost = String(this.graph.messages.filter((m) => m.lost || m.recvs.length === 0).length);
     this.sizeCanvas();
-    this.fitView();
+    this.nav.fit();
+    this.request();
     new ResizeObserver(() => {
       this.sizeCanvas();
       this.request();
     }).observe(this.root);
-    this.bindControls();
-    this.bindPointer();
+    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
+      radio.addEventListener("change", () => {
+        if (radio.checked) this.setScale(radio.value === "logical" ? "logical" : "time");
+      });
+    }
+    this.nav.bind();
     this.exposeTestHooks();
   }
 
   /** `window.bopDiagram`: page coordinates of marks and arrows, for browser tests. */
   private exposeTestHooks(): void {
-    const page = (x: number, y: number) => {
+    const page = (p: [number, number] | null) => {
+      if (p === null) return null;
       const rect = this.canvas.getBoundingClientRect();
-      return { x: rect.left + x, y: rect.top + y };
+      return { x: rect.left + p[0], y: rect.top + p[1] };
     };
     const hooks = {
       eventPoint: (name: string) => {
         const e = this.graph.events.findIndex((x) => x.name === name);
-        return e < 0 ? null : page(...eventPoint(this.layout, this.view, e));
+        return e < 0 ? null : page(eventPoint(this.layout, this.view, e));
       },
       /** A point on the arrow of a message: the middle of its first delivery, or the × of a lost one. */
-      messagePoint: (id: string) => {
-        const l = this.layout;
-        for (let a = 0; a < l.arrowFrom.length; a++) {
-          const mi = l.arrowMessage[a];
-          if (mi < 0 || this.graph.messages[mi].id !== id) continue;
-          const [x1, y1, x2, y2] = arrowPoints(l, this.view, a);
-          return l.arrowKind[a] === ARROW_LOST ? page(x2, y2) : page((x1 + x2) / 2, (y1 + y2) / 2);
-        }
-        return null;
-      },
+      messagePoint: (id: string) => page(messageAnchor(this.layout, this.view, this.graph.messages.findIndex((m) => m.id === id))),
+      viewport: () => ({ ...this.view }),
     };
     (window as unknown as { bopDiagram: typeof hooks }).bopDiagram = hooks;
   }
@@ -234,17 +249,8 @@ class DiagramView {
     const width = Math.max(200, this.root.clientWidth);
     const wanted = this.layout.lanes.height + AXIS + 16;
     const height = Math.max(160, Math.min(wanted, window.innerHeight - this.root.getBoundingClientRect().top - 24, 2000));
-    const dpr = window.devicePixelRatio || 1;
-    this.canvas.style.width = `${width}px`;
-    this.canvas.style.height = `${height}px`;
-    this.canvas.width = Math.round(width * dpr);
-    this.canvas.height = Math.round(height * dpr);
-    this.view = clampY(resize(this.view, width, height), this.layout.lanes.height);
-  }
-
-  private fitView(): void {
-    this.view = fit(this.view, this.layout.minX, this.layout.maxX);
-    this.request();
+    sizeCanvas(this.canvas, width, height);
+    this.nav.resize(width, height);
   }
 
   private request(): void {
@@ -278,111 +284,8 @@ class DiagramView {
   private setScale(scale: XScale): void {
     this.layout = this.layoutFor(scale);
     this.root.dataset.scale = scale;
-    this.fitView();
-  }
-
-  private zoom(factor: number, sx = (this.view.left + this.view.width) / 2): void {
-    this.view = zoomAt(this.view, sx, factor);
-    this.hideTooltip();
+    this.nav.fit();
     this.request();
-  }
-
-  private panBy(dx: number, dy: number): void {
-    this.view = pan(this.view, dx, dy, this.layout.lanes.height);
-    this.request();
-  }
-
-  private bindControls(): void {
-    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
-      radio.addEventListener("change", () => {
-        if (radio.checked) this.setScale(radio.value === "logical" ? "logical" : "time");
-      });
-    }
-    $("zoom-in").addEventListener("click", () => this.zoom(1.5));
-    $("zoom-out").addEventListener("click", () => this.zoom(1 / 1.5));
-    $("fit").addEventListener("click", () => this.fitView());
-    document.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape") {
-        this.select(-1);
-        this.rerun.close();
-      }
-    });
-    this.root.addEventListener("keydown", (ev) => {
-      const step = 80;
-      const keys: Record<string, () => void> = {
-        "+": () => this.zoom(1.5),
-        "=": () => this.zoom(1.5),
-        "-": () => this.zoom(1 / 1.5),
-        _: () => this.zoom(1 / 1.5),
-        "0": () => this.fitView(),
-        f: () => this.fitView(),
-        ArrowLeft: () => this.panBy(step, 0),
-        ArrowRight: () => this.panBy(-step, 0),
-        ArrowUp: () => this.panBy(0, step),
-        ArrowDown: () => this.panBy(0, -step),
-      };
-      const action = keys[ev.key];
-      if (action && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
-        ev.preventDefault();
-        action();
-      }
-    });
-  }
-
-  private point(ev: MouseEvent): [number, number] {
-    const rect = this.canvas.getBoundingClientRect();
-    return [ev.clientX - rect.left, ev.clientY - rect.top];
-  }
-
-  private bindPointer(): void {
-    const c = this.canvas;
-    c.addEventListener(
-      "wheel",
-      (ev) => {
-        ev.preventDefault();
-        const [sx] = this.point(ev);
-        const scale = ev.deltaMode === 1 ? 20 : ev.deltaMode === 2 ? 400 : 1;
-        if (ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) {
-          this.panBy(-(ev.deltaX || ev.deltaY) * scale, 0);
-        } else if (ev.altKey) {
-          this.panBy(0, -ev.deltaY * scale);
-        } else {
-          this.zoom(Math.exp((-ev.deltaY * scale) / 300), sx);
-        }
-      },
-      { passive: false },
-    );
-    c.addEventListener("pointerdown", (ev) => {
-      if (ev.button !== 0) return;
-      this.drag = { x: ev.clientX, y: ev.clientY, moved: false };
-      c.setPointerCapture(ev.pointerId);
-      this.root.focus({ preventScroll: true });
-    });
-    c.addEventListener("pointermove", (ev) => {
-      if (this.drag) {
-        const dx = ev.clientX - this.drag.x;
-        const dy = ev.clientY - this.drag.y;
-        if (this.drag.moved || Math.hypot(dx, dy) > CLICK_SLOP) {
-          this.drag = { x: ev.clientX, y: ev.clientY, moved: true };
-          this.hideTooltip();
-          this.panBy(dx, dy);
-          c.style.cursor = "grabbing";
-        }
-        return;
-      }
-      this.hover(...this.point(ev));
-    });
-    c.addEventListener("pointerup", (ev) => {
-      const drag = this.drag;
-      this.drag = null;
-      c.style.cursor = "";
-      if (drag && !drag.moved) this.click(...this.point(ev));
-    });
-    c.addEventListener("pointerleave", () => {
-      if (this.drag) return;
-      this.hideTooltip();
-      this.setHover(-1, -1);
-    });
   }
 
   private hit(sx: number, sy: number): { event: number; arrow: number } {
@@ -406,42 +309,22 @@ class DiagramView {
     const { event, arrow } = this.hit(sx, sy);
     this.setHover(event, arrow);
     this.canvas.style.cursor = event >= 0 || arrow >= 0 ? "pointer" : "";
-    if (event >= 0) this.showTooltip(sx, sy, eventFacts(this.graph.events[event]));
-    else if (arrow >= 0) this.showTooltip(sx, sy, this.arrowFacts(arrow));
+    if (event >= 0) showTooltip(this.tooltip, eventFacts(this.graph.events[event]), sx, sy, this.view.width);
+    else if (arrow >= 0) showTooltip(this.tooltip, this.arrowFacts(arrow), sx, sy, this.view.width);
     else this.hideTooltip();
   }
 
   private arrowFacts(a: number): [string, string][] {
     const l = this.layout;
-    const kind = l.arrowKind[a];
     const from = this.graph.events[l.arrowFrom[a]];
     const to = l.arrowTo[a] >= 0 ? this.graph.events[l.arrowTo[a]] : null;
-    const facts: [string, string][] = [["edge", ARROW_KIND_NAMES[kind]]];
     const mi = l.arrowMessage[a];
-    if (mi >= 0) {
-      const m = this.graph.messages[mi];
-      facts.push(["message", m.id], ["channel", m.channel]);
-      if (m.bytes !== null) facts.push(["bytes", String(m.bytes)]);
-      if (m.dropped) facts.push(["dropped", "by the fault injector"]);
-      else if (m.lost) facts.push(["lost", "never delivered"]);
-    }
+    const facts: [string, string][] = [["edge", ARROW_KIND_NAMES[l.arrowKind[a]]], ...(mi >= 0 ? messageFacts(this.graph.messages[mi]) : [])];
     facts.push(["from", from.name], ["to", to ? to.name : "(nowhere)"]);
     if (to && to.end_ns !== null && from.end_ns !== null) facts.push(["latency", formatNs(to.end_ns - from.end_ns)]);
     if (from.injected) facts.push(["injected", from.injected]);
     if (mi >= 0) facts.push(["", "click to rerun with a fault on this message"]);
     return facts;
-  }
-
-  private showTooltip(sx: number, sy: number, facts: [string, string][]): void {
-    const t = this.tooltip;
-    t.replaceChildren(
-      h("dl", {}, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-    );
-    t.hidden = false;
-    const w = t.offsetWidth;
-    const x = sx + 14 + w > this.view.width ? sx - 14 - w : sx + 14;
-    t.style.left = `${Math.max(0, x)}px`;
-    t.style.top = `${Math.max(0, sy + 14)}px`;
   }
 
   private hideTooltip(): void {
@@ -452,17 +335,8 @@ class DiagramView {
   focusEvent(name: string): void {
     const e = this.graph.events.findIndex((x) => x.name === name);
     if (e < 0) return;
-    const [sx] = eventPoint(this.layout, this.view, e);
-    if (sx < this.view.left || sx > this.view.width) {
-      this.view = { ...this.view, x0: this.layout.x[e] - (this.view.width - this.view.left) / 2 / this.view.k };
-    }
     const lane = this.layout.lanes.lanes[this.layout.laneOf[e]];
-    if (lane !== undefined) {
-      const sy = this.view.top + lane.y - this.view.y0;
-      if (sy < this.view.top || sy > this.view.height) {
-        this.view = clampY({ ...this.view, y0: lane.y - (this.view.height - this.view.top) / 2 }, this.layout.lanes.height);
-      }
-    }
+    if (lane !== undefined) this.nav.set(reveal(this.view, this.layout.x[e], lane.y, this.layout.lanes.height), "focus");
     this.select(e);
     this.root.focus({ preventScroll: true });
     this.root.scrollIntoView({ block: "nearest" });

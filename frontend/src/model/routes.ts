@@ -1,0 +1,58 @@
+/**
+ * Every URL the workbench builds: its pages (backend/server/src/pages.rs)
+ * and the JSON API (docs/API.md, backend/server/src/api.rs). One place so
+ * a route changes once, and so every id and query value is encoded: ids
+ * are validated by the server ([A-Za-z0-9._-]), but a page must never
+ * depend on that to build a URL that means what it says.
+ */
+
+/** Builds `path?k=v&…` from the values that are set, in the given order. */
+function withQuery(path: string, query: Record<string, string | number | undefined>): string {
+  const parts = Object.entries(query)
+    .filter((kv): kv is [string, string | number] => kv[1] !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length === 0 ? path : `${path}?${parts.join("&")}`;
+}
+
+const seg = encodeURIComponent;
+
+/** The pages the server renders (each starts the bundle with `data-page`). */
+export const pages = {
+  /** The run list. */
+  runs: (): string => "/",
+  run: (id: string): string => `/runs/${seg(id)}`,
+  /** The comparison of A with B; without both, the page offers a picker. */
+  compare: (a?: string, b?: string): string => withQuery("/compare", { a, b }),
+  explorations: (): string => "/explorations",
+  exploration: (id: string): string => `/explorations/${seg(id)}`,
+} as const;
+
+/** `GET /api/runs/{id}/export?format=`: the formats `bop export` writes. */
+export type ExportFormat = "json" | "dot" | "shiviz" | "perfetto";
+
+/** `?offset&limit` of the paged API routes. */
+export interface PageParams {
+  offset?: number;
+  limit?: number;
+}
+
+/** The JSON API under `/api/`. */
+export const api = {
+  /** `GET` a page of runs, newest first (`limit` 1-1000). */
+  runs: (p: PageParams = {}): string => withQuery("/api/runs", { offset: p.offset, limit: p.limit }),
+  /** `GET` the manifest; `DELETE` the run. */
+  run: (id: string): string => `/api/runs/${seg(id)}`,
+  graph: (id: string): string => `/api/runs/${seg(id)}/graph`,
+  events: (id: string, p: PageParams = {}): string => withQuery(`/api/runs/${seg(id)}/events`, { offset: p.offset, limit: p.limit }),
+  export: (id: string, format: ExportFormat): string => withQuery(`/api/runs/${seg(id)}/export`, { format }),
+  /** `POST` a fault plan: reruns the run with it. */
+  reruns: (id: string): string => `/api/runs/${seg(id)}/reruns`,
+  /** `GET` the state of one rerun. */
+  rerun: (id: string): string => `/api/reruns/${seg(id)}`,
+  compare: (a: string, b: string): string => withQuery("/api/compare", { a, b }),
+  explorations: (): string => "/api/explorations",
+  exploration: (id: string): string => `/api/explorations/${seg(id)}`,
+} as const;
+
+/** The most runs one `GET /api/runs` returns (api.rs `MAX_RUNS_PAGE`): the pickers and the run list ask for that many. */
+export const MAX_RUNS_PAGE = 1000;
