@@ -46,6 +46,29 @@ pub enum Baseline {
 }
 
 impl Baseline {
+    /// The baseline's manifest: the recorded run, or a plain run of the
+    /// target recorded now (quiet). `recorded` is told about a run
+    /// recorded here. A run recorded here is kept whatever its verdict or
+    /// end (an interrupted one too): what to do with it is the caller's.
+    pub fn ensure(
+        self,
+        store: &Store,
+        recorded: &dyn Fn(&Manifest),
+    ) -> Result<Manifest, BaselineError> {
+        match self {
+            Baseline::Recorded(m) => Ok(m),
+            Baseline::Record { spec, id } => {
+                let run = NewRun {
+                    id,
+                    ..NewRun::default()
+                };
+                let m = runner::record(store, &spec.quiet(), &run)?;
+                recorded(&m);
+                Ok(m)
+            }
+        }
+    }
+
     /// RUN_OR_SCENARIO as `bop explore` and `bop search` take it: an
     /// existing file is a target to record as `base_id` (a `*.toml` file is
     /// a scenario, like `bop run FILE`, quiet and without our stdin), and
@@ -87,31 +110,6 @@ pub struct Recorded {
     pub baseline: Option<Manifest>,
     /// The faulty run.
     pub run: Manifest,
-}
-
-impl Baseline {
-    /// The baseline's manifest: the recorded run, or a plain run of the
-    /// target recorded now (quiet). `recorded` is told about a run
-    /// recorded here. A run recorded here is kept whatever its verdict or
-    /// end (an interrupted one too): what to do with it is the caller's.
-    pub fn ensure(
-        self,
-        store: &Store,
-        recorded: &dyn Fn(&Manifest),
-    ) -> Result<Manifest, BaselineError> {
-        match self {
-            Baseline::Recorded(m) => Ok(m),
-            Baseline::Record { spec, id } => {
-                let run = NewRun {
-                    id,
-                    ..NewRun::default()
-                };
-                let m = runner::record(store, &spec.quiet(), &run)?;
-                recorded(&m);
-                Ok(m)
-            }
-        }
-    }
 }
 
 /// Records `faulty` in the names of `baseline`, recording the baseline
@@ -161,5 +159,159 @@ pub fn record_faulty(
             Err(e.into())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bop_injector::Fault;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn ids(store: &Store) -> Vec<String> {
+        let mut ids: Vec<String> = store.list().unwrap().into_iter().map(|m| m.id).collect();
+        ids.sort();
+        ids
+    }
+
+    fn true_spec() -> RunSpec {
+        RunSpec::from_command_line(&["/bin/true".to_string()]).unwrap()
+    }
+
+    fn faulty(id: &str, faults: Vec<Fault>) -> FaultyRun {
+        FaultyRun {
+            spec: true_spec(),
+            id: Some(id.into()),
+            plan: Some(FaultPlan { faults }),
+        }
+    }
+
+    fn record_base(id: &str) -> Baseline {
+        Baseline::Record {
+            spec: true_spec(),
+            id: Some(id.into()),
+        }
+    }
+
+    #[test]
+    fn a_plan_in_logical_names_gets_a_baseline_first() {
+        let (_dir, store) = store();
+        let told = std::sync::Mutex::new(vec![]);
+        // Names the baseline's only process, so it needs the baseline.
+        let crash = Fault::Crash {
+            process: "true#0".into(),
+            after: None,
+            kill: false,
+        };
+        let r = record_faulty(
+            &store,
+            record_base("f-base"),
+            faulty("f", vec![crash]),
+            &|m| told.lock().unwrap().push(m.id.clone()),
+        )
+        .unwrap();
+        assert_eq!(r.baseline.map(|b| b.id).as_deref(), Some("f-base"));
+        assert_eq!(r.run.parent.as_deref(), Some("f-base"));
+        assert_eq!(told.into_inner().unwrap(), ["f-base"]);
+        assert_eq!(ids(&store), ["f", "f-base"]);
+    }
+
+    #[test]
+    fn jitter_alone_needs_no_baseline() {
+        let (_dir, store) = store();
+        let jitter = Fault::Jitter { max_ms: 1, seed: 1 };
+        let r = record_faulty(
+            &store,
+            record_base("j-base"),
+            faulty("j", vec![jitter]),
+            &|m| panic!("no baseline expected, got {}", m.id),
+        )
+        .unwrap();
+        assert!(r.baseline.is_none());
+        assert_eq!(r.run.parent, None);
+        assert_eq!(ids(&store), ["j"]);
+    }
+
+    #[test]
+    fn a_plan_naming_nothing_leaves_no_run_behind() {
+        let (_dir, store) = store();
+        let crash = Fault::Crash {
+            process: "nope".into(),
+            after: None,
+            kill: false,
+        };
+        let err = record_faulty(
+            &store,
+            record_base("g-base"),
+            faulty("g", vec![crash]),
+            &|_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, BaselineError::Run(RunError::Plan(_))),
+            "{err}"
+        );
+        assert!(ids(&store).is_empty(), "{:?}", ids(&store));
+    }
+
+    #[test]
+    fn a_recorded_baseline_is_kept_and_is_the_parent_even_without_faults() {
+        let (_dir, store) = store();
+        let base = Baseline::Record {
+            spec: true_spec(),
+            id: Some("b".into()),
+        }
+        .ensure(&store, &|_| {})
+        .unwrap();
+        let err = record_faulty(
+            &store,
+            Baseline::Recorded(base.clone()),
+            faulty(
+                "r",
+                vec![Fault::Crash {
+                    process: "nope".into(),
+                    after: None,
+                    kill: false,
+                }],
+            ),
+            &|_| panic!("nothing to record"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, BaselineError::Run(RunError::Plan(_))),
+            "{err}"
+        );
+        assert_eq!(ids(&store), ["b"], "a baseline given is never removed");
+        let r = record_faulty(
+            &store,
+            Baseline::Recorded(base),
+            faulty("r", vec![]),
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(r.run.parent.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn run_or_scenario_is_a_file_to_record_or_a_run() {
+        let (dir, store) = store();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "[client]\ncommand = [\"true\"]\n").unwrap();
+        let b = Baseline::of_run_or_scenario(&store, file.to_str().unwrap(), "x-base".into());
+        match b.unwrap() {
+            Baseline::Record { spec, id } => {
+                assert_eq!(id.as_deref(), Some("x-base"));
+                assert!(matches!(spec.launch, runner::Launch::Scenario { .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+        let missing = Baseline::of_run_or_scenario(&store, "nope", "x-base".into());
+        let err = missing.unwrap_err().to_string();
+        assert!(err.starts_with("no run 'nope'"), "{err}");
     }
 }

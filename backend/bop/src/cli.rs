@@ -257,3 +257,63 @@ fn possible_values<T: clap::ValueEnum>() -> Vec<clap::builder::PossibleValue> {
         .filter_map(T::to_possible_value)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    const SUBCOMMANDS: [&str; 10] = [
+        "run", "rerun", "explore", "diff", "show", "runs", "export", "serve", "demo", "delete",
+    ];
+
+    #[test]
+    fn the_command_line_is_consistent_and_lists_every_subcommand() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_help().to_string();
+        for sub in SUBCOMMANDS {
+            assert!(
+                help.lines().any(|l| l.trim_start().starts_with(sub)),
+                "{sub} missing from:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_subcommand_has_a_summary_and_a_long_help() {
+        for sub in Cli::command().get_subcommands() {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(!about.is_empty(), "{} has no summary", sub.get_name());
+        }
+        let explore = Cli::command()
+            .find_subcommand_mut("explore")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap();
+        assert!(explore.contains("<RUN_OR_SCENARIO>"), "{explore}");
+        assert!(
+            explore.contains("- delay:"),
+            "sweep kinds are listed: {explore}"
+        );
+    }
+
+    #[test]
+    fn failures_exit_with_the_status_of_their_subcommand() {
+        let cases = [
+            (vec!["run", "--", "true"], 125),
+            (vec!["rerun", "r"], 125),
+            (vec!["demo"], 125),
+            (vec!["diff", "a", "b"], 2),
+            (vec!["show", "r"], 1),
+            (vec!["explore", "r"], 1),
+            (vec!["export", "r"], 1),
+            (vec!["delete", "r"], 1),
+            (vec!["runs"], 1),
+            (vec!["serve"], 1),
+        ];
+        for (args, status) in cases {
+            let cli = Cli::try_parse_from(std::iter::once("bop").chain(args.clone())).unwrap();
+            assert_eq!(cli.command.error_status(), status, "{args:?}");
+        }
+    }
+}

@@ -241,7 +241,7 @@ fn classes(store: &Store, runs: &[Manifest]) -> Vec<Class> {
 
 /// The report `bop explore` prints.
 pub fn render(e: &Exploration) -> String {
-    let mut out = format!(
+    let head = format!(
         "exploration {} of run {} ({}{})\n",
         e.id,
         e.params.base,
@@ -249,64 +249,71 @@ pub fn render(e: &Exploration) -> String {
         if e.complete { "" } else { ", incomplete" }
     );
     if e.kind == "classes" {
-        let total: usize = e.classes.iter().map(|c| c.count).sum();
+        head + &render_classes(&e.classes)
+    } else {
+        head + &render_probes(e)
+    }
+}
+
+/// A histogram bar per class, and what the rarer ones have that the most
+/// common one lacks (+) or the other way round (-).
+fn render_classes(classes: &[Class]) -> String {
+    let total: usize = classes.iter().map(|c| c.count).sum();
+    let mut out = format!("{total} runs, {} trace classes\n\n", classes.len());
+    for (i, c) in classes.iter().enumerate() {
+        let bar = "#".repeat((40 * c.count).div_ceil(total.max(1)));
+        let verdicts: Vec<String> = c.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
         out.push_str(&format!(
-            "{total} runs, {} trace classes\n\n",
-            e.classes.len()
+            "{:<16} {:>4}  {:<40}  {}  e.g. {}\n",
+            c.class,
+            c.count,
+            bar,
+            verdicts.join(", "),
+            c.representative
         ));
-        for (i, c) in e.classes.iter().enumerate() {
-            let bar = "#".repeat((40 * c.count).div_ceil(total.max(1)));
-            let verdicts: Vec<String> =
-                c.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
-            out.push_str(&format!(
-                "{:<16} {:>4}  {:<40}  {}  e.g. {}\n",
-                c.class,
-                c.count,
-                bar,
-                verdicts.join(", "),
-                c.representative
-            ));
-            if i > 0 {
-                for l in &c.only_here {
-                    out.push_str(&format!("    + {l}\n"));
-                }
-                for l in &c.missing_here {
-                    out.push_str(&format!("    - {l}\n"));
-                }
+        if i > 0 {
+            for l in &c.only_here {
+                out.push_str(&format!("    + {l}\n"));
+            }
+            for l in &c.missing_here {
+                out.push_str(&format!("    - {l}\n"));
             }
         }
-    } else {
-        let flipped: Vec<&Probe> = e.probes.iter().filter(|p| p.flipped).collect();
+    }
+    out
+}
+
+/// A sweep's probes grouped by channel and by what the fault did.
+fn render_probes(e: &Exploration) -> String {
+    let flipped = e.probes.iter().filter(|p| p.flipped).count();
+    let mut out = format!(
+        "baseline verdict {:?}; {} single-fault reruns; {flipped} flip the verdict\n\n",
+        e.base_verdict,
+        e.probes.len(),
+    );
+    let mut groups: BTreeMap<(String, String), Vec<&Probe>> = BTreeMap::new();
+    for p in &e.probes {
+        let effect = match (p.run.is_some(), p.fired, p.verdict) {
+            (false, _, _) => "not run".to_string(),
+            (_, false, _) => "did not fire".to_string(),
+            (_, _, Some(v)) if p.flipped => format!("FLIPS to {v:?}"),
+            (_, _, Some(v)) => format!("keeps {v:?}"),
+            _ => "unknown".into(),
+        };
+        groups
+            .entry((p.channel.clone(), effect))
+            .or_default()
+            .push(p);
+    }
+    for ((channel, effect), ps) in groups {
+        let names: Vec<String> = ps
+            .iter()
+            .map(|p| format!("{} ({})", p.message, p.run.as_deref().unwrap_or("-")))
+            .collect();
         out.push_str(&format!(
-            "baseline verdict {:?}; {} single-fault reruns; {} flip the verdict\n\n",
-            e.base_verdict,
-            e.probes.len(),
-            flipped.len()
+            "{channel}: {effect}\n    {}\n",
+            names.join("\n    ")
         ));
-        let mut groups: BTreeMap<(String, String), Vec<&Probe>> = BTreeMap::new();
-        for p in &e.probes {
-            let outcome = match (p.run.is_some(), p.fired, p.verdict) {
-                (false, _, _) => "not run".to_string(),
-                (_, false, _) => "did not fire".to_string(),
-                (_, _, Some(v)) if p.flipped => format!("FLIPS to {v:?}"),
-                (_, _, Some(v)) => format!("keeps {v:?}"),
-                _ => "unknown".into(),
-            };
-            groups
-                .entry((p.channel.clone(), outcome))
-                .or_default()
-                .push(p);
-        }
-        for ((channel, outcome), ps) in groups {
-            let names: Vec<String> = ps
-                .iter()
-                .map(|p| format!("{} ({})", p.message, p.run.as_deref().unwrap_or("-")))
-                .collect();
-            out.push_str(&format!(
-                "{channel}: {outcome}\n    {}\n",
-                names.join("\n    ")
-            ));
-        }
     }
     out
 }

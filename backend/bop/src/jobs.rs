@@ -151,3 +151,130 @@ fn run_one(bop: &Path, store: &Store, job: Job) -> Finished {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bop_model::{Counts, RunStatus, Target, Verdict};
+
+    /// Jobs run by `/bin/sh` instead of `bop`: a job records its run by
+    /// moving a staged manifest into place, except `none*`, which records
+    /// nothing.
+    fn shell_jobs(store: &Store, runs: &[&str]) -> Vec<Job> {
+        runs.iter()
+            .map(|run| {
+                let manifest = Manifest {
+                    schema: bop_model::EVENT_SCHEMA,
+                    id: run.to_string(),
+                    target: Target::Command {
+                        argv: vec!["true".into()],
+                        cwd: "/".into(),
+                    },
+                    command: "true".into(),
+                    started_ms: 0,
+                    ended_ms: Some(1),
+                    status: RunStatus::Done,
+                    ended_by: None,
+                    exit_status: Some(0),
+                    verdict: Verdict::Pass,
+                    trace_class: None,
+                    parent: None,
+                    faults: vec![],
+                    counts: Counts::default(),
+                    capture_bytes: 0,
+                    error: None,
+                };
+                let staged = store.root().join(format!("{run}.staged"));
+                std::fs::write(&staged, serde_json::to_vec(&manifest).unwrap()).unwrap();
+                let script = if run.starts_with("none") {
+                    "true".to_string()
+                } else {
+                    format!("mkdir \"$BOP_STORE/{run}\" && mv \"$BOP_STORE/{run}.staged\" \"$BOP_STORE/{run}/manifest.json\"")
+                };
+                Job {
+                    run: run.to_string(),
+                    args: vec!["-c".into(), script],
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_job_reports_its_run_or_that_it_recorded_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let jobs = shell_jobs(&store, &["a", "none1", "b", "c"]);
+        let seen = Mutex::new(Vec::new());
+        let stop = AtomicBool::new(false);
+        let done = run_jobs(Path::new("/bin/sh"), &store, jobs, 3, &stop, &|k, _| {
+            lock(&seen).push(k)
+        });
+        let mut runs: Vec<(&str, Option<&str>)> = done
+            .iter()
+            .map(|f| (f.run.as_str(), f.manifest.as_ref().map(|m| m.id.as_str())))
+            .collect();
+        runs.sort();
+        assert_eq!(
+            runs,
+            [
+                ("a", Some("a")),
+                ("b", Some("b")),
+                ("c", Some("c")),
+                ("none1", None)
+            ]
+        );
+        let mut counts = seen.into_inner().unwrap();
+        counts.sort();
+        assert_eq!(counts, [1, 2, 3, 4], "k counts the jobs ended so far");
+    }
+
+    #[test]
+    fn a_stop_starts_no_more_jobs_and_keeps_the_finished_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let jobs = shell_jobs(&store, &["a", "b", "c"]);
+        let stop = AtomicBool::new(false);
+        let done = run_jobs(Path::new("/bin/sh"), &store, jobs, 1, &stop, &|_, _| {
+            stop.store(true, Ordering::SeqCst)
+        });
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].run, "a", "jobs start in order");
+        assert!(store.manifest("a").is_ok());
+        assert!(store.manifest("b").is_err(), "b never started");
+    }
+
+    #[test]
+    fn a_rerun_job_hands_its_plan_over_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = FaultPlan {
+            faults: vec![bop_injector::Fault::Drop {
+                message: "a->b#0/0".into(),
+            }],
+        };
+        let file = dir.path().join("p.json");
+        let job = Job::rerun_with_plan("base", "r1", &plan, &file).unwrap();
+        assert_eq!(job.run, "r1");
+        let file_arg = file.display().to_string();
+        assert_eq!(
+            job.args,
+            [
+                "rerun",
+                "-q",
+                "base",
+                "--id",
+                "r1",
+                "--faults",
+                file_arg.as_str()
+            ]
+        );
+        let back = FaultPlan::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(back, plan);
+        let missing = Job::rerun_with_plan("base", "r1", &plan, &dir.path().join("no/p.json"));
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .starts_with("cannot write ")
+        );
+    }
+}

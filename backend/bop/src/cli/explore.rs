@@ -126,3 +126,46 @@ pub(super) fn run(args: ExploreArgs) -> Result<ExitCode> {
     })?;
     print_out(&crate::explore::render(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn sweep(text: &str) -> std::result::Result<Sweep, String> {
+        SweepArg::parse(text).map(|s| s.0)
+    }
+
+    #[test]
+    fn sweeps_read_drop_delay_and_delay_ms() {
+        assert_eq!(sweep("drop"), Ok(Sweep::Drop));
+        assert_eq!(sweep("delay"), Ok(Sweep::Delay { ms: 500 }));
+        assert_eq!(sweep("delay=20"), Ok(Sweep::Delay { ms: 20 }));
+        for bad in [
+            "", "DROP", "drop=5", "delay=", "delay=x", "delay=-1", "jitter",
+        ] {
+            assert_eq!(
+                sweep(bad),
+                Err(format!("--sweep {bad}: use drop, delay or delay=MS")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_sweep_parses_and_is_refused_when_the_exploration_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().to_str().unwrap();
+        let args = ["bop", "explore", "r", "--store", store, "--sweep", "nope"];
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Command::Explore(args) = cli.command else {
+            panic!("not explore: {cli:?}");
+        };
+        let err = run(args).unwrap_err().to_string();
+        assert_eq!(err, "--sweep nope: use drop, delay or delay=MS");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "nothing was recorded: {left:?}");
+    }
+}

@@ -64,3 +64,42 @@ pub(super) fn run(args: ExportArgs) -> Result<ExitCode> {
     let events = store.events(&args.run)?;
     print_out(&export::render(&manifest, &events, format))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn format_arg(args: &[&str]) -> Result<Format> {
+        let cli = Cli::try_parse_from([&["bop", "export", "r"], args].concat())?;
+        let Command::Export(args) = cli.command else {
+            panic!("not export: {cli:?}");
+        };
+        Ok(args.format.get()?.into())
+    }
+
+    #[test]
+    fn formats_read_as_the_tracker_names_them() {
+        assert_eq!(format_arg(&[]).unwrap(), Format::Json, "the default");
+        for (name, format) in [
+            ("json", Format::Json),
+            ("dot", Format::Dot),
+            ("shiviz", Format::Shiviz),
+            ("perfetto", Format::Perfetto),
+        ] {
+            assert_eq!(format_arg(&["--format", name]).unwrap(), format);
+            assert_eq!(
+                name.parse::<Format>().unwrap(),
+                format,
+                "the tracker agrees"
+            );
+        }
+        let err = format_arg(&["--format", "svg"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown export format 'svg' (use json, dot, shiviz or perfetto)"
+        );
+    }
+}
