@@ -1,6 +1,9 @@
 //! Recording a run: create its directory, start the tracer, wait for the
-//! target (with timeout and Ctrl-C), write the manifest. Shared by the CLI
-//! (`bop run`) and anything else that records runs.
+//! target (with timeout and Ctrl-C), write the manifest. Shared by every
+//! subcommand that records (`bop run`, `rerun`, `demo`, the baselines of
+//! `explore`) through one description of what to record, [`RunSpec`]. A
+//! command is traced here; a scenario's nodes, client and check are in
+//! `scenario_run`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +15,10 @@ use bop_injector::{FaultPlan, Injector};
 use bop_model::{Counts, EVENT_SCHEMA, EndReason, Manifest, RunStatus, Target, Verdict};
 use bop_store::{RunDir, Store, StoreError, now_ms};
 use bop_tracer::{self as tracer, Exit, SpawnSpec, Stdin, TraceConfig, TraceError, Tracer};
+
+use crate::scenario;
+
+mod scenario_run;
 
 /// Errors of recording a run.
 #[derive(Debug, thiserror::Error)]
@@ -33,34 +40,136 @@ pub enum RunError {
     Plan(#[from] bop_injector::PlanError),
 }
 
-/// What to record.
+/// What to record: a target and how. A baseline and the faulty runs made
+/// in its names share one `RunSpec`; only their [`NewRun`] differs.
 #[derive(Clone, Debug)]
-pub struct CommandRun {
-    /// Program and arguments.
-    pub argv: Vec<String>,
-    /// Working directory.
-    pub cwd: PathBuf,
-    /// Run id, generated when absent.
-    pub id: Option<String>,
-    /// Kill the whole tree after this long.
+pub struct RunSpec {
+    /// The target.
+    pub launch: Launch,
+    /// Kill the whole tree after this long (a scenario: instead of its own timeout).
     pub timeout: Option<Duration>,
     /// Bytes of payload to keep per data call.
     pub capture_bytes: usize,
-    /// Copy the target's stdout/stderr to ours as it runs.
+    /// Copy the target's stdout/stderr (a scenario: the client's) to ours as it runs.
     pub passthrough: bool,
-    /// stdin of the target.
+    /// stdin of a command (a scenario's processes always get /dev/null).
     pub stdin: Stdin,
-    /// Parent run, for reruns.
+}
+
+/// A target as it is started.
+#[derive(Clone, Debug)]
+pub enum Launch {
+    /// One command line.
+    Command {
+        /// Program and arguments.
+        argv: Vec<String>,
+        /// Working directory.
+        cwd: PathBuf,
+    },
+    /// A scenario file.
+    Scenario {
+        /// Where the file was read from (for messages, and the directory
+        /// its relative paths start from).
+        path: PathBuf,
+        /// The file's text (kept in the manifest so reruns need nothing else).
+        text: String,
+    },
+}
+
+impl RunSpec {
+    /// What `bop run ARGS` records: a single existing `*.toml` file is a
+    /// scenario, anything else a command run in the current directory with
+    /// our stdin. No timeout, no payload, no passthrough until set.
+    pub fn from_command_line(args: &[String]) -> Result<RunSpec, RunError> {
+        let launch = match args {
+            [file] if file.ends_with(".toml") && Path::new(file).is_file() => Launch::Scenario {
+                path: PathBuf::from(file),
+                text: std::fs::read_to_string(file)
+                    .map_err(|e| RunError::Invalid(format!("cannot read {file}: {e}")))?,
+            },
+            _ => Launch::Command {
+                argv: args.to_vec(),
+                cwd: std::env::current_dir().map_err(|e| {
+                    RunError::Invalid(format!("cannot read the current directory: {e}"))
+                })?,
+            },
+        };
+        Ok(RunSpec {
+            launch,
+            timeout: None,
+            capture_bytes: 0,
+            passthrough: false,
+            stdin: Stdin::Inherit,
+        })
+    }
+
+    /// The target of a recorded run, as `bop rerun` runs it again: the same
+    /// command (stdin /dev/null, 60 s unless told otherwise) or scenario
+    /// text, read from where it was, with the same payload capture.
+    pub fn rerun_of(parent: &Manifest) -> RunSpec {
+        let (launch, timeout) = match &parent.target {
+            Target::Command { argv, cwd } => (
+                Launch::Command {
+                    argv: argv.clone(),
+                    cwd: PathBuf::from(cwd),
+                },
+                Some(Duration::from_secs(60)),
+            ),
+            Target::Scenario { path, text, cwd } => {
+                // Relative paths in the file start from its directory, which
+                // the manifest keeps as an absolute `cwd`.
+                let name = Path::new(path)
+                    .file_name()
+                    .map(PathBuf::from)
+                    .unwrap_or("scenario.toml".into());
+                let launch = Launch::Scenario {
+                    path: PathBuf::from(cwd).join(name),
+                    text: text.clone(),
+                };
+                (launch, None)
+            }
+        };
+        RunSpec {
+            launch,
+            timeout,
+            capture_bytes: parent.capture_bytes,
+            passthrough: false,
+            stdin: Stdin::Null,
+        }
+    }
+
+    /// The bundled demo (`bop demo`), with 64 bytes of payload kept.
+    pub fn demo() -> RunSpec {
+        RunSpec {
+            launch: Launch::Scenario {
+                path: PathBuf::from("demo-kv.toml"),
+                text: scenario::DEMO_KV.to_string(),
+            },
+            timeout: None,
+            capture_bytes: 64,
+            passthrough: false,
+            stdin: Stdin::Null,
+        }
+    }
+
+    /// The same, recorded without copying its output (baselines).
+    pub fn quiet(&self) -> RunSpec {
+        RunSpec {
+            passthrough: false,
+            ..self.clone()
+        }
+    }
+}
+
+/// Which run a recording becomes.
+#[derive(Clone, Debug, Default)]
+pub struct NewRun {
+    /// Run id, generated when absent.
+    pub id: Option<String>,
+    /// Parent run, for reruns: the run whose logical names `plan` uses.
     pub parent: Option<String>,
     /// Faults to inject, in the parent's logical names.
     pub plan: Option<FaultPlan>,
-}
-
-/// The result of a recorded run.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// The manifest as written.
-    pub manifest: Manifest,
 }
 
 /// Set by SIGINT/SIGTERM handlers; checked by running recordings.
@@ -76,103 +185,143 @@ pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
-/// Records `run` as a new run in `store`.
-pub fn record_command(store: &Store, run: &CommandRun) -> Result<Outcome, RunError> {
-    if run.argv.is_empty() {
+/// Records `spec` as the new run `run` in `store` and returns its final
+/// manifest. A run that started is saved whatever happens to it (its
+/// manifest says how it ended); errors before that leave nothing behind.
+pub fn record(store: &Store, spec: &RunSpec, run: &NewRun) -> Result<Manifest, RunError> {
+    match &spec.launch {
+        Launch::Command { argv, cwd } => record_command(store, spec, run, argv, cwd),
+        Launch::Scenario { path, text } => {
+            scenario_run::record_scenario(store, spec, run, path, text)
+        }
+    }
+}
+
+fn record_command(
+    store: &Store,
+    spec: &RunSpec,
+    run: &NewRun,
+    argv: &[String],
+    cwd: &Path,
+) -> Result<Manifest, RunError> {
+    if argv.is_empty() {
         return Err(RunError::Invalid("no command given".into()));
     }
     // Fail before creating anything if the command cannot run.
-    tracer::resolve_program(&run.argv[0], &run.cwd)?;
-    let injector = injector(store, &run.parent, &run.plan)?;
+    tracer::resolve_program(&argv[0], cwd)?;
+    let injector = injector(store, run)?;
     let dir = store.create(run.id.as_deref())?;
-    let mut manifest = new_manifest(
-        &dir,
-        Target::Command {
-            argv: run.argv.clone(),
-            cwd: run.cwd.display().to_string(),
-        },
-        shell_words(&run.argv),
-        run.parent.clone(),
-        run.capture_bytes,
-    );
+    let target = Target::Command {
+        argv: argv.to_vec(),
+        cwd: cwd.display().to_string(),
+    };
+    let mut manifest = new_manifest(&dir, target, shell_words(argv), run, spec.capture_bytes);
     dir.write_manifest(&manifest)?;
-    let result = trace_into(&dir, run, injector)
-        .map(|(exit, reason, summary)| (exit, reason, summary, None));
-    finish_manifest(&dir, &mut manifest, result)?;
-    Ok(Outcome { manifest })
-}
-
-fn trace_into(
-    dir: &RunDir,
-    run: &CommandRun,
-    injector: Option<Injector>,
-) -> Result<(Option<Exit>, EndReason, tracer::Summary), RunError> {
-    let stdout = open_append(dir.stdout_path())?;
-    let stderr = open_append(dir.stderr_path())?;
-    let interrupted = interrupt_flag();
-    let done = Arc::new(AtomicBool::new(false));
-    let tees = tees(dir, run.passthrough, &done);
-    let tracer = Tracer::start(
-        TraceConfig {
-            capture_bytes: run.capture_bytes,
-            injector,
-        },
-        dir.event_writer()?,
-    )?;
-    let root = tracer.spawn(SpawnSpec {
-        argv: run.argv.clone(),
-        cwd: run.cwd.clone(),
+    let root = SpawnSpec {
+        argv: argv.to_vec(),
+        cwd: cwd.to_path_buf(),
         env: vec![],
         node: None,
-        stdin: run.stdin,
-        stdout,
-        stderr,
-    })?;
-    let deadline = run.timeout.map(|t| Instant::now() + t);
-    let mut reason = EndReason::Exited;
-    loop {
-        let slice = Instant::now() + Duration::from_millis(50);
-        let until = deadline.map_or(slice, |d| d.min(slice));
-        if tracer.wait_all(Some(until)) {
-            break;
-        }
-        if interrupted.load(Ordering::SeqCst) {
-            reason = EndReason::Interrupted;
-        } else if deadline.is_some_and(|d| Instant::now() >= d) {
-            reason = EndReason::Timeout;
-        } else {
-            continue;
-        }
-        tracer.killer().signal_all(libc::SIGKILL);
-        break;
-    }
+        stdin: spec.stdin,
+        stdout: open_append(dir.stdout_path())?,
+        stderr: open_append(dir.stderr_path())?,
+    };
+    let result = trace_command(&dir, spec, root, injector).map(|traced| (traced, None));
+    finish_manifest(&dir, &mut manifest, result)?;
+    Ok(manifest)
+}
+
+/// What the tracer saw of a run: how the root (or the client) ended, why
+/// the run ended, and the tracer's counts and fault records.
+type Traced = (Option<Exit>, EndReason, tracer::Summary);
+
+/// Traces one command until its whole tree has ended, the timeout or Ctrl-C.
+fn trace_command(
+    dir: &RunDir,
+    spec: &RunSpec,
+    root: SpawnSpec,
+    injector: Option<Injector>,
+) -> Result<Traced, RunError> {
+    let tees = Tees::start(dir, spec.passthrough);
+    let tracer = start_tracer(dir, spec, injector)?;
+    let root = tracer.spawn(root)?;
+    let reason = wait_tree(&tracer, spec.timeout.map(|t| Instant::now() + t));
     let exit = tracer.wait_exit(root, Some(Instant::now() + Duration::from_secs(5)));
     let summary = tracer.finish()?;
-    done.store(true, Ordering::SeqCst);
-    for t in tees {
-        let _ = t.join();
-    }
+    tees.finish();
     Ok((exit, reason, summary))
 }
 
-/// Starts copying the run's stdout/stderr files to ours (when `passthrough`).
-fn tees(
+/// The one way a tracer is started: with the run's payload capture and its
+/// fault injector, writing to the run's event log.
+fn start_tracer(
     dir: &RunDir,
-    passthrough: bool,
-    done: &Arc<AtomicBool>,
-) -> Vec<std::thread::JoinHandle<()>> {
-    if !passthrough {
-        return vec![];
+    spec: &RunSpec,
+    injector: Option<Injector>,
+) -> Result<Tracer, RunError> {
+    let config = TraceConfig {
+        capture_bytes: spec.capture_bytes,
+        injector,
+    };
+    Ok(Tracer::start(config, dir.event_writer()?)?)
+}
+
+/// Waits until every traced process has ended; on Ctrl-C or at the
+/// deadline kills the whole tree and says which.
+fn wait_tree(tracer: &Tracer, deadline: Option<Instant>) -> EndReason {
+    let interrupted = interrupt_flag();
+    loop {
+        let slice = Instant::now() + Duration::from_millis(50);
+        if tracer.wait_all(Some(deadline.map_or(slice, |d| d.min(slice)))) {
+            return EndReason::Exited;
+        }
+        let reason = if interrupted.load(Ordering::SeqCst) {
+            EndReason::Interrupted
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            EndReason::Timeout
+        } else {
+            continue;
+        };
+        tracer.killer().signal_all(libc::SIGKILL);
+        return reason;
     }
-    vec![
-        tee(dir.stdout_path(), false, done.clone()),
-        tee(dir.stderr_path(), true, done.clone()),
-    ]
+}
+
+/// Copies of the run's stdout/stderr files to ours while it runs (when
+/// passthrough is asked for).
+struct Tees {
+    done: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Tees {
+    fn start(dir: &RunDir, passthrough: bool) -> Tees {
+        let done = Arc::new(AtomicBool::new(false));
+        let threads = if passthrough {
+            vec![
+                tee(dir.stdout_path(), false, done.clone()),
+                tee(dir.stderr_path(), true, done.clone()),
+            ]
+        } else {
+            vec![]
+        };
+        Tees { done, threads }
+    }
+
+    /// Copies what is left once the run has ended.
+    fn finish(self) {
+        self.done.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Copies a growing file to our stdout/stderr until `done`, then drains it.
 fn tee(path: PathBuf, to_stderr: bool, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
+        // The caller creates the file first: a copy that cannot open it has
+        // nothing to copy.
         let Ok(mut f) = std::fs::File::open(&path) else {
             return;
         };
@@ -217,34 +366,9 @@ pub fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// A scenario to record.
-#[derive(Clone, Debug)]
-pub struct ScenarioRun {
-    /// Where the file was read from (for messages and relative paths).
-    pub path: PathBuf,
-    /// The file's text (kept in the manifest so reruns need nothing else).
-    pub text: String,
-    /// Run id, generated when absent.
-    pub id: Option<String>,
-    /// Overrides the scenario's own timeout.
-    pub timeout: Option<Duration>,
-    /// Bytes of payload to keep per data call.
-    pub capture_bytes: usize,
-    /// Copy the client's output to ours as it runs.
-    pub passthrough: bool,
-    /// Parent run, for reruns.
-    pub parent: Option<String>,
-    /// Faults to inject, in the parent's logical names.
-    pub plan: Option<FaultPlan>,
-}
-
 /// Translates a plan through the parent run (errors before anything runs).
-fn injector(
-    store: &Store,
-    parent: &Option<String>,
-    plan: &Option<FaultPlan>,
-) -> Result<Option<Injector>, RunError> {
-    match (plan, parent) {
+fn injector(store: &Store, run: &NewRun) -> Result<Option<Injector>, RunError> {
+    match (&run.plan, &run.parent) {
         (None, _) => Ok(None),
         (Some(plan), Some(parent)) => Ok(Some(Injector::new(plan, &store.events(parent)?)?)),
         (Some(plan), None) if plan.needs_no_parent() => Ok(Some(Injector::new(plan, &[])?)),
@@ -254,72 +378,11 @@ fn injector(
     }
 }
 
-/// How long nodes get between SIGTERM and SIGKILL at the end of a run.
-const GRACE: Duration = Duration::from_secs(2);
-
-/// Records a scenario: nodes in order (each waited for until ready), the
-/// client, node teardown (SIGTERM, grace, SIGKILL, whole trees), then the
-/// untraced check. Every error in the file is reported before anything runs.
-pub fn record_scenario(store: &Store, run: &ScenarioRun) -> Result<Outcome, RunError> {
-    let file = run.path.display().to_string();
-    let scenario = crate::scenario::parse(&file, &run.text)?;
-    let id = run.id.clone().unwrap_or_else(Store::new_id);
-    bop_store::validate_id(&id)?;
-    let scenario_dir = run
-        .path
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(Path::new("."));
-    let scenario_dir = std::fs::canonicalize(scenario_dir)
-        .map_err(|e| RunError::Invalid(format!("{file}: cannot resolve its directory: {e}")))?;
-    let bin_dir = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
-    let run_dir = std::path::absolute(store.root().join(&id)).unwrap_or(store.root().join(&id));
-    let plan = scenario.prepare(&file, &scenario_dir, &run_dir, &bin_dir)?;
-    let injector = injector(store, &run.parent, &run.plan)?;
-    let dir = store.create(Some(&id))?;
-    let mut manifest = new_manifest(
-        &dir,
-        Target::Scenario {
-            path: file.clone(),
-            text: run.text.clone(),
-            cwd: scenario_dir.display().to_string(),
-        },
-        format!(
-            "scenario {}",
-            run.path
-                .file_name()
-                .map_or(file.clone(), |f| f.to_string_lossy().into_owned())
-        ),
-        run.parent.clone(),
-        run.capture_bytes,
-    );
-    dir.write_manifest(&manifest)?;
-    let timeout = run.timeout.unwrap_or(Duration::from_secs_f64(plan.timeout));
-    let result = trace_scenario(&dir, &plan, run, timeout, injector);
-    finish_manifest(
-        &dir,
-        &mut manifest,
-        result.map(|(verdict, exit, reason, summary)| (exit, reason, summary, Some(verdict))),
-    )?;
-    Ok(Outcome { manifest })
-}
-
-type Traced = (Option<Exit>, EndReason, tracer::Summary, Option<Verdict>);
-
 fn new_manifest(
     dir: &RunDir,
     target: Target,
     command: String,
-    parent: Option<String>,
+    run: &NewRun,
     capture_bytes: usize,
 ) -> Manifest {
     Manifest {
@@ -334,7 +397,7 @@ fn new_manifest(
         exit_status: None,
         verdict: Verdict::Unknown,
         trace_class: None,
-        parent,
+        parent: run.parent.clone(),
         faults: vec![],
         counts: Counts::default(),
         capture_bytes,
@@ -346,12 +409,12 @@ fn new_manifest(
 fn finish_manifest(
     dir: &RunDir,
     manifest: &mut Manifest,
-    result: Result<Traced, RunError>,
+    result: Result<(Traced, Option<Verdict>), RunError>,
 ) -> Result<(), RunError> {
     manifest.ended_ms = Some(now_ms());
     let mut records = Vec::new();
     match result {
-        Ok((exit, reason, summary, verdict)) => {
+        Ok(((exit, reason, summary), verdict)) => {
             records = summary.faults.clone();
             manifest.status = RunStatus::Done;
             manifest.ended_by = Some(reason);
@@ -401,174 +464,4 @@ fn open_append(p: PathBuf) -> Result<std::fs::File, RunError> {
         .append(true)
         .open(&p)
         .map_err(|e| RunError::Invalid(format!("cannot create {}: {e}", p.display())))
-}
-
-fn trace_scenario(
-    dir: &RunDir,
-    plan: &crate::scenario::Plan,
-    run: &ScenarioRun,
-    timeout: Duration,
-    injector: Option<Injector>,
-) -> Result<(Verdict, Option<Exit>, EndReason, tracer::Summary), RunError> {
-    let interrupted = interrupt_flag();
-    let deadline = Instant::now() + timeout;
-    let tracer = Tracer::start(
-        TraceConfig {
-            capture_bytes: run.capture_bytes,
-            injector,
-        },
-        dir.event_writer()?,
-    )?;
-    let spawn = |p: &crate::scenario::Prepared,
-                 out: PathBuf,
-                 err: PathBuf,
-                 node: &str|
-     -> Result<i32, RunError> {
-        Ok(tracer.spawn(SpawnSpec {
-            argv: p.argv.clone(),
-            cwd: p.cwd.clone(),
-            env: p.env.clone(),
-            node: Some(node.to_string()),
-            stdin: Stdin::Null,
-            stdout: open_append(out)?,
-            stderr: open_append(err)?,
-        })?)
-    };
-    let mut nodes = Vec::new();
-    for n in &plan.nodes {
-        let (out, err) = (
-            dir.file(&format!("{}.stdout", n.name)),
-            dir.file(&format!("{}.stderr", n.name)),
-        );
-        let pid = spawn(n, out.clone(), err.clone(), &n.name)?;
-        nodes.push(pid);
-        if let Some((when, secs)) = &n.ready {
-            let until = (Instant::now() + Duration::from_secs_f64(*secs)).min(deadline);
-            let started = Instant::now();
-            loop {
-                let ready = match when {
-                    crate::scenario::ReadyWhen::Port(p) => crate::scenario::port_listening(*p),
-                    crate::scenario::ReadyWhen::Line(l) => [&out, &err]
-                        .iter()
-                        .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains(l.as_str()))),
-                    crate::scenario::ReadyWhen::Delay(ms) => {
-                        started.elapsed() >= Duration::from_millis(*ms)
-                    }
-                };
-                if ready {
-                    break;
-                }
-                if let Some(exit) = tracer.wait_exit(pid, Some(Instant::now())) {
-                    return Err(RunError::Invalid(format!(
-                        "node '{}' ended ({}) before it was ready; see {}",
-                        n.name,
-                        describe_exit(exit),
-                        err.display()
-                    )));
-                }
-                if interrupted.load(Ordering::SeqCst) {
-                    return Err(RunError::Invalid(
-                        "interrupted while starting the nodes".into(),
-                    ));
-                }
-                if Instant::now() >= until {
-                    return Err(RunError::Invalid(format!(
-                        "node '{}' was not ready after {secs} s ({when:?}); see {}",
-                        n.name,
-                        err.display()
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    }
-    let done = Arc::new(AtomicBool::new(false));
-    let tees = tees(dir, run.passthrough, &done);
-    let client = spawn(&plan.client, dir.stdout_path(), dir.stderr_path(), "client")?;
-    let mut reason = EndReason::Exited;
-    let exit = loop {
-        let slice = (Instant::now() + Duration::from_millis(50)).min(deadline);
-        if let Some(e) = tracer.wait_exit(client, Some(slice)) {
-            break Some(e);
-        }
-        if interrupted.load(Ordering::SeqCst) {
-            reason = EndReason::Interrupted;
-            break None;
-        }
-        if Instant::now() >= deadline {
-            reason = EndReason::Timeout;
-            break None;
-        }
-    };
-    // Stop the nodes: SIGTERM to each tree, a grace period, then SIGKILL.
-    for &pid in nodes.iter().rev() {
-        tracer.signal_tree(pid, libc::SIGTERM);
-    }
-    let grace_end = Instant::now() + GRACE;
-    for &pid in &nodes {
-        tracer.wait_exit(pid, Some(grace_end));
-    }
-    tracer.killer().signal_all(libc::SIGKILL);
-    let summary = tracer.finish()?;
-    done.store(true, Ordering::SeqCst);
-    for t in tees {
-        let _ = t.join();
-    }
-    let verdict = match (&plan.check, reason, exit) {
-        (_, EndReason::Timeout | EndReason::Interrupted, _) => Verdict::Unknown,
-        (Some(check), _, _) => run_check(
-            dir,
-            check,
-            deadline.max(Instant::now() + Duration::from_secs(30)),
-        ),
-        (None, _, Some(Exit::Code(0))) => Verdict::Pass,
-        (None, _, _) => Verdict::Fail,
-    };
-    Ok((verdict, exit, reason, summary))
-}
-
-/// Runs the check (untraced); its exit status is the verdict, a check that
-/// cannot run or overruns is `unknown`.
-fn run_check(dir: &RunDir, check: &crate::scenario::Prepared, deadline: Instant) -> Verdict {
-    let (Ok(out), Ok(err)) = (
-        open_append(dir.file("check.stdout")),
-        open_append(dir.file("check.stderr")),
-    ) else {
-        return Verdict::Unknown;
-    };
-    let child = std::process::Command::new(&check.argv[0])
-        .args(&check.argv[1..])
-        .envs(check.env.iter().cloned())
-        .current_dir(&check.cwd)
-        .stdin(std::process::Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn();
-    let Ok(mut child) = child else {
-        return Verdict::Unknown;
-    };
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                return if status.success() {
-                    Verdict::Pass
-                } else {
-                    Verdict::Fail
-                };
-            }
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Verdict::Unknown;
-            }
-        }
-    }
-}
-
-fn describe_exit(e: Exit) -> String {
-    match e {
-        Exit::Code(c) => format!("exit status {c}"),
-        Exit::Signal(s) => format!("killed by signal {s}"),
-    }
 }
