@@ -1144,8 +1144,10 @@ fn read_sockaddr(tid: i32, addr: u64, len: usize) -> Option<String> {
     if addr == 0 || len < 2 {
         return None;
     }
+    // Empty or short when the pointer is bad: the call then fails with
+    // EFAULT, which is the program's business, not the tracer's.
     let raw = ptrace::read_memory(Pid::from_raw(tid), addr, len.min(128));
-    let family = u16::from_ne_bytes([raw[0], *raw.get(1)?]) as i32;
+    let family = u16::from_ne_bytes([*raw.first()?, *raw.get(1)?]) as i32;
     match family {
         libc::AF_INET if raw.len() >= 8 => {
             let port = u16::from_be_bytes([raw[2], raw[3]]);
