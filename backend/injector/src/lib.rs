@@ -35,9 +35,12 @@
 //! Never pretend a fault fired: each fault's record says whether it fired,
 //! at which event, and what it did.
 
+mod armed;
 pub mod locator;
+mod matching;
 mod plan;
 mod runtime;
 
 pub use bop_model::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError};
-pub use runtime::{Action, Injector};
+pub use matching::{Action, Decision, Entry};
+pub use runtime::Injector;

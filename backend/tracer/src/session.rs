@@ -13,7 +13,7 @@ use super::seccomp::Filter;
 use super::syscall::{self, Call, Kind};
 use super::wake::Waker;
 use super::{Control, Exit, Exits, Summary, TraceConfig, TraceError};
-use bop_injector::Action;
+use bop_injector::{Action, Decision, Entry};
 use bop_model::{Detail, Endpoint, Event};
 use bop_store::EventWriter;
 
@@ -333,14 +333,20 @@ impl Session {
         let Some(inj) = self.config.injector.as_mut() else {
             return Ok(Some(tracee));
         };
-        let Some((action, label, fault)) = inj.on_entry(
-            tgid,
+        let entry = Entry {
+            pid: tgid,
             tid,
-            pending.call.name,
-            pending.endpoint.as_ref(),
-            pending.detail.addr.as_deref(),
+            call: pending.call.name,
+            endpoint: pending.endpoint.as_ref(),
+            addr: pending.detail.addr.as_deref(),
             now_ms,
-        ) else {
+        };
+        let Some(Decision {
+            action,
+            label,
+            fault,
+        }) = inj.on_entry(&entry)
+        else {
             return Ok(Some(tracee));
         };
         pending.injected = Some((label, fault));
