@@ -41,6 +41,11 @@ mod matching;
 mod plan;
 mod runtime;
 
+#[cfg(test)]
+mod testrun;
+#[cfg(test)]
+mod tests;
+
 pub use bop_model::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError};
 pub use matching::{Action, Decision, Entry};
 pub use runtime::Injector;
