@@ -226,7 +226,16 @@ impl Decoded {
             | Decoded::Shutdown { fd, .. }
             | Decoded::Close { fd }
             | Decoded::Dup { fd, .. } => Some(fd),
-            _ => None,
+            Decoded::Socket
+            | Decoded::FdPair { .. }
+            | Decoded::Spawn
+            | Decoded::Exec
+            | Decoded::Exit
+            | Decoded::Wait { .. }
+            | Decoded::Block
+            | Decoded::CloseRange { .. }
+            | Decoded::SigReturn
+            | Decoded::Ignored => None,
         }
     }
 }

@@ -48,6 +48,13 @@
 //!   `PTRACE_GETSIGINFO` fails) and any other stop: resumed as they are;
 //! * exit and death by signal (reports, not stops): the thread's end
 //!   event, and for a root process its exit status for waiters.
+//!
+//! Where new things go: a new traced call is its number in `syscall`, its
+//! role in [`bop_model::CALLS`] and its arguments in `decode`; what its
+//! entry and its return do is an arm of `session::entry::prepare` and
+//! `session::exit::complete` (the compiler lists both once it is decoded).
+//! A new kind of fd (eventfd, io_uring) is a case of `channel`'s resolver.
+//! Work done at every stop of a thread goes in `Session::before_stop`.
 
 mod channel;
 mod decode;

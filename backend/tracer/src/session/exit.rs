@@ -88,7 +88,22 @@ impl Session {
                     Reaped::Siginfo { info } => mem.siginfo_pid(info),
                 }
             }
-            _ => {}
+            // Failed, or nothing to learn from the return (listed, so that
+            // a new call is a compile error here until it is thought about).
+            Decoded::Socket
+            | Decoded::FdPair { .. }
+            | Decoded::Send { .. }
+            | Decoded::Recv { .. }
+            | Decoded::Shutdown { .. }
+            | Decoded::Dup { .. }
+            | Decoded::Wait { .. }
+            | Decoded::Spawn
+            | Decoded::Exec
+            | Decoded::Block
+            | Decoded::Exit
+            | Decoded::CloseRange { .. }
+            | Decoded::SigReturn
+            | Decoded::Ignored => {}
         }
     }
 
