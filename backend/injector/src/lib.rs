@@ -1,6 +1,13 @@
 //! The fault injector: fault plans written in logical names (DESIGN.md
 //! "Fault semantics"), translated through the parent run into
-//! run-independent [`locator`]s, and matched by the tracer at syscall entry.
+//! run-independent locators ([`Locator`]), and matched by the tracer at
+//! syscall entry. Pure code over events: no ptrace, tested without it.
+//!
+//! Modules (private; the API is re-exported here): `plan` translates names
+//! through the parent run, `locator` computes locators online, `armed` is
+//! each fault's state during a run, `matching` decides at a call's entry
+//! ([`Injector::on_entry`]), `runtime` holds the [`Injector`], what it
+//! observes and the records. Tests: `testrun` builds and replays runs.
 //!
 //! Plans are TOML (`[[fault]]` tables) or JSON (`{"faults": [...]}`), same
 //! fields:
@@ -36,7 +43,7 @@
 //! at which event, and what it did.
 
 mod armed;
-pub mod locator;
+mod locator;
 mod matching;
 mod plan;
 mod runtime;
@@ -47,5 +54,6 @@ mod testrun;
 mod tests;
 
 pub use bop_model::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError};
+pub use locator::Locator;
 pub use matching::{Action, Decision, Entry};
 pub use runtime::Injector;
