@@ -367,3 +367,39 @@ fn the_first_datagram_of_an_unbound_socket_has_its_real_address() {
         "{msgs:?}"
     );
 }
+
+/// A target's own EFAULT (bad address pointers) is recorded as its errno and
+/// never stops the tracer (the tracer used to index an empty read of the
+/// tracee's memory and panic: issue 12).
+#[test]
+fn calls_with_bad_address_pointers_fail_with_efault_and_the_run_goes_on() {
+    let s = TempStore::new();
+    let out = s.bop(&["run", "-q", "--id", "efault", "--", guest(), "efault"]);
+    let shown = format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "the guest's own status: {shown}"
+    );
+    let (m, ev) = s.read("efault");
+    assert_eq!(m.exit_status, Some(7), "{shown}");
+    for call in ["connect", "sendto", "sendmsg"] {
+        let got = calls(&ev, call, None);
+        assert_eq!(got.len(), 1, "one {call}: {ev:?}");
+        assert_eq!(
+            (
+                got[0].ret,
+                got[0].errno.as_deref(),
+                got[0].detail.addr.as_deref()
+            ),
+            (Some(-i64::from(libc::EFAULT)), Some("EFAULT"), None),
+            "{call}: {:?}",
+            got[0]
+        );
+    }
+}

@@ -615,6 +615,11 @@ fn main() {
             }
             exit(client.wait().unwrap().code().unwrap_or(1));
         }
+        // efault: connect(2), sendto(2) and sendmsg(2) whose address
+        // arguments point at nothing mapped (a legitimate program error the
+        // kernel answers with EFAULT). Exits 7, a status of its own, once
+        // all three failed that way; 1 otherwise.
+        "efault" => exit(if efault_calls() { 7 } else { 1 }),
         // stats N: N non-communication syscalls (stat of a file) (benchmark).
         "stats" => {
             let n = arg(2, 1_000_000);
@@ -650,4 +655,35 @@ fn wait(pid: i32) -> i32 {
         nix::sys::wait::WaitStatus::Signaled(_, s, _) => 128 + s as i32,
         _ => 1,
     }
+}
+
+/// The calls of the `efault` role; true when each failed with EFAULT.
+fn efault_calls() -> bool {
+    use std::os::fd::AsRawFd;
+    // The first page is never mapped; the top of the address space is
+    // kernel memory, and an address there plus a length would overflow.
+    let low = 0x10 as *const libc::sockaddr;
+    let top = (usize::MAX - 7) as *const libc::sockaddr;
+    let efault = |what: &str, r: isize| {
+        let e = std::io::Error::last_os_error();
+        let ok = r == -1 && e.raw_os_error() == Some(libc::EFAULT);
+        println!("{what}: {r} {e}");
+        ok
+    };
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    #[allow(unsafe_code)]
+    // SAFETY: a plain socket(2); bad pointers are only passed to the kernel,
+    // which checks them (that is the point).
+    let (connect, sendto, sendmsg) = unsafe {
+        let tcp = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        let connect = libc::connect(tcp, low, 16) as isize;
+        let connect = efault("connect", connect);
+        let sent = libc::sendto(udp.as_raw_fd(), b"lost".as_ptr().cast(), 4, 0, top, 16);
+        let sendto = efault("sendto", sent);
+        let sent = libc::sendmsg(udp.as_raw_fd(), low.cast(), 0);
+        let sendmsg = efault("sendmsg", sent);
+        libc::close(tcp);
+        (connect, sendto, sendmsg)
+    };
+    connect && sendto && sendmsg
 }

@@ -1,6 +1,13 @@
 //! The fault injector: fault plans written in logical names (DESIGN.md
 //! "Fault semantics"), translated through the parent run into
-//! run-independent [`locator`]s, and matched by the tracer at syscall entry.
+//! run-independent locators ([`Locator`]), and matched by the tracer at
+//! syscall entry. Pure code over events: no ptrace, tested without it.
+//!
+//! Modules (private; the API is re-exported here): `plan` translates names
+//! through the parent run, `locator` computes locators online, `armed` is
+//! each fault's state during a run, `matching` decides at a call's entry
+//! ([`Injector::on_entry`]), `runtime` holds the [`Injector`], what it
+//! observes and the records. Tests: `testrun` builds and replays runs.
 //!
 //! Plans are TOML (`[[fault]]` tables) or JSON (`{"faults": [...]}`), same
 //! fields:
@@ -35,9 +42,18 @@
 //! Never pretend a fault fired: each fault's record says whether it fired,
 //! at which event, and what it did.
 
-pub mod locator;
+mod armed;
+mod locator;
+mod matching;
 mod plan;
 mod runtime;
 
+#[cfg(test)]
+mod testrun;
+#[cfg(test)]
+mod tests;
+
 pub use bop_model::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError};
-pub use runtime::{Action, Injector};
+pub use locator::Locator;
+pub use matching::{Action, Decision, Entry};
+pub use runtime::Injector;

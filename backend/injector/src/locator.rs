@@ -140,71 +140,12 @@ impl Locator {
     /// locator and, for a send, its message locator.
     pub fn observe(&mut self, ev: &Event) -> (Option<String>, Option<String>) {
         if ev.call == "start" {
-            let key = if ev.detail.thread {
-                let p = self
-                    .proc_key
-                    .get(&ev.pid)
-                    .cloned()
-                    .unwrap_or_else(|| format!("pid{}", ev.pid));
-                let n = self.threads_in_proc.entry(p.clone()).or_default();
-                let k = format!("{p}:t{n}");
-                *n += 1;
-                k
-            } else {
-                let p = match (ev.detail.node.as_ref(), ev.detail.child) {
-                    (Some(node), _) => node.clone(),
-                    (None, Some(parent_tid)) => {
-                        let parent = self
-                            .thread_key
-                            .get(&parent_tid)
-                            .cloned()
-                            .unwrap_or_else(|| format!("tid{parent_tid}"));
-                        let n = self.children_of_thread.entry(parent_tid).or_default();
-                        let k = format!("{parent}>{n}");
-                        *n += 1;
-                        k
-                    }
-                    (None, None) => {
-                        self.roots += 1;
-                        format!("root#{}", self.roots - 1)
-                    }
-                };
-                self.proc_key.insert(ev.pid, p.clone());
-                self.threads_in_proc.insert(p.clone(), 1);
-                format!("{p}:t0")
-            };
-            self.thread_key.insert(ev.tid, key);
+            self.start(ev);
         }
         let Some(proc_key) = self.proc_key.get(&ev.pid).cloned() else {
             return (None, None);
         };
-        // Who owns which address or inode, for naming peers.
-        let own = |addr: &str, this: &mut Self| {
-            this.owner
-                .entry(addr.to_string())
-                .or_insert_with(|| proc_key.clone());
-        };
-        if let Some(ep) = &ev.endpoint {
-            if matches!(ev.call.as_str(), "bind" | "listen") {
-                if let Some(p) = port_of(&ep.local) {
-                    self.port_owner
-                        .entry(p.to_string())
-                        .or_insert_with(|| proc_key.clone());
-                }
-            }
-            own(&ep.local, self);
-        }
-        for ep in ev.detail.new_endpoints.clone() {
-            own(&ep.local, self);
-        }
-        // An accepted connection's other end belongs to the connecting
-        // process (known from the kernel at accept time), so the accepting
-        // side's names do not depend on which stop the tracer handled first.
-        if let (Some(peer_pid), Some(ep)) = (ev.detail.peer_pid, ev.detail.new_endpoints.first()) {
-            if let (Some(peer), Some(key)) = (&ep.peer, self.proc_key.get(&peer_pid).cloned()) {
-                self.owner.entry(peer.clone()).or_insert(key);
-            }
-        }
+        self.note_owners(ev, &proc_key);
         let event = self.thread_key.get(&ev.tid).cloned().map(|t| {
             let n = self
                 .event_count
@@ -226,6 +167,83 @@ impl Locator {
             _ => None,
         };
         (event, message)
+    }
+
+    /// A new thread: its locator, and for a new process the process's.
+    fn start(&mut self, ev: &Event) {
+        let key = if ev.detail.thread {
+            let p = self
+                .proc_key
+                .get(&ev.pid)
+                .cloned()
+                .unwrap_or_else(|| format!("pid{}", ev.pid));
+            let n = self.threads_in_proc.entry(p.clone()).or_default();
+            let k = format!("{p}:t{n}");
+            *n += 1;
+            k
+        } else {
+            let p = self.new_process(ev);
+            self.proc_key.insert(ev.pid, p.clone());
+            self.threads_in_proc.insert(p.clone(), 1);
+            format!("{p}:t0")
+        };
+        self.thread_key.insert(ev.tid, key);
+    }
+
+    /// The locator of a new process: its node name, else its creating
+    /// thread's and its rank among that thread's children, else a root.
+    fn new_process(&mut self, ev: &Event) -> String {
+        match (ev.detail.node.as_ref(), ev.detail.child) {
+            (Some(node), _) => node.clone(),
+            (None, Some(parent_tid)) => {
+                let parent = self
+                    .thread_key
+                    .get(&parent_tid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("tid{parent_tid}"));
+                let n = self.children_of_thread.entry(parent_tid).or_default();
+                let k = format!("{parent}>{n}");
+                *n += 1;
+                k
+            }
+            (None, None) => {
+                self.roots += 1;
+                format!("root#{}", self.roots - 1)
+            }
+        }
+    }
+
+    /// Who owns which address or inode, for naming peers: the first
+    /// process seen with it as its own end.
+    fn note_owners(&mut self, ev: &Event, proc_key: &str) {
+        let mut own = |addr: &str| {
+            self.owner
+                .entry(addr.to_string())
+                .or_insert_with(|| proc_key.to_string());
+        };
+        if let Some(ep) = &ev.endpoint {
+            own(&ep.local);
+        }
+        for ep in &ev.detail.new_endpoints {
+            own(&ep.local);
+        }
+        if let Some(ep) = &ev.endpoint {
+            if matches!(ev.call.as_str(), "bind" | "listen") {
+                if let Some(p) = port_of(&ep.local) {
+                    self.port_owner
+                        .entry(p.to_string())
+                        .or_insert_with(|| proc_key.to_string());
+                }
+            }
+        }
+        // An accepted connection's other end belongs to the connecting
+        // process (known from the kernel at accept time), so the accepting
+        // side's names do not depend on which stop the tracer handled first.
+        if let (Some(peer_pid), Some(ep)) = (ev.detail.peer_pid, ev.detail.new_endpoints.first()) {
+            if let (Some(peer), Some(key)) = (&ep.peer, self.proc_key.get(&peer_pid).cloned()) {
+                self.owner.entry(peer.clone()).or_insert(key);
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use bop_tracker::CausalGraph;
 use super::locator::Locator;
 
 /// A fault translated into locators.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Target {
     /// Matches the send with this message locator.
     Message(String),

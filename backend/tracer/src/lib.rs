@@ -1,18 +1,66 @@
 //! The tracer: runs targets under ptrace and records their communication
-//! into a run's event log (docs/EVENTS.md).
+//! into a run's event log (docs/EVENTS.md). The only crate of bop with
+//! ptrace and `unsafe` (each block with a SAFETY comment).
 //!
 //! One dedicated OS thread per run owns every tracee (ptrace requests must
 //! come from the tracing thread). Other threads talk to it through
 //! [`Tracer`]: they queue a request and interrupt its blocking `waitpid`
-//! with a signal ([`wake`]), so the loop never polls or sleeps.
+//! with a signal (`wake`), so the loop never polls or sleeps.
 //!
-//! Stops handled (see [`ptrace::Stop`]): seccomp stops at the entry of the
-//! calls in [`syscall`], syscall-exit stops of those we record, fork/vfork/
-//! clone/exec events, signal-delivery stops (signals are passed on, except
-//! a new task's initial SIGSTOP), group-stops, exits and deaths by signal.
+//! Modules (all private; the API is this file's):
+//!
+//! * `session`: the loop of one run, which hands each stop to
+//!   `session::entry` (a call's entry), `session::exit` (its return),
+//!   `session::restart` (calls a signal interrupted), `session::faults`
+//!   (what the fault injector does) and `session::tasks` (processes and
+//!   threads coming and going, signalling a tree);
+//! * `syscall`: which calls the tracer stops at (x86_64 numbers to the
+//!   names of [`bop_model::CALLS`], which says what each call is for);
+//! * `decode`: each call's arguments, decoded once into a typed value;
+//! * `memory`: tracee memory and the structs calls point at (a bad pointer
+//!   is the program's EFAULT, never the tracer's panic);
+//! * `fds`: what each fd of each process refers to, cached;
+//! * `channel`: channel identity from the kernel (/proc, pidfd_getfd,
+//!   sock_diag);
+//! * `ptrace`: the only caller of ptrace(2) and waitpid(2), raw wait
+//!   statuses decoded once into `Stop`;
+//! * `seccomp`: the filter that stops tracees only at traced calls;
+//! * `spawn`: forking a root tracee; `wake`: interrupting the loop;
+//!   `error`: [`TraceError`].
+//!
+//! Ptrace stops handled (each decoded once into `ptrace::Stop`; every
+//! report about a thread first passes `Session::before_stop`, where the fast
+//! path will drain the thread's in-process ring):
+//!
+//! * seccomp stop (`PTRACE_EVENT_SECCOMP`) at the entry of each traced call:
+//!   decoded, fds resolved, faults applied; resumed with `PTRACE_SYSCALL`
+//!   when the call is followed to its return, else `PTRACE_CONT`, or held
+//!   by a delay fault;
+//! * syscall-exit stop of a followed call: its event is written, or it is
+//!   stashed when a signal interrupted it (`ERESTART*`);
+//! * `PTRACE_EVENT_FORK`, `_VFORK` and `_CLONE` in the parent: the child's
+//!   `start` event (its initial SIGSTOP may come first: it is parked);
+//! * `PTRACE_EVENT_EXEC`: the `exec` event (a non-leader thread that execs
+//!   takes the leader's tid);
+//! * signal-delivery stops: the signal is passed on, except a new task's
+//!   initial SIGSTOP;
+//! * group-stops (`PTRACE_EVENT_STOP`, or a stop signal whose
+//!   `PTRACE_GETSIGINFO` fails) and any other stop: resumed as they are;
+//! * exit and death by signal (reports, not stops): the thread's end
+//!   event, and for a root process its exit status for waiters.
+//!
+//! Where new things go: a new traced call is its number in `syscall`, its
+//! role in [`bop_model::CALLS`] and its arguments in `decode`; what its
+//! entry and its return do is an arm of `session::entry::prepare` and
+//! `session::exit::complete` (the compiler lists both once it is decoded).
+//! A new kind of fd (eventfd, io_uring) is a case of `channel`'s resolver.
+//! Work done at every stop of a thread goes in `Session::before_stop`.
 
 mod channel;
+mod decode;
 mod error;
+mod fds;
+mod memory;
 mod ptrace;
 mod seccomp;
 mod session;

@@ -112,6 +112,22 @@ pub(super) enum Stop {
     },
 }
 
+impl Stop {
+    /// The thread the report is about.
+    pub(super) fn tid(&self) -> i32 {
+        match self {
+            Stop::SyscallEntry { tracee, .. }
+            | Stop::SyscallExit { tracee, .. }
+            | Stop::NewTask { tracee, .. }
+            | Stop::Exec { tracee, .. }
+            | Stop::Signal { tracee, .. }
+            | Stop::JobControl { tracee }
+            | Stop::Other { tracee } => tracee.0.as_raw(),
+            Stop::Exited { pid, .. } | Stop::Killed { pid, .. } => pid.as_raw(),
+        }
+    }
+}
+
 /// Options set on every tracee (inherited by auto-attached children).
 /// `EXITKILL`: if bop dies, the kernel kills every tracee, so nothing is left
 /// behind. `TRACESECCOMP`: stop only where our filter says so.
@@ -153,90 +169,87 @@ fn decode(status: WaitStatus) -> Option<Stop> {
     Some(match status {
         WaitStatus::Exited(pid, code) => Stop::Exited { pid, code },
         WaitStatus::Signaled(pid, signal, _) => Stop::Killed { pid, signal },
-        WaitStatus::PtraceSyscall(pid) => {
-            let tracee = Stopped(pid);
-            let ret = match ptrace::syscall_info(pid) {
-                Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_EXIT => {
-                    // SAFETY: op == EXIT says the `exit` member is the valid one.
-                    unsafe { info.u.exit.sval }
-                }
-                _ => return Some(Stop::Other { tracee }),
-            };
-            Stop::SyscallExit { tracee, ret }
-        }
-        WaitStatus::PtraceEvent(pid, _, event) => {
-            let tracee = Stopped(pid);
-            // A failed GETEVENTMSG (the task died meanwhile) must not become
-            // pid 0: that would later mean "my own process group" to kill(2).
-            let msg = || {
-                ptrace::getevent(pid)
-                    .ok()
-                    .map(|m| m as i32)
-                    .filter(|m| *m > 0)
-            };
-            match event {
-                e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
-                    match ptrace::syscall_info(pid) {
-                        Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP => {
-                            // SAFETY: op == SECCOMP says the `seccomp` member is valid.
-                            let s = unsafe { info.u.seccomp };
-                            Stop::SyscallEntry {
-                                tracee,
-                                nr: s.nr,
-                                args: s.args,
-                            }
-                        }
-                        _ => Stop::Other { tracee },
-                    }
-                }
-                e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => match msg() {
-                    Some(child) => Stop::NewTask {
-                        child: Pid::from_raw(child),
-                        tracee,
-                        how: Spawned::Fork,
-                    },
-                    None => Stop::Other { tracee },
-                },
-                e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => match msg() {
-                    Some(child) => Stop::NewTask {
-                        child: Pid::from_raw(child),
-                        tracee,
-                        how: Spawned::Vfork,
-                    },
-                    None => Stop::Other { tracee },
-                },
-                e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => match msg() {
-                    Some(child) => Stop::NewTask {
-                        child: Pid::from_raw(child),
-                        tracee,
-                        how: Spawned::Clone,
-                    },
-                    None => Stop::Other { tracee },
-                },
-                e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
-                    let former_tid = Pid::from_raw(msg().unwrap_or(pid.as_raw()));
-                    Stop::Exec { former_tid, tracee }
-                }
-                e if e == PtraceEvent::PTRACE_EVENT_STOP as i32 => Stop::JobControl { tracee },
-                _ => Stop::Other { tracee },
-            }
-        }
-        WaitStatus::Stopped(pid, signal) => {
-            let tracee = Stopped(pid);
-            // Without PTRACE_SEIZE a group-stop looks like a signal stop;
-            // GETSIGINFO fails with EINVAL only for the group-stop.
-            if matches!(
-                signal,
-                Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
-            ) && ptrace::getsiginfo(pid) == Err(Errno::EINVAL)
-            {
-                Stop::JobControl { tracee }
-            } else {
-                Stop::Signal { tracee, signal }
-            }
-        }
+        WaitStatus::PtraceSyscall(pid) => syscall_exit(Stopped(pid)),
+        WaitStatus::PtraceEvent(pid, _, event) => ptrace_event(Stopped(pid), event),
+        WaitStatus::Stopped(pid, signal) => signal_stop(Stopped(pid), signal),
         WaitStatus::Continued(_) | WaitStatus::StillAlive => return None,
     })
+}
+
+/// A syscall-stop (we only resume with PTRACE_SYSCALL to see returns).
+fn syscall_exit(tracee: Stopped) -> Stop {
+    match ptrace::syscall_info(tracee.0) {
+        Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_EXIT => {
+            // SAFETY: op == EXIT says the `exit` member is the valid one.
+            let ret = unsafe { info.u.exit.sval };
+            Stop::SyscallExit { tracee, ret }
+        }
+        _ => Stop::Other { tracee },
+    }
+}
+
+/// A `PTRACE_EVENT_*` stop.
+fn ptrace_event(tracee: Stopped, event: i32) -> Stop {
+    let pid = tracee.0;
+    // A failed GETEVENTMSG (the task died meanwhile) must not become pid 0:
+    // that would later mean "my own process group" to kill(2).
+    let msg = || {
+        ptrace::getevent(pid)
+            .ok()
+            .map(|m| m as i32)
+            .filter(|m| *m > 0)
+    };
+    let new_task = |tracee, how| match msg() {
+        Some(child) => Stop::NewTask {
+            child: Pid::from_raw(child),
+            tracee,
+            how,
+        },
+        None => Stop::Other { tracee },
+    };
+    match event {
+        e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => seccomp_stop(tracee),
+        e if e == PtraceEvent::PTRACE_EVENT_FORK as i32 => new_task(tracee, Spawned::Fork),
+        e if e == PtraceEvent::PTRACE_EVENT_VFORK as i32 => new_task(tracee, Spawned::Vfork),
+        e if e == PtraceEvent::PTRACE_EVENT_CLONE as i32 => new_task(tracee, Spawned::Clone),
+        e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
+            let former_tid = Pid::from_raw(msg().unwrap_or(pid.as_raw()));
+            Stop::Exec { former_tid, tracee }
+        }
+        e if e == PtraceEvent::PTRACE_EVENT_STOP as i32 => Stop::JobControl { tracee },
+        _ => Stop::Other { tracee },
+    }
+}
+
+/// A seccomp stop: the entry of a call our filter selected.
+fn seccomp_stop(tracee: Stopped) -> Stop {
+    match ptrace::syscall_info(tracee.0) {
+        Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP => {
+            // SAFETY: op == SECCOMP says the `seccomp` member is valid.
+            let s = unsafe { info.u.seccomp };
+            Stop::SyscallEntry {
+                tracee,
+                nr: s.nr,
+                args: s.args,
+            }
+        }
+        _ => Stop::Other { tracee },
+    }
+}
+
+/// A signal-delivery stop, or a group-stop that looks like one.
+fn signal_stop(tracee: Stopped, signal: Signal) -> Stop {
+    // Without PTRACE_SEIZE a group-stop looks like a signal stop;
+    // GETSIGINFO fails with EINVAL only for the group-stop.
+    if matches!(
+        signal,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+    ) && ptrace::getsiginfo(tracee.0) == Err(Errno::EINVAL)
+    {
+        Stop::JobControl { tracee }
+    } else {
+        Stop::Signal { tracee, signal }
+    }
 }
 
 impl Stopped {

@@ -62,6 +62,7 @@ impl Filter {
         if seccomp(&prog) == 0 {
             Ok(())
         } else {
+            // SAFETY: reads this thread's errno, which is always valid.
             Err(unsafe { *libc::__errno_location() })
         }
     }

@@ -1,6 +1,7 @@
-//! Which system calls the tracer stops at, and how each is recorded.
-//! Syscall numbers are per architecture; only x86_64 is wired so far, and
-//! the rest of the tracer only sees [`Call`] and [`Kind`].
+//! Which system calls the tracer stops at: syscall numbers to the names of
+//! [`bop_model::CALLS`], the one table of what each call is for. Numbers
+//! are per architecture; only x86_64 is wired so far. Past this table and
+//! `decode`, the tracer sees [`Call`] and decoded arguments, never numbers.
 
 pub(super) use bop_model::CallKind as Kind;
 

@@ -1,0 +1,149 @@
+//! fd bookkeeping: what each fd of each traced process refers to, asked of
+//! the kernel once ([`Resolver`]) and cached until a call changes the fd.
+//!
+//! Threads share their process's table. A fork copies it, an exec empties it
+//! (close-on-exec fds are gone; the rest is re-resolved lazily), and close,
+//! close_range and dup keep it true in between. Only final identities are
+//! cached: a socket's ends change while it is being set up (bind, connect,
+//! the first send of an unbound datagram socket), so those are re-read.
+
+use std::collections::HashMap;
+
+use bop_model::Endpoint;
+
+use super::channel::{FdTarget, Resolver};
+
+/// The fd tables of every traced process.
+#[derive(Default)]
+pub(crate) struct Fds {
+    tables: HashMap<i32, HashMap<i32, FdTarget>>,
+    resolver: Resolver,
+}
+
+impl Fds {
+    /// What `fd` of process `tgid` refers to (asked through thread `tid`),
+    /// from the cache if it is there.
+    pub(crate) fn target(&mut self, tgid: i32, tid: i32, fd: i32) -> FdTarget {
+        if let Some(t) = self.tables.get(&tgid).and_then(|m| m.get(&fd)) {
+            return t.clone();
+        }
+        let t = self.resolver.resolve(tgid, tid, fd);
+        if cacheable(&t) {
+            self.tables.entry(tgid).or_default().insert(fd, t.clone());
+        }
+        t
+    }
+
+    /// The channel end `fd` is now, asked of the kernel afresh (after a
+    /// call that may have changed it).
+    pub(crate) fn refreshed(&mut self, tgid: i32, tid: i32, fd: i32) -> Option<Endpoint> {
+        self.forget(tgid, fd);
+        match self.target(tgid, tid, fd) {
+            FdTarget::Channel(ep) => Some(ep),
+            _ => None,
+        }
+    }
+
+    /// What `fd` refers to, from the kernel, leaving the cache alone (for
+    /// a socket another thread is still connecting).
+    pub(crate) fn uncached(&mut self, tgid: i32, tid: i32, fd: i32) -> FdTarget {
+        self.resolver.resolve(tgid, tid, fd)
+    }
+
+    /// `fd` changed or closed.
+    pub(crate) fn forget(&mut self, tgid: i32, fd: i32) {
+        if let Some(m) = self.tables.get_mut(&tgid) {
+            m.remove(&fd);
+        }
+    }
+
+    /// close_range(first, last) (or its CLOEXEC form: re-resolving is
+    /// harmless).
+    pub(crate) fn forget_range(&mut self, tgid: i32, first: u32, last: u32) {
+        if let Some(m) = self.tables.get_mut(&tgid) {
+            m.retain(|fd, _| !(i64::from(first)..=i64::from(last)).contains(&i64::from(*fd)));
+        }
+    }
+
+    /// `new` became a copy of `old` (dup family).
+    pub(crate) fn copy(&mut self, tgid: i32, old: i32, new: i32) {
+        let t = self.tables.get(&tgid).and_then(|m| m.get(&old)).cloned();
+        let m = self.tables.entry(tgid).or_default();
+        match t {
+            Some(t) => m.insert(new, t),
+            None => m.remove(&new),
+        };
+    }
+
+    /// A new process `child` starts with a copy of `parent`'s fds.
+    pub(crate) fn fork(&mut self, parent: i32, child: i32) {
+        let copy = self.tables.get(&parent).cloned().unwrap_or_default();
+        self.tables.insert(child, copy);
+    }
+
+    /// Process `tgid` exec'd: its close-on-exec fds are gone.
+    pub(crate) fn exec(&mut self, tgid: i32) {
+        self.tables.insert(tgid, HashMap::new());
+    }
+
+    /// Process `tgid` is gone.
+    pub(crate) fn process_ended(&mut self, tgid: i32) {
+        self.tables.remove(&tgid);
+        self.resolver.forget(tgid);
+    }
+
+    /// A process that has a cached channel end whose local address is
+    /// `local`.
+    pub(crate) fn owner_of(&self, local: &str) -> Option<i32> {
+        self.tables.iter().find_map(|(tgid, fds)| {
+            fds.values()
+                .any(|t| matches!(t, FdTarget::Channel(ep) if ep.local == local))
+                .then_some(*tgid)
+        })
+    }
+}
+
+/// Endpoints change while a socket is being set up (bind, connect); cache
+/// only those that are final.
+fn cacheable(t: &FdTarget) -> bool {
+    match t {
+        FdTarget::Closed | FdTarget::Unknown => false,
+        FdTarget::Other => true,
+        FdTarget::Channel(ep) => {
+            let bound = !ep.local.ends_with(":0");
+            bound && (ep.peer.is_some() || !ep.stream)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    #[test]
+    fn the_cache_follows_dup_close_range_fork_and_exec() {
+        let me = std::process::id() as i32;
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        let mut fds = Fds::default();
+        let FdTarget::Channel(ep) = fds.target(me, me, fd) else {
+            panic!("a socketpair end is a channel")
+        };
+        assert_eq!(fds.owner_of(&ep.local), Some(me));
+        // A made-up fd number that the kernel says is closed: only the
+        // cache can say it is a copy.
+        fds.copy(me, fd, 999);
+        assert_eq!(fds.target(me, me, 999), FdTarget::Channel(ep.clone()));
+        fds.forget_range(me, 998, 1000);
+        assert_eq!(fds.target(me, me, 999), FdTarget::Closed);
+        fds.fork(me, -1);
+        assert!(fds.owner_of(&ep.local).is_some(), "both own it");
+        fds.exec(me);
+        assert_eq!(fds.owner_of(&ep.local), Some(-1));
+        fds.process_ended(-1);
+        assert_eq!(fds.owner_of(&ep.local), None);
+        assert_eq!(fds.refreshed(me, me, fd), Some(ep));
+    }
+}
