@@ -201,7 +201,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { ref id, .. } => {
                 ApiError::NotFound(format!("no run '{id}' in this store"))
             }
-            StoreError::AlreadyExists { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::AlreadyExists { .. } | StoreError::Busy { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
             StoreError::NoRecord { .. } => ApiError::NotFound(e.to_string()),
             StoreError::Corrupt { .. } | StoreError::CorruptRecord { .. } => {
                 ApiError::CorruptRun(e.to_string())
