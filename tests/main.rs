@@ -20,3 +20,5 @@ mod explore;
 mod diff;
 // The HTTP API and pages of bop serve through app(), reruns by the real binary.
 mod api;
+// Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
+mod hardening;
