@@ -497,6 +497,55 @@ async fn a_cached_graph_follows_its_run() {
     assert_eq!(s.get("/api/runs/p/graph").await.0, StatusCode::NOT_FOUND);
 }
 
+/// A 64 KiB tmpfs, unmounted when dropped; `None` when it cannot be
+/// mounted (not root).
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(dir))
+    }
+
+    fn fill(&self) {
+        let mut f = std::fs::File::create(self.0.path().join("filler")).unwrap();
+        while f.write_all(&[0u8; 4096]).is_ok() {}
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_leaves_no_plan_file() {
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("skipped: cannot mount a tmpfs (not root)");
+        return;
+    };
+    let s = Server::at(
+        tempfile::tempdir_in(disk.0.path()).unwrap(),
+        "/bin/false".into(),
+    );
+    disk.fill();
+    let (status, headers, body) = s
+        .send(request(Method::POST, "/api/runs/p/reruns", Some(PLAN)))
+        .await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{text}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(s.plan_files(), 0, "an empty plan file was left behind");
+    let (_, list) = s.get("/api/reruns").await;
+    assert_eq!(list["reruns"], serde_json::json!([]));
+}
+
 /// A real `bop serve` on a free port, killed when dropped.
 struct Served {
     child: Child,
