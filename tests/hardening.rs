@@ -453,7 +453,7 @@ async fn damaged_runs_are_listed_and_deletable() {
         assert!(!root.join(id).exists());
     }
     let (_, list) = s.get("/api/runs").await;
-    assert_eq!(list["damaged"], serde_json::json!([]));
+    assert_eq!(list.get("damaged"), None, "{list}");
 }
 
 #[tokio::test]

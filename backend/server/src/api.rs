@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson};
 use super::state::AppState;
@@ -145,10 +145,12 @@ async fn list_runs(
         Ok((total, runs, damaged))
     })
     .await?;
-    Ok(axum::Json(json!({
-        "total": total, "offset": offset, "limit": limit, "runs": runs, "damaged": damaged,
-    }))
-    .into_response())
+    let mut page = json!({ "total": total, "offset": offset, "limit": limit, "runs": runs });
+    // Only when there are some, so the common answer keeps its old shape.
+    if !damaged.is_empty() {
+        page["damaged"] = Value::Array(damaged);
+    }
+    Ok(axum::Json(page).into_response())
 }
 
 async fn get_run(
@@ -236,14 +238,16 @@ async fn delete_run(
         )));
     }
     // The store refuses (409) a run whose recorder still holds it.
-    blocking(&state, move |store| Ok(store.delete(&id)?)).await?;
+    let deleted = id.clone();
+    blocking(&state, move |store| Ok(store.delete(&deleted)?)).await?;
+    state.graphs().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn post_rerun(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<ApiJson<serde_json::Value>, ApiError>,
+    body: Result<ApiJson<Value>, ApiError>,
 ) -> Result<Response, ApiError> {
     // The id is checked before the body so a bad URL is reported as such.
     let parent = checked(&id)?;
@@ -268,14 +272,14 @@ async fn post_rerun(
         .into_response())
 }
 
-fn json_kind(v: &serde_json::Value) -> &'static str {
+fn json_kind(v: &Value) -> &'static str {
     match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -112,6 +112,14 @@ impl Graphs {
             .get(id, stamp)
     }
 
+    /// Drops run `id`'s cached graph (the run was deleted).
+    pub(crate) fn forget(&self, id: &str) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = cache.entries.remove(id) {
+            cache.bytes -= e.json.len();
+        }
+    }
+
     /// The graph JSON of run `id`, from the cache or built.
     pub(crate) async fn get(&self, store: &Store, id: &str) -> Result<Bytes, ApiError> {
         let stamp = {
