@@ -56,7 +56,10 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Content-Security-Policy of every answer: only this server's own
 /// scripts, styles and API, and no framing (clickjacking a rerun button).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+/// `style-src-attr` lets the frontend set `style="width: …"` attributes
+/// (bar widths, indents); `<style>` elements and every script stay
+/// `'self'` only.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; style-src-attr 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 /// What `bop serve` needs to know; filled by the CLI.
 #[derive(Clone, Debug)]

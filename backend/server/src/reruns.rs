@@ -213,26 +213,7 @@ impl Reruns {
 
     /// Refuses a rerun when the queue is full or the server is stopping.
     fn check_room(&self) -> Result<(), ApiError> {
-        if self.closing.load(Ordering::SeqCst) {
-            return Err(ApiError::Status {
-                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                detail: "the server is shutting down".into(),
-            });
-        }
-        let queued = self
-            .records()
-            .values()
-            .filter(|r| r.status.state == RerunState::Queued)
-            .count();
-        if queued >= MAX_QUEUED {
-            return Err(ApiError::TooManyReruns {
-                detail: format!(
-                    "{queued} reruns are already waiting (at most {MAX_QUEUED}); try again when some have finished"
-                ),
-                retry_after_s: RETRY_AFTER_S,
-            });
-        }
-        Ok(())
+        room(&self.records(), self.closing.load(Ordering::SeqCst))
     }
 
     /// Checks `plan` against run `parent` ([`check_against`]), queues the
@@ -280,14 +261,10 @@ impl Reruns {
             // Checked again under the lock: requests race between the
             // first check and here.
             let mut records = self.records();
-            let queued = records
-                .values()
-                .filter(|r| r.status.state == RerunState::Queued)
-                .count();
-            if queued >= MAX_QUEUED || self.closing.load(Ordering::SeqCst) {
+            if let Err(e) = room(&records, self.closing.load(Ordering::SeqCst)) {
                 drop(records);
                 let _ = std::fs::remove_file(&plan_file);
-                return self.check_room().map(|()| id);
+                return Err(e);
             }
             records.insert(id.clone(), Record { status, pgid: None });
         }
@@ -401,6 +378,30 @@ impl Reruns {
         }
         let _ = std::fs::remove_dir(self.plans_dir());
     }
+}
+
+/// Refuses a new rerun when [`MAX_QUEUED`] wait already (429) or the
+/// server is stopping (503).
+fn room(records: &HashMap<String, Record>, closing: bool) -> Result<(), ApiError> {
+    if closing {
+        return Err(ApiError::Status {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            detail: "the server is shutting down".into(),
+        });
+    }
+    let queued = records
+        .values()
+        .filter(|r| r.status.state == RerunState::Queued)
+        .count();
+    if queued >= MAX_QUEUED {
+        return Err(ApiError::TooManyReruns {
+            detail: format!(
+                "{queued} reruns are already waiting (at most {MAX_QUEUED}); try again when some have finished"
+            ),
+            retry_after_s: RETRY_AFTER_S,
+        });
+    }
+    Ok(())
 }
 
 /// Records run `id` as interrupted when its recorder died without saying
