@@ -727,3 +727,39 @@ fn stopping_bop_serve_interrupts_its_reruns_and_removes_their_plans() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_run_that_bop_run_is_recording_cannot_be_deleted() {
+    let s = Server::new("/bin/false".into());
+    let flag = s.dir.path().join("go");
+    let script = format!("while ! test -e {}; do sleep 0.05; done", flag.display());
+    let mut recorder = Command::new(crate::common::bop_exe())
+        .args(["run", "-q", "--id", "live", "--store"])
+        .arg(s.store.root())
+        .args(["--", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.store.manifest("live").is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "bop run never wrote its manifest"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _, body) = s
+        .send(request(Method::DELETE, "/api/runs/live", None))
+        .await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains("is being recorded"), "{text}");
+    std::fs::write(&flag, "").unwrap();
+    assert!(recorder.wait().unwrap().success());
+    assert_eq!(s.store.manifest("live").unwrap().status, RunStatus::Done);
+    let (status, _, _) = s
+        .send(request(Method::DELETE, "/api/runs/live", None))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
