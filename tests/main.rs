@@ -21,3 +21,5 @@ mod diff;
 // The HTTP API and pages of bop serve through app(), one module per area;
 // reruns by the real binary.
 mod api;
+// Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
+mod hardening;

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson};
 use super::state::AppState;
@@ -127,22 +127,30 @@ async fn list_runs(
     let Query(page) = query?;
     let limit = page.limit(100, MAX_RUNS_PAGE)?;
     let offset = page.offset;
-    let (total, runs) = blocking(&state, move |store| {
-        let all = store.list()?;
-        let total = all.len();
-        let runs: Vec<RunSummary> = all
+    let (total, runs, damaged) = blocking(&state, move |store| {
+        let listing = store.scan()?;
+        let total = listing.runs.len();
+        let runs: Vec<RunSummary> = listing
+            .runs
             .into_iter()
             .skip(offset)
             .take(limit)
             .map(RunSummary::from)
             .collect();
-        Ok((total, runs))
+        let damaged: Vec<_> = listing
+            .damaged
+            .into_iter()
+            .map(|d| json!({ "id": d.id, "reason": d.reason, "modified_ms": d.modified_ms }))
+            .collect();
+        Ok((total, runs, damaged))
     })
     .await?;
-    Ok(
-        axum::Json(json!({ "total": total, "offset": offset, "limit": limit, "runs": runs }))
-            .into_response(),
-    )
+    let mut page = json!({ "total": total, "offset": offset, "limit": limit, "runs": runs });
+    // Only when there are some, so the common answer keeps its old shape.
+    if !damaged.is_empty() {
+        page["damaged"] = Value::Array(damaged);
+    }
+    Ok(axum::Json(page).into_response())
 }
 
 async fn get_run(
@@ -159,14 +167,8 @@ async fn get_graph(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = checked(&id)?;
-    let graph = blocking(&state, move |store| {
-        let run = store.run(&id)?;
-        let manifest = run.manifest()?;
-        let events = run.events()?;
-        Ok(export::graph_json(&manifest, &events))
-    })
-    .await?;
-    Ok(axum::Json(graph).into_response())
+    let json = state.graphs().get(state.store(), &id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 async fn get_events(
@@ -229,18 +231,37 @@ async fn delete_run(
             "run '{id}' is being recorded by a rerun; wait for it to end"
         )));
     }
-    blocking(&state, move |store| Ok(store.delete(&id)?)).await?;
+    let children = state.reruns().active_children(&id);
+    if children > 0 {
+        return Err(ApiError::Conflict(format!(
+            "run '{id}' has {children} rerun(s) queued or running; wait for them to end before deleting it"
+        )));
+    }
+    // The store refuses (409) a run whose recorder still holds it.
+    let deleted = id.clone();
+    blocking(&state, move |store| Ok(store.delete(&deleted)?)).await?;
+    state.graphs().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn post_rerun(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<ApiJson<FaultPlan>, ApiError>,
+    body: Result<ApiJson<Value>, ApiError>,
 ) -> Result<Response, ApiError> {
     // The id is checked before the body so a bad URL is reported as such.
     let parent = checked(&id)?;
-    let ApiJson(plan) = body?;
+    let ApiJson(body) = body?;
+    // serde reads a struct from a JSON array too (`[[...]]` would be a plan
+    // with its fields in order): a plan is an object, nothing else.
+    if !body.is_object() {
+        return Err(ApiError::InvalidBody(format!(
+            "a fault plan is a JSON object {{\"faults\": [...]}}, not {}",
+            json_kind(&body)
+        )));
+    }
+    let plan: FaultPlan =
+        serde_json::from_value(body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     let new_id = state.reruns().start(&parent, plan).await?;
     let location = format!("/api/reruns/{new_id}");
     Ok((
@@ -249,6 +270,17 @@ async fn post_rerun(
         axum::Json(json!({ "id": new_id })),
     )
         .into_response())
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// `?a=ID&b=ID` of `GET /api/compare`.

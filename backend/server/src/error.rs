@@ -86,6 +86,14 @@ pub enum ApiError {
     /// 409 `conflict`: the run is busy (a rerun is writing it) or exists.
     #[error("{0}")]
     Conflict(String),
+    /// 429 `too_many_reruns`: the rerun queue is full; sent with `Retry-After`.
+    #[error("{detail}")]
+    TooManyReruns {
+        /// The sentence to show.
+        detail: String,
+        /// Seconds after which a retry may find room.
+        retry_after_s: u64,
+    },
     /// 500 `corrupt_run`: a file of the run cannot be parsed.
     #[error("{0}")]
     CorruptRun(String),
@@ -116,6 +124,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ForbiddenHost(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyReruns { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CorruptRun(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Status { status, .. } => *status,
         }
@@ -135,6 +144,7 @@ impl ApiError {
             ApiError::ForbiddenHost(_) => "forbidden_host",
             ApiError::CrossOrigin(_) => "cross_origin",
             ApiError::Conflict(_) => "conflict",
+            ApiError::TooManyReruns { .. } => "too_many_reruns",
             ApiError::CorruptRun(_) => "corrupt_run",
             ApiError::Internal(_) => "internal",
             ApiError::Status { status, .. } => status_code_name(*status),
@@ -174,6 +184,8 @@ fn status_code_name(status: StatusCode) -> &'static str {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::REQUEST_TIMEOUT => "timeout",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
@@ -186,11 +198,17 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code(), "{self}");
         }
-        (
+        let mut response = (
             status,
             Json(json!({ "error": self.code(), "detail": self.detail() })),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyReruns { retry_after_s, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        response
     }
 }
 
@@ -201,7 +219,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { ref id, .. } => {
                 ApiError::NotFound(format!("no run '{id}' in this store"))
             }
-            StoreError::AlreadyExists { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::AlreadyExists { .. } | StoreError::Busy { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
             StoreError::NoRecord { .. } => ApiError::NotFound(e.to_string()),
             StoreError::Corrupt { .. } | StoreError::CorruptRecord { .. } => {
                 ApiError::CorruptRun(e.to_string())

@@ -3,7 +3,8 @@
 //! * [`app`] builds the whole [`Router`] from an [`AppState`]; it does no
 //!   I/O of its own, so tests drive it with `tower::ServiceExt::oneshot`.
 //! * [`serve`] is what the CLI calls: it binds, prints the address, and
-//!   serves until Ctrl-C (or SIGTERM), then stops the reruns it started.
+//!   serves until Ctrl-C (or SIGTERM), then stops the reruns it started
+//!   (docs/ROBUSTNESS.md).
 //!
 //! Handlers are thin over the library: the [`bop_store`] for runs, the
 //! [`bop_tracker::export`] for graphs, and `bop rerun` in a *child
@@ -12,6 +13,8 @@
 
 mod api;
 mod error;
+mod graphs;
+mod listen;
 mod pages;
 mod reruns;
 mod security;
@@ -23,7 +26,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -32,7 +35,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ServerError};
-pub use reruns::{MAX_DELAY_MS, MAX_FAULTS, RerunConfig, RerunState, RerunStatus, check_plan};
+pub use reruns::{
+    MAX_DELAY_MS, MAX_FAULTS, MAX_QUEUED, RerunConfig, RerunState, RerunStatus, check_plan,
+};
 pub use state::AppState;
 
 use bop_store::Store;
@@ -44,6 +49,17 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// of very large runs are the slowest; reruns run in the background and
 /// are not bounded by this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a client may take to send a request's headers before its
+/// connection is closed (slow or stalled clients must not pile up).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The Content-Security-Policy of every answer: only this server's own
+/// scripts, styles and API, and no framing (clickjacking a rerun button).
+/// `style-src-attr` lets the frontend set `style="width: …"` attributes
+/// (bar widths, indents); `<style>` elements and every script stay
+/// `'self'` only.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; style-src-attr 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 /// What `bop serve` needs to know; filled by the CLI.
 #[derive(Clone, Debug)]
@@ -70,8 +86,10 @@ pub fn default_static_dir() -> PathBuf {
 }
 
 /// Builds the router: pages, `/api/`, `/static/`, and the layers every
-/// request goes through (outermost first: trace, Host/Origin checks,
-/// timeout, body limit, compression, JSON error bodies on `/api/`).
+/// request goes through (outermost first: security headers, trace,
+/// Host/Origin checks, JSON error bodies on `/api/`, timeout, body limit,
+/// compression). The JSON error layer sits outside the timeout and the
+/// body limit so their 408 and 413 are JSON too.
 pub fn app(state: AppState) -> Router {
     // The bundle has a fixed name, so ask browsers to revalidate instead of
     // caching a stale build (ServeDir answers 304 when unchanged).
@@ -86,19 +104,30 @@ pub fn app(state: AppState) -> Router {
         .nest("/api", api::router())
         .nest("/static", statics)
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn(error::json_error_bodies))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(error::json_error_bodies))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::guard,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .with_state(state)
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }
 
 /// Serves the workbench until Ctrl-C or SIGTERM. Blocking: it builds its own
@@ -135,11 +164,9 @@ pub fn serve(config: ServeConfig) -> Result<(), ServerError> {
         let _ = writeln!(out, "bop serve: listening on http://{addr}/").and_then(|()| out.flush());
         drop(out);
         tracing::info!(%addr, "listening");
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
-        state.reruns().terminate_all();
-        served.map_err(ServerError::Serve)
+        listen::serve(listener, router, shutdown_signal()).await;
+        state.reruns().shutdown().await;
+        Ok(())
     })
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -21,6 +21,20 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/compare", get(compare))
         .route("/explorations", get(explorations))
         .route("/explorations/{id}", get(exploration))
+        .route("/favicon.ico", get(favicon))
+}
+
+/// The icon browsers ask for on every page (an SVG: every current browser
+/// takes one, whatever the URL's extension says).
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("../templates/favicon.svg"),
+    )
+        .into_response()
 }
 
 /// Renders a template with a status; a render failure becomes a plain 500.

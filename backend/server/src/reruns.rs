@@ -19,13 +19,20 @@
 //! gets SIGTERM, then SIGKILL, sent to its whole process group. Statuses
 //! (queued / running / done / failed, with the tail of the child's stderr)
 //! live in memory and are polled through `GET /api/reruns/{id}`.
+//!
+//! At most [`MAX_QUEUED`] reruns wait; beyond that a POST is answered 429
+//! with `Retry-After`. On shutdown ([`Reruns::shutdown`]) queued reruns are
+//! dropped, running ones get SIGTERM and [`KILL_GRACE`] to save themselves
+//! as interrupted before SIGKILL, a run left claiming `running` is
+//! recorded as interrupted by the server, and every plan file is removed.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -35,13 +42,17 @@ use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 use bop_injector::{Fault, FaultPlan, Injector};
-use bop_model::{Manifest, RunStatus, Verdict};
+use bop_model::{EndReason, Manifest, RunStatus, Verdict};
 use bop_store::{Store, now_ms};
 
 /// How many bytes of the child's stderr are kept.
 const STDERR_TAIL: usize = 4096;
 /// Time between SIGTERM and SIGKILL when a rerun is stopped.
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Most reruns waiting for a slot; more are refused with 429.
+pub const MAX_QUEUED: usize = 16;
+/// `Retry-After` of a 429: a rerun of a small run takes seconds.
+const RETRY_AFTER_S: u64 = 5;
 /// Most faults one plan may hold.
 pub const MAX_FAULTS: usize = 64;
 /// Longest finite delay (one day), in ms.
@@ -166,6 +177,8 @@ pub(crate) struct Reruns {
     store: Store,
     slots: Arc<Semaphore>,
     records: Arc<Mutex<HashMap<String, Record>>>,
+    /// Set by [`Reruns::shutdown`]: no rerun starts after it.
+    closing: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Reruns {
@@ -184,13 +197,30 @@ impl Reruns {
             store,
             slots,
             records: Arc::default(),
+            closing: Arc::default(),
         }
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, Record>> {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn plans_dir(&self) -> PathBuf {
+        self.store.root().join(".bop-serve").join("plans")
+    }
+
+    /// Refuses a rerun when the queue is full or the server is stopping.
+    fn check_room(&self) -> Result<(), ApiError> {
+        room(&self.records(), self.closing.load(Ordering::SeqCst))
     }
 
     /// Checks `plan` against run `parent` ([`check_against`]), queues the
     /// rerun and returns the new run's id. Nothing is written or started
     /// when the plan is refused.
     pub(crate) async fn start(&self, parent: &str, plan: FaultPlan) -> Result<String, ApiError> {
+        self.check_room()?;
         let plan = {
             let (store, parent) = (self.store.clone(), parent.to_string());
             tokio::task::spawn_blocking(move || {
@@ -200,14 +230,20 @@ impl Reruns {
             .map_err(|e| ApiError::Internal(format!("plan check failed: {e}")))??
         };
         let id = Store::new_id();
-        let dir = self.store.root().join(".bop-serve").join("plans");
+        let dir = self.plans_dir();
         let plan_file = dir.join(format!("{id}.json"));
-        let text = serde_json::to_vec_pretty(&plan).expect("plan serializes");
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&plan_file, text))
-            .map_err(|e| {
-                ApiError::Internal(format!("cannot write {}: {e}", plan_file.display()))
-            })?;
+        let text = serde_json::to_vec_pretty(&plan)
+            .map_err(|e| ApiError::Internal(format!("the plan does not serialize: {e}")))?;
+        if let Err(e) =
+            std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&plan_file, text))
+        {
+            // A full disk leaves an empty or partial plan: remove it.
+            let _ = std::fs::remove_file(&plan_file);
+            return Err(ApiError::Internal(format!(
+                "cannot write {}: {e}",
+                plan_file.display()
+            )));
+        }
         let status = RerunStatus {
             id: id.clone(),
             parent: parent.to_string(),
@@ -221,10 +257,17 @@ impl Reruns {
             detail: None,
             stderr_tail: String::new(),
         };
-        self.records
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id.clone(), Record { status, pgid: None });
+        {
+            // Checked again under the lock: requests race between the
+            // first check and here.
+            let mut records = self.records();
+            if let Err(e) = room(&records, self.closing.load(Ordering::SeqCst)) {
+                drop(records);
+                let _ = std::fs::remove_file(&plan_file);
+                return Err(e);
+            }
+            records.insert(id.clone(), Record { status, pgid: None });
+        }
         let job = Job {
             id: id.clone(),
             parent: parent.to_string(),
@@ -273,18 +316,111 @@ impl Reruns {
             .is_some_and(|r| matches!(r.status.state, RerunState::Queued | RerunState::Running))
     }
 
-    /// Sends SIGTERM to every running rerun's process group (server shutdown).
-    pub(crate) fn terminate_all(&self) {
-        for record in self
-            .records
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// How many reruns of run `parent` are queued or running.
+    pub(crate) fn active_children(&self, parent: &str) -> usize {
+        self.records()
             .values()
-        {
-            if let Some(pgid) = record.pgid {
-                let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
+            .filter(|r| r.status.parent == parent)
+            .filter(|r| matches!(r.status.state, RerunState::Queued | RerunState::Running))
+            .count()
+    }
+
+    /// Signals every running `bop rerun` (its pid is its process group's
+    /// id): only the leader, so that it can stop its tree and save the run
+    /// itself, or the whole group when it had its chance.
+    fn signal_running(&self, signal: Signal, whole_group: bool) -> usize {
+        let records = self.records();
+        let groups: Vec<i32> = records.values().filter_map(|r| r.pgid).collect();
+        for pgid in &groups {
+            let _ = if whole_group {
+                killpg(Pid::from_raw(*pgid), signal)
+            } else {
+                nix::sys::signal::kill(Pid::from_raw(*pgid), signal)
+            };
+        }
+        groups.len()
+    }
+
+    fn running(&self) -> usize {
+        self.records()
+            .values()
+            .filter(|r| r.status.state == RerunState::Running)
+            .count()
+    }
+
+    /// Waits up to `limit` for every running rerun to end.
+    async fn wait_running(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.running() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Server shutdown: no new reruns, queued ones are dropped, running
+    /// ones get SIGTERM and [`KILL_GRACE`] to record themselves as
+    /// interrupted, then SIGKILL. A run still claiming `running` after that
+    /// is recorded as interrupted here, and every plan file is removed.
+    pub(crate) async fn shutdown(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        // Queued jobs wake up with a closed semaphore and give up.
+        self.slots.close();
+        if self.signal_running(Signal::SIGTERM, false) > 0 {
+            // The job reads the child's stderr for up to 1 s after it exits.
+            self.wait_running(KILL_GRACE + Duration::from_secs(2)).await;
+            if self.signal_running(Signal::SIGKILL, true) > 0 {
+                self.wait_running(Duration::from_secs(3)).await;
             }
         }
+        let ids: Vec<String> = self.records().keys().cloned().collect();
+        for id in &ids {
+            let _ = std::fs::remove_file(self.plans_dir().join(format!("{id}.json")));
+            mark_interrupted(&self.store, id);
+        }
+        let _ = std::fs::remove_dir(self.plans_dir());
+    }
+}
+
+/// Refuses a new rerun when [`MAX_QUEUED`] wait already (429) or the
+/// server is stopping (503).
+fn room(records: &HashMap<String, Record>, closing: bool) -> Result<(), ApiError> {
+    if closing {
+        return Err(ApiError::Status {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            detail: "the server is shutting down".into(),
+        });
+    }
+    let queued = records
+        .values()
+        .filter(|r| r.status.state == RerunState::Queued)
+        .count();
+    if queued >= MAX_QUEUED {
+        return Err(ApiError::TooManyReruns {
+            detail: format!(
+                "{queued} reruns are already waiting (at most {MAX_QUEUED}); try again when some have finished"
+            ),
+            retry_after_s: RETRY_AFTER_S,
+        });
+    }
+    Ok(())
+}
+
+/// Records run `id` as interrupted when its recorder died without saying
+/// so (killed after the grace period): it must not claim to be running.
+fn mark_interrupted(store: &Store, id: &str) {
+    let Ok(run) = store.run(id) else {
+        return;
+    };
+    match run.manifest() {
+        Ok(mut m) if m.status == RunStatus::Running && !store.is_recording(id).unwrap_or(true) => {
+            m.status = RunStatus::Failed;
+            m.ended_by = Some(EndReason::Interrupted);
+            m.ended_ms = Some(now_ms());
+            m.error = Some("bop serve stopped and its rerun did not save the run in time".into());
+            if let Err(e) = run.write_manifest(&m) {
+                tracing::error!(%id, "cannot record the interrupted rerun: {e}");
+            }
+        }
+        _ => {}
     }
 }
 
@@ -348,6 +484,13 @@ impl Job {
 
     async fn run(self) {
         let Ok(_slot) = self.slots.clone().acquire_owned().await else {
+            // The server is stopping: this rerun never starts.
+            let _ = std::fs::remove_file(&self.plan_file);
+            self.update(|r| {
+                r.status.state = RerunState::Failed;
+                r.status.ended_ms = Some(now_ms());
+                r.status.detail = Some("the server stopped before this rerun started".into());
+            });
             return;
         };
         self.update(|r| {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::graphs::{CACHE_BYTES, Graphs, MAX_BUILDS};
 use super::reruns::{RerunConfig, Reruns};
 use bop_store::Store;
 
@@ -18,6 +19,7 @@ struct Inner {
     addr: SocketAddr,
     static_dir: PathBuf,
     reruns: Reruns,
+    graphs: Graphs,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             addr,
             static_dir,
             reruns,
+            graphs: Graphs::new(MAX_BUILDS, CACHE_BYTES),
         }))
     }
 
@@ -51,6 +54,11 @@ impl AppState {
     /// Directory served under `/static/`.
     pub fn static_dir(&self) -> &Path {
         &self.0.static_dir
+    }
+
+    /// The graph builder and its cache.
+    pub(crate) fn graphs(&self) -> &Graphs {
+        &self.0.graphs
     }
 
     /// The reruns started by this server.

@@ -10,11 +10,22 @@
 //! Each event line goes to the kernel in a single `write`, so a crash of
 //! the tracer loses at most the event being written, and a reader skips a
 //! torn last line instead of failing.
+//!
+//! A recorder holds an exclusive `flock(2)` on `runs/<id>/.recording` for as
+//! long as its [`RunDir`] lives ([`Store::create`]); the kernel drops it when
+//! the recorder dies, however it dies. [`Store::delete`] takes the same lock,
+//! so a run being recorded cannot be deleted, and [`Store::scan`] tells a
+//! run being created from a damaged one. Directories whose manifest is
+//! missing, empty or garbage are listed as [`Damaged`], and can be deleted.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 use bop_model::{Event, Manifest};
 
@@ -69,6 +80,12 @@ pub enum StoreError {
         id: String,
         /// Parser message.
         reason: String,
+    },
+    /// The run is being recorded (its recorder holds the lock).
+    #[error("run '{id}' is being recorded; wait for its recording to end")]
+    Busy {
+        /// The run id.
+        id: String,
     },
     /// An I/O operation failed.
     #[error("{operation} {path}: {source}")]
@@ -128,11 +145,70 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = target.with_file_name(format!(".{name}.tmp"));
-    let mut file = File::create(&tmp).map_err(io_err("cannot write", &tmp))?;
-    file.write_all(bytes)
-        .map_err(io_err("cannot write", &tmp))?;
-    file.sync_all().map_err(io_err("cannot sync", &tmp))?;
-    fs::rename(&tmp, target).map_err(io_err("cannot replace", target))
+    let written = File::create(&tmp)
+        .map_err(io_err("cannot write", &tmp))
+        .and_then(|mut file| {
+            file.write_all(bytes)
+                .map_err(io_err("cannot write", &tmp))?;
+            file.sync_all().map_err(io_err("cannot sync", &tmp))
+        })
+        .and_then(|()| fs::rename(&tmp, target).map_err(io_err("cannot replace", target)));
+    if written.is_err() {
+        // A full disk must not leave a half temporary file that nothing
+        // will ever remove; the old target (if any) is untouched.
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Directories of the store root that are not runs.
+const RESERVED: &[&str] = &["explorations"];
+/// The lock file a recorder holds (see the module header).
+const RECORDING_LOCK: &str = ".recording";
+
+/// A run directory whose manifest cannot be read: listed so that it can be
+/// seen and deleted instead of hiding in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damaged {
+    /// The directory name (the run id).
+    pub id: String,
+    /// Why it is not a run, in one sentence.
+    pub reason: String,
+    /// When the directory last changed (ms since the epoch), for sorting.
+    pub modified_ms: u64,
+}
+
+/// Everything [`Store::scan`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    /// Readable runs, newest first.
+    pub runs: Vec<Manifest>,
+    /// Damaged run directories, newest first.
+    pub damaged: Vec<Damaged>,
+}
+
+/// Tries the recording lock of the run directory `dir` without waiting.
+/// `Ok(None)`: no lock file (a directory not made by [`Store::create`]).
+fn try_lock(id: &str, dir: &Path) -> Result<Option<Flock<File>>, StoreError> {
+    let path = dir.join(RECORDING_LOCK);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("cannot open", &path)(e)),
+    };
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(Some(lock)),
+        Err((_, Errno::EWOULDBLOCK)) => Err(StoreError::Busy { id: id.to_string() }),
+        Err((_, errno)) => Err(io_err("cannot lock", &path)(io::Error::from(errno))),
+    }
+}
+
+fn modified_ms(path: &Path) -> u64 {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A store rooted at a directory.
@@ -181,12 +257,44 @@ impl Store {
         validate_id(&id)?;
         let path = self.root.join(&id);
         match fs::create_dir(&path) {
-            Ok(()) => Ok(RunDir { id, path }),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyExists {
+                    id,
+                    root: self.root.display().to_string(),
+                });
+            }
+            Err(e) => return Err(io_err("cannot create run directory", &path)(e)),
+        }
+        let lock = path.join(RECORDING_LOCK);
+        // Close-on-exec (std's default), so traced programs never hold it.
+        let locked = File::create(&lock)
+            .map_err(io_err("cannot create", &lock))
+            .and_then(|file| {
+                Flock::lock(file, FlockArg::LockExclusiveNonblock)
+                    .map_err(|(_, errno)| io_err("cannot lock", &lock)(io::Error::from(errno)))
+            });
+        match locked {
+            Ok(lock) => Ok(RunDir {
                 id,
-                root: self.root.display().to_string(),
+                path,
+                _recording: Some(Arc::new(lock)),
             }),
-            Err(e) => Err(io_err("cannot create run directory", &path)(e)),
+            Err(e) => {
+                // Nothing recorded yet: leave no empty directory behind.
+                let _ = fs::remove_dir_all(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// True while a recorder holds run `id`'s lock.
+    pub fn is_recording(&self, id: &str) -> Result<bool, StoreError> {
+        validate_id(id)?;
+        match try_lock(id, &self.root.join(id)) {
+            Ok(_) => Ok(false),
+            Err(StoreError::Busy { .. }) => Ok(true),
+            Err(e) => Err(e),
         }
     }
 
@@ -198,6 +306,7 @@ impl Store {
             Ok(RunDir {
                 id: id.to_string(),
                 path,
+                _recording: None,
             })
         } else {
             Err(StoreError::NotFound {
@@ -217,28 +326,88 @@ impl Store {
         self.run(id)?.events()
     }
 
-    /// Every run's manifest, newest first. Directories without a readable
-    /// manifest (a run being created, foreign files) are skipped.
+    /// Every run's manifest, newest first ([`Store::scan`] without the
+    /// damaged directories).
     pub fn list(&self) -> Result<Vec<Manifest>, StoreError> {
+        Ok(self.scan()?.runs)
+    }
+
+    /// Every run directory: readable runs and damaged ones (manifest
+    /// missing, empty or garbage), each newest first. A directory whose
+    /// recorder is still creating it (locked, no manifest yet) is neither.
+    pub fn scan(&self) -> Result<Listing, StoreError> {
         let entries = fs::read_dir(&self.root).map_err(io_err("cannot list store", &self.root))?;
-        let mut runs: Vec<Manifest> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|name| validate_id(name).is_ok())
-            .filter_map(|name| self.manifest(&name).ok())
-            .collect();
-        runs.sort_by(|a, b| {
+        let mut listing = Listing::default();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if !is_dir || validate_id(&name).is_err() || RESERVED.contains(&name.as_str()) {
+                continue;
+            }
+            let dir = RunDir {
+                id: name.clone(),
+                path: entry.path(),
+                _recording: None,
+            };
+            match dir.manifest() {
+                Ok(m) => listing.runs.push(m),
+                Err(_) if matches!(try_lock(&name, &dir.path), Err(StoreError::Busy { .. })) => {}
+                Err(e) => listing.damaged.push(Damaged {
+                    reason: damage(&dir.path, &e),
+                    modified_ms: modified_ms(&dir.path),
+                    id: name,
+                }),
+            }
+        }
+        listing.runs.sort_by(|a, b| {
             b.started_ms
                 .cmp(&a.started_ms)
                 .then_with(|| b.id.cmp(&a.id))
         });
-        Ok(runs)
+        listing.damaged.sort_by(|a, b| {
+            b.modified_ms
+                .cmp(&a.modified_ms)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(listing)
     }
 
-    /// Deletes a run's directory.
+    /// Deletes a run's directory, damaged or not. Refused with
+    /// [`StoreError::Busy`] while a recorder holds the run; the lock is held
+    /// during the removal so no recording can start on a half-deleted run.
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
-        let run = self.run(id)?;
-        fs::remove_dir_all(&run.path).map_err(io_err("cannot delete run", &run.path))
+        validate_id(id)?;
+        let path = self.root.join(id);
+        if RESERVED.contains(&id) || !path.is_dir() {
+            return Err(StoreError::NotFound {
+                id: id.to_string(),
+                root: self.root.display().to_string(),
+            });
+        }
+        let _lock = try_lock(id, &path)?;
+        fs::remove_dir_all(&path).map_err(io_err("cannot delete run", &path))
+    }
+}
+
+/// Why a run directory's manifest cannot be read, in one sentence.
+fn damage(dir: &Path, error: &StoreError) -> String {
+    let manifest = dir.join(MANIFEST);
+    let interrupted = if dir.join(format!(".{MANIFEST}.tmp")).exists() {
+        " (a manifest write was interrupted)"
+    } else {
+        ""
+    };
+    match fs::metadata(&manifest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            format!("{MANIFEST} is missing{interrupted}")
+        }
+        Ok(m) if m.len() == 0 => format!("{MANIFEST} is empty{interrupted}"),
+        _ => match error {
+            StoreError::Corrupt { reason, .. } => format!("{MANIFEST} is not a manifest: {reason}"),
+            other => other.to_string(),
+        },
     }
 }
 
@@ -252,6 +421,9 @@ pub struct RunDir {
     pub id: String,
     /// Its directory.
     pub path: PathBuf,
+    /// The recording lock, held by every clone of a directory made by
+    /// [`Store::create`] until the last one is dropped.
+    _recording: Option<Arc<Flock<File>>>,
 }
 
 impl RunDir {
@@ -419,6 +591,7 @@ mod tests {
         assert_eq!(store.list().unwrap().len(), 1);
         let again = store.create(Some("r1")).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
+        drop((w, run));
         store.delete("r1").unwrap();
         assert!(matches!(
             store.manifest("r1"),
@@ -441,5 +614,132 @@ mod tests {
         assert_eq!(run.events().unwrap().len(), 1);
         fs::write(run.file(EVENTS), format!("{{oops\n{good}\n")).unwrap();
         assert!(run.events().unwrap_err().to_string().contains("line 1"));
+    }
+
+    #[test]
+    fn damaged_runs_are_listed_with_a_reason_and_can_be_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .create(Some("good"))
+            .unwrap()
+            .write_manifest(&manifest("good"))
+            .unwrap();
+        fs::create_dir(dir.path().join("missing")).unwrap();
+        fs::write(dir.path().join("missing/events.jsonl"), "").unwrap();
+        fs::create_dir(dir.path().join("empty")).unwrap();
+        fs::write(dir.path().join("empty/manifest.json"), "").unwrap();
+        fs::create_dir(dir.path().join("garbage")).unwrap();
+        fs::write(dir.path().join("garbage/manifest.json"), "{\"id\": 3").unwrap();
+        fs::create_dir(dir.path().join("explorations")).unwrap();
+        fs::create_dir(dir.path().join(".hidden")).unwrap();
+        let listing = store.scan().unwrap();
+        assert_eq!(listing.runs.len(), 1);
+        let mut reasons: Vec<(String, String)> = listing
+            .damaged
+            .iter()
+            .map(|d| (d.id.clone(), d.reason.clone()))
+            .collect();
+        reasons.sort();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert_eq!(reasons[0].0, "empty");
+        assert_eq!(reasons[0].1, "manifest.json is empty");
+        assert_eq!(reasons[1].0, "garbage");
+        assert!(
+            reasons[1]
+                .1
+                .starts_with("manifest.json is not a manifest: "),
+            "{reasons:?}"
+        );
+        assert_eq!(
+            reasons[2],
+            ("missing".into(), "manifest.json is missing".into())
+        );
+        for id in ["missing", "empty", "garbage"] {
+            store.delete(id).unwrap();
+            assert!(!dir.path().join(id).exists());
+        }
+        assert!(matches!(
+            store.delete("explorations"),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.delete("nosuch"),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(store.scan().unwrap().damaged.is_empty());
+    }
+
+    #[test]
+    fn a_run_being_recorded_is_neither_deleted_nor_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let recording = store.create(Some("r")).unwrap();
+        // No manifest yet: a run being created, not a damaged one.
+        assert!(store.scan().unwrap().damaged.is_empty());
+        recording.write_manifest(&manifest("r")).unwrap();
+        assert!(store.is_recording("r").unwrap());
+        let clone = recording.clone();
+        drop(recording);
+        let err = store.delete("r").unwrap_err();
+        assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("being recorded"), "{err}");
+        assert!(dir.path().join("r/manifest.json").exists());
+        drop(clone);
+        assert!(!store.is_recording("r").unwrap());
+        store.delete("r").unwrap();
+    }
+
+    /// A small tmpfs, unmounted when dropped. `None` when mounting is not
+    /// allowed (not root).
+    struct SmallDisk(tempfile::TempDir);
+
+    impl SmallDisk {
+        fn mount(size: &str) -> Option<SmallDisk> {
+            let dir = tempfile::tempdir().unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then_some(SmallDisk(dir))
+        }
+
+        /// Fills the disk with one file until ENOSPC.
+        fn fill(&self) {
+            let mut f = File::create(self.0.path().join("filler")).unwrap();
+            let block = vec![0u8; 4096];
+            while f.write_all(&block).is_ok() {}
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg(self.0.path())
+                .status();
+        }
+    }
+
+    #[test]
+    fn a_full_disk_leaves_no_temporary_manifest() {
+        let Some(disk) = SmallDisk::mount("64k") else {
+            eprintln!("skipped: cannot mount a tmpfs (not root)");
+            return;
+        };
+        let store = Store::open(disk.0.path().join("store")).unwrap();
+        let run = store.create(Some("r")).unwrap();
+        run.write_manifest(&manifest("r")).unwrap();
+        disk.fill();
+        let mut big = manifest("r");
+        big.command = "x".repeat(256 * 1024);
+        let err = run.write_manifest(&big).unwrap_err();
+        assert!(err.to_string().contains("No space left"), "{err}");
+        assert!(
+            !run.file(".manifest.json.tmp").exists(),
+            "temporary manifest left behind"
+        );
+        // The old manifest is untouched.
+        assert_eq!(store.manifest("r").unwrap().command, "true");
     }
 }
