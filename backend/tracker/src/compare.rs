@@ -46,7 +46,8 @@ use serde::{Deserialize, Serialize};
 
 pub use render::render_text;
 
-use crate::{CausalGraph, EdgeKind, is_blocking, is_recv, is_send, is_thread_end, trace_class};
+use crate::classes::is_noise;
+use crate::{CausalGraph, EdgeKind, is_recv, is_send, is_thread_end, trace_class};
 use bop_model::FaultRecord;
 use bop_model::{Event, Manifest, Verdict};
 
@@ -384,11 +385,8 @@ impl<'e> Side<'e> {
             }
         }
         let mut preds = vec![Vec::new(); n];
-        let mut touched = vec![false; n];
         for (a, b, _) in g.edges() {
             preds[b].push(a);
-            touched[a] = true;
-            touched[b] = true;
         }
         for t in g.threads() {
             for w in t.events.windows(2) {
@@ -405,15 +403,9 @@ impl<'e> Side<'e> {
                 (call, g.channel_of(i).map(|c| g.channels()[c].name.clone()))
             })
             .collect();
-        // Same rule as trace classes (tracker::clock): scheduling decides
-        // how often a thread polls or retries, not what the system did.
-        let noise = (0..n)
-            .map(|i| {
-                let e = &ev[i];
-                let retry = matches!(e.errno.as_deref(), Some("EAGAIN" | "EWOULDBLOCK" | "EINTR"));
-                (is_blocking(&e.call) || retry) && e.injected.is_none() && !touched[i]
-            })
-            .collect();
+        // Scheduling decides how often a thread polls or retries, not
+        // what the system did: the same events trace classes leave out.
+        let noise = (0..n).map(|i| is_noise(&g, i)).collect();
         let thread_by_name = g
             .threads()
             .iter()

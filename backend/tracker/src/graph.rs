@@ -346,6 +346,18 @@ impl<'e> CausalGraph<'e> {
         out
     }
 
+    /// True when a cross edge (anything but program order) enters or
+    /// leaves event `i`.
+    pub(crate) fn has_cross_edges(&self, i: usize) -> bool {
+        [Direction::Incoming, Direction::Outgoing]
+            .into_iter()
+            .any(|d| {
+                self.graph
+                    .edges_directed(node(i), d)
+                    .any(|e| e.weight().kind != EdgeKind::Program)
+            })
+    }
+
     /// Cross edges into event `i`.
     pub fn incoming(&self, i: usize) -> Vec<(usize, Edge)> {
         self.cross(i, Direction::Incoming)
