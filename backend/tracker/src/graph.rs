@@ -37,6 +37,16 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
+    /// Every kind, in declaration order (the order reports list them in).
+    pub const ALL: [EdgeKind; 6] = [
+        EdgeKind::Program,
+        EdgeKind::Message,
+        EdgeKind::Connect,
+        EdgeKind::Spawn,
+        EdgeKind::Exit,
+        EdgeKind::Eof,
+    ];
+
     /// Lower-case name used in exports.
     pub fn as_str(self) -> &'static str {
         match self {
