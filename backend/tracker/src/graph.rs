@@ -110,92 +110,9 @@ impl<'e> CausalGraph<'e> {
     pub fn build(events: &'e [Event]) -> CausalGraph<'e> {
         let names = Names::build(events);
         let analysis = channels::analyze(events, &names);
-        let n = events.len();
-        let mut graph: StableDiGraph<usize, Edge> = StableDiGraph::with_capacity(n, 2 * n);
-        for i in 0..n {
-            graph.add_node(i);
-        }
-        for t in &names.threads {
-            for w in t.events.windows(2) {
-                graph.add_edge(
-                    node(w[0]),
-                    node(w[1]),
-                    Edge {
-                        kind: EdgeKind::Program,
-                        message: None,
-                    },
-                );
-            }
-        }
-        let mut cross: Vec<(usize, usize, Edge)> = Vec::new();
-        let plain = |kind| Edge {
-            kind,
-            message: None,
-        };
-        for t in &names.threads {
-            if let (Some(f), Some(&first)) = (t.spawned_by, t.events.first()) {
-                cross.push((f, first, plain(EdgeKind::Spawn)));
-            }
-        }
-        // exit → wait: the reaped pid's most recent process instance.
-        let mut by_pid: HashMap<i32, Vec<usize>> = HashMap::new();
-        for (p, pr) in names.processes.iter().enumerate() {
-            by_pid.entry(pr.pid).or_default().push(p);
-        }
-        let first_seq = |p: usize| {
-            let t = &names.threads[names.processes[p].threads[0]];
-            events[t.events[0]].seq
-        };
-        for (i, e) in events.iter().enumerate() {
-            let reaped = matches!(e.call.as_str(), "wait4" | "waitid")
-                && e.errno.is_none()
-                && e.ret.is_some_and(|r| r >= 0);
-            let (true, Some(pid)) = (reaped, e.detail.child) else {
-                continue;
-            };
-            let found = by_pid
-                .get(&pid)
-                .and_then(|ps| ps.iter().rev().copied().find(|&p| first_seq(p) < e.seq));
-            if let Some(p) = found {
-                for &t in &names.processes[p].threads {
-                    if let Some(&last) = names.threads[t].events.last() {
-                        cross.push((last, i, plain(EdgeKind::Exit)));
-                    }
-                }
-            }
-        }
-        for (m, msg) in analysis.messages.iter().enumerate() {
-            for &r in &msg.recvs {
-                cross.push((
-                    msg.send,
-                    r,
-                    Edge {
-                        kind: EdgeKind::Message,
-                        message: Some(m),
-                    },
-                ));
-            }
-        }
-        cross.extend(
-            analysis
-                .connects
-                .iter()
-                .map(|&(a, b)| (a, b, plain(EdgeKind::Connect))),
-        );
-        cross.extend(
-            analysis
-                .eofs
-                .iter()
-                .map(|&(a, b)| (a, b, plain(EdgeKind::Eof))),
-        );
-        let mut seen: HashSet<(usize, usize, EdgeKind)> = HashSet::new();
-        for (a, b, edge) in cross {
-            if a != b && seen.insert((a, b, edge.kind)) {
-                graph.add_edge(node(a), node(b), edge);
-            }
-        }
+        let mut graph = program_order(events.len(), &names);
+        add_cross_edges(&mut graph, cross_edges(events, &names, &analysis));
         let (topo, broken) = break_cycles(&mut graph);
-
         let (clocks, lamport) = clocks(&graph, &names, &topo);
         CausalGraph {
             events,
@@ -400,6 +317,105 @@ impl<'e> CausalGraph<'e> {
     /// inconsistent logs; empty for a log the tracer recorded).
     pub fn broken_edges(&self) -> &[(usize, usize, Edge)] {
         &self.broken
+    }
+}
+
+/// One node per event and the program-order edges of each thread.
+fn program_order(n: usize, names: &Names) -> StableDiGraph<usize, Edge> {
+    let mut graph: StableDiGraph<usize, Edge> = StableDiGraph::with_capacity(n, 2 * n);
+    for i in 0..n {
+        graph.add_node(i);
+    }
+    for t in &names.threads {
+        for w in t.events.windows(2) {
+            graph.add_edge(node(w[0]), node(w[1]), plain(EdgeKind::Program));
+        }
+    }
+    graph
+}
+
+fn plain(kind: EdgeKind) -> Edge {
+    Edge {
+        kind,
+        message: None,
+    }
+}
+
+/// Every cross edge DESIGN.md lists, as (from, to, edge), possibly with
+/// duplicates: spawn, exit → wait, message, connect → accept, close → EOF.
+fn cross_edges(events: &[Event], names: &Names, analysis: &Analysis) -> Vec<(usize, usize, Edge)> {
+    let mut cross: Vec<(usize, usize, Edge)> = Vec::new();
+    for t in &names.threads {
+        if let (Some(f), Some(&first)) = (t.spawned_by, t.events.first()) {
+            cross.push((f, first, plain(EdgeKind::Spawn)));
+        }
+    }
+    cross.extend(exit_edges(events, names));
+    for (m, msg) in analysis.messages.iter().enumerate() {
+        for &r in &msg.recvs {
+            let edge = Edge {
+                kind: EdgeKind::Message,
+                message: Some(m),
+            };
+            cross.push((msg.send, r, edge));
+        }
+    }
+    cross.extend(
+        analysis
+            .connects
+            .iter()
+            .map(|&(a, b)| (a, b, plain(EdgeKind::Connect))),
+    );
+    cross.extend(
+        analysis
+            .eofs
+            .iter()
+            .map(|&(a, b)| (a, b, plain(EdgeKind::Eof))),
+    );
+    cross
+}
+
+/// exit → wait: from the last event of every thread of the reaped pid's
+/// most recent process instance (started before the wait) to the wait.
+fn exit_edges(events: &[Event], names: &Names) -> Vec<(usize, usize, Edge)> {
+    let mut by_pid: HashMap<i32, Vec<usize>> = HashMap::new();
+    for (p, pr) in names.processes.iter().enumerate() {
+        by_pid.entry(pr.pid).or_default().push(p);
+    }
+    let first_seq = |p: usize| {
+        let t = &names.threads[names.processes[p].threads[0]];
+        events[t.events[0]].seq
+    };
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let reaped = matches!(e.call.as_str(), "wait4" | "waitid")
+            && e.errno.is_none()
+            && e.ret.is_some_and(|r| r >= 0);
+        let (true, Some(pid)) = (reaped, e.detail.child) else {
+            continue;
+        };
+        let found = by_pid
+            .get(&pid)
+            .and_then(|ps| ps.iter().rev().copied().find(|&p| first_seq(p) < e.seq));
+        if let Some(p) = found {
+            for &t in &names.processes[p].threads {
+                if let Some(&last) = names.threads[t].events.last() {
+                    out.push((last, i, plain(EdgeKind::Exit)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Adds the cross edges, skipping self-loops and repeats of the same
+/// (from, to, kind).
+fn add_cross_edges(graph: &mut StableDiGraph<usize, Edge>, cross: Vec<(usize, usize, Edge)>) {
+    let mut seen: HashSet<(usize, usize, EdgeKind)> = HashSet::new();
+    for (a, b, edge) in cross {
+        if a != b && seen.insert((a, b, edge.kind)) {
+            graph.add_edge(node(a), node(b), edge);
+        }
     }
 }
 

@@ -407,11 +407,7 @@ pub(super) fn summary(c: &Comparison) -> String {
 
 /// `A = p (pass) vs B = r (fail); trace class x vs y.`
 fn runs_line(c: &Comparison) -> String {
-    let verdict = |v: Verdict| match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Unknown => "unknown",
-    };
+    let verdict = Verdict::as_str;
     let class = if c.same_class {
         format!("same trace class {}", c.a.trace_class)
     } else {
