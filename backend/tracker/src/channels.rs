@@ -86,8 +86,9 @@ fn ok(e: &Event) -> bool {
     e.errno.is_none() && e.ret.is_some_and(|r| r >= 0)
 }
 
-/// Bytes moved by a data call.
-fn moved(e: &Event) -> u64 {
+/// Bytes moved by a data call: `bytes`, else its return value. The one
+/// place that says how many bytes a send put in or a receive took out.
+pub(crate) fn moved(e: &Event) -> u64 {
     e.bytes
         .unwrap_or_else(|| e.ret.map_or(0, |r| r.max(0) as u64))
 }

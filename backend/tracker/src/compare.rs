@@ -3,15 +3,14 @@
 //! the two runs stop matching. Pure code over two manifests and event logs;
 //! the JSON shape of [`Comparison`] is documented in docs/COMPARE.md.
 //!
-//! How it works:
+//! How it works (one module per step, under `compare/`):
 //!
 //! 1. Both logs become causal graphs ([`CausalGraph::build`]) with the
-//!    per-event facts the passes ask for ([`side`]). Processes, threads and
-//!    channels are matched by name.
+//!    per-event facts the passes ask for (`side.rs`). Processes, threads
+//!    and channels are matched by name.
 //! 2. Each thread present in both runs has its event sequence aligned by a
-//!    longest common subsequence over (call, channel) keys ([`align`],
-//!    [`lcs`]),
-//!    never by raw event names: those carry per-thread ordinals
+//!    longest common subsequence over (call, channel) keys (`align.rs`,
+//!    `lcs.rs`), never by raw event names: those carry per-thread ordinals
 //!    (`client:t0/15:recvfrom`), so one extra event would rename every
 //!    later one. Timing noise (blocking points such as `poll`, calls
 //!    failing with `EAGAIN`/`EINTR`) is left out of the alignment, as it is
@@ -19,10 +18,10 @@
 //!    of the other run (a read that timed out with `EAGAIN` in B where A
 //!    read a reply).
 //! 3. An aligned pair *differs* when its outcome (bytes moved, errno,
-//!    unfinished, exit status, signal), its captured payload, the
-//!    drop status of the messages it sent, or its incoming cross edges
-//!    (which message fed a read, which close caused an end of file) differ
-//!    ([`difference`]). Events left unaligned differ too.
+//!    unfinished, exit status, signal), its captured payload, the drop
+//!    status of the messages it sent, or its incoming cross edges (which
+//!    message fed a read, which close caused an end of file) differ
+//!    (`difference.rs`). Events left unaligned differ too.
 //! 4. "Bad" spreads along happens-before in both graphs and across the
 //!    alignment. The **divergence frontier** is the set of differing events
 //!    whose causal predecessors all still match: each is a point after which
@@ -31,13 +30,15 @@
 //!    event, as trace classes count it) before teardown, then fault sites
 //!    (events the injector changed) first, then the earliest by Lamport
 //!    time. The other frontier points are concurrent with it and reported
-//!    as other divergences. Wall-clock times are never used ([`frontier`]).
+//!    as other divergences. Wall-clock times are never used
+//!    (`frontier.rs`).
 //! 5. Messages are paired through their aligned send events (falling back
 //!    to equal names), so a message whose ordinal shifted is still compared
-//!    with its counterpart.
+//!    with its counterpart (`align.rs`).
 //! 6. The report lists what differs per thread and per message
-//!    ([`report`]) in the JSON shape of [`shape`]; every phrase and the
-//!    summary are worded in [`prose`], the terminal text in [`render`].
+//!    (`report.rs`) in the JSON shape of `shape.rs`; every phrase and the
+//!    summary are worded in `prose.rs`, the terminal text in
+//!    [`render_text`].
 
 mod align;
 mod difference;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::channels::moved;
 use crate::classes::is_noise;
 use crate::{CausalGraph, is_recv, is_send, is_thread_end};
 use bop_model::Event;
@@ -102,11 +103,11 @@ impl<'e> Side<'e> {
             "start" | "exec" => return Outcome::Ok,
             _ => {}
         }
-        let Some(ret) = e.ret else {
+        if e.ret.is_none() {
             return Outcome::Unfinished;
-        };
+        }
         if is_send(&e.call) || is_recv(&e.call) {
-            let n = e.bytes.unwrap_or(ret.max(0) as u64);
+            let n = moved(e);
             let stream = e.endpoint.as_ref().is_none_or(|ep| ep.stream);
             if n == 0 && is_recv(&e.call) && stream {
                 return Outcome::Eof;
