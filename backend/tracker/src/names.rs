@@ -95,15 +95,13 @@ impl Names {
         let mut processes = split.processes(ordered);
         split.exe_names(&mut processes);
         split.process_names(&mut processes);
+        split.thread_names(&processes);
         let Split {
-            mut threads,
+            threads,
             thread_of,
             position,
             ..
         } = split;
-        for t in &mut threads {
-            t.name = format!("{}:t{}", processes[t.process].name, t.ordinal);
-        }
         Names {
             processes,
             threads,
@@ -354,6 +352,13 @@ impl<'a> Split<'a> {
                 .first()
                 .map_or_else(|| inh.clone(), |(_, e)| e.clone());
             inherited[p] = inh;
+        }
+    }
+
+    /// Thread names: `process:tN`, N the thread's ordinal.
+    fn thread_names(&mut self, processes: &[Process]) {
+        for t in &mut self.threads {
+            t.name = format!("{}:t{}", processes[t.process].name, t.ordinal);
         }
     }
 
