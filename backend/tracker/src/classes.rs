@@ -29,11 +29,14 @@ use super::{CausalGraph, EdgeKind, is_blocking, is_recv};
 /// Hex digits kept from the SHA-256 of the class text (64 bits).
 const CLASS_HEX: usize = 16;
 
-/// True when an event is timing noise (see the module docs).
-fn is_noise(g: &CausalGraph<'_>, i: usize) -> bool {
+/// True when event `i` is timing noise (see the module docs): a blocking
+/// point or a call that failed with a retry errno, that the injector did
+/// not change and that no cross edge touches. The one rule for trace
+/// classes and run comparison, which leaves these out of its alignment.
+pub(crate) fn is_noise(g: &CausalGraph<'_>, i: usize) -> bool {
     let e = &g.events()[i];
     let retry = matches!(e.errno.as_deref(), Some("EAGAIN" | "EWOULDBLOCK" | "EINTR"));
-    (is_blocking(&e.call) || retry) && e.injected.is_none()
+    (is_blocking(&e.call) || retry) && e.injected.is_none() && !g.has_cross_edges(i)
 }
 
 /// The outcome of an event as the class sees it.
@@ -55,14 +58,6 @@ fn outcome(g: &CausalGraph<'_>, i: usize) -> String {
 /// fall in different classes (a line diff of two runs' structures).
 pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
     let n = g.events().len();
-    let touched: Vec<bool> = {
-        let mut t = vec![false; n];
-        for (a, b, _) in g.edges() {
-            t[a] = true;
-            t[b] = true;
-        }
-        t
-    };
     let horizon = g.workload_end();
     let in_scope = |i: usize| horizon.is_none_or(|h| i == h || g.happens_before(i, h));
     // Class names of kept events: thread, ordinal among kept events, call.
@@ -71,7 +66,7 @@ pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
     for th in g.threads() {
         let mut k = 0;
         for &i in &th.events {
-            if (is_noise(g, i) && !touched[i]) || !in_scope(i) {
+            if is_noise(g, i) || !in_scope(i) {
                 continue;
             }
             let name = format!("{}/{k}:{}", th.name, g.events()[i].call);

@@ -197,11 +197,6 @@ pub struct EdgeOut {
 impl Export {
     /// Builds the export from a graph already built.
     pub fn from_graph(manifest: &Manifest, g: &CausalGraph<'_>) -> Export {
-        let procs = g.processes();
-        let threads = g.threads();
-        let channels = g.channels();
-        let messages = g.messages();
-        let events = g.events();
         Export {
             schema: EXPORT_SCHEMA,
             run: RunOut {
@@ -213,84 +208,109 @@ impl Export {
                 parent: manifest.parent.clone(),
                 faults: manifest.faults.clone(),
             },
-            processes: procs
-                .iter()
-                .map(|p| ProcessOut {
-                    name: p.name.clone(),
-                    pid: p.pid,
-                    parent: p.parent.map(|q| procs[q].name.clone()),
-                    exe: p.exe.clone(),
-                    exit: p.exit,
-                    signal: p.signal.clone(),
-                })
-                .collect(),
-            threads: threads
-                .iter()
-                .map(|t| ThreadOut {
-                    name: t.name.clone(),
-                    process: procs[t.process].name.clone(),
-                    tid: t.tid,
-                })
-                .collect(),
-            channels: channels
-                .iter()
-                .map(|c| ChannelOut {
-                    name: c.name.clone(),
-                    kind: c.kind.as_str(),
-                    stream: c.stream,
-                    ends: c.ends.clone(),
-                })
-                .collect(),
-            events: g
-                .seq_order()
-                .iter()
-                .map(|&i| {
-                    let e = &events[i];
-                    EventOut {
-                        id: i,
-                        seq: e.seq,
-                        name: g.event_name(i),
-                        thread: threads[g.thread_of(i)].name.clone(),
-                        process: procs[g.process_of(i)].name.clone(),
-                        call: e.call.clone(),
-                        fd: e.fd,
-                        channel: g.channel_of(i).map(|c| channels[c].name.clone()),
-                        ret: e.ret,
-                        errno: e.errno.clone(),
-                        bytes: e.bytes,
-                        start_ns: e.start_ns,
-                        end_ns: e.end_ns,
-                        lamport: g.lamport(i),
-                        data: e.data.clone(),
-                        injected: e.injected.clone(),
-                    }
-                })
-                .collect(),
-            messages: messages
-                .iter()
-                .map(|m| MessageOut {
-                    id: m.name.clone(),
-                    channel: channels[m.channel].name.clone(),
-                    reverse: m.reverse,
-                    send: m.send,
-                    recvs: m.recvs.clone(),
-                    bytes: m.bytes,
-                    lost: m.lost,
-                    dropped: m.dropped,
-                })
-                .collect(),
-            edges: g
-                .edges()
-                .into_iter()
-                .map(|(from, to, e)| EdgeOut {
-                    from,
-                    to,
-                    kind: e.kind,
-                    message: e.message.map(|m| messages[m].name.clone()),
-                })
-                .collect(),
+            processes: processes_out(g),
+            threads: threads_out(g),
+            channels: channels_out(g),
+            events: events_out(g),
+            messages: messages_out(g),
+            edges: edges_out(g),
         }
     }
+}
+
+fn processes_out(g: &CausalGraph<'_>) -> Vec<ProcessOut> {
+    let procs = g.processes();
+    procs
+        .iter()
+        .map(|p| ProcessOut {
+            name: p.name.clone(),
+            pid: p.pid,
+            parent: p.parent.map(|q| procs[q].name.clone()),
+            exe: p.exe.clone(),
+            exit: p.exit,
+            signal: p.signal.clone(),
+        })
+        .collect()
+}
+
+fn threads_out(g: &CausalGraph<'_>) -> Vec<ThreadOut> {
+    g.threads()
+        .iter()
+        .map(|t| ThreadOut {
+            name: t.name.clone(),
+            process: g.processes()[t.process].name.clone(),
+            tid: t.tid,
+        })
+        .collect()
+}
+
+fn channels_out(g: &CausalGraph<'_>) -> Vec<ChannelOut> {
+    g.channels()
+        .iter()
+        .map(|c| ChannelOut {
+            name: c.name.clone(),
+            kind: c.kind.as_str(),
+            stream: c.stream,
+            ends: c.ends.clone(),
+        })
+        .collect()
+}
+
+/// Events in recording order.
+fn events_out(g: &CausalGraph<'_>) -> Vec<EventOut> {
+    let (events, channels) = (g.events(), g.channels());
+    g.seq_order()
+        .iter()
+        .map(|&i| {
+            let e = &events[i];
+            EventOut {
+                id: i,
+                seq: e.seq,
+                name: g.event_name(i),
+                thread: g.threads()[g.thread_of(i)].name.clone(),
+                process: g.processes()[g.process_of(i)].name.clone(),
+                call: e.call.clone(),
+                fd: e.fd,
+                channel: g.channel_of(i).map(|c| channels[c].name.clone()),
+                ret: e.ret,
+                errno: e.errno.clone(),
+                bytes: e.bytes,
+                start_ns: e.start_ns,
+                end_ns: e.end_ns,
+                lamport: g.lamport(i),
+                data: e.data.clone(),
+                injected: e.injected.clone(),
+            }
+        })
+        .collect()
+}
+
+fn messages_out(g: &CausalGraph<'_>) -> Vec<MessageOut> {
+    g.messages()
+        .iter()
+        .map(|m| MessageOut {
+            id: m.name.clone(),
+            channel: g.channels()[m.channel].name.clone(),
+            reverse: m.reverse,
+            send: m.send,
+            recvs: m.recvs.clone(),
+            bytes: m.bytes,
+            lost: m.lost,
+            dropped: m.dropped,
+        })
+        .collect()
+}
+
+fn edges_out(g: &CausalGraph<'_>) -> Vec<EdgeOut> {
+    g.edges()
+        .into_iter()
+        .map(|(from, to, e)| EdgeOut {
+            from,
+            to,
+            kind: e.kind,
+            message: e.message.map(|m| g.messages()[m].name.clone()),
+        })
+        .collect()
 }
 
 /// The JSON export of a run (docs/EXPORT.md).

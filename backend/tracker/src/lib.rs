@@ -6,12 +6,14 @@
 //! * `names`: logical names of processes and threads (DESIGN.md "Logical
 //!   names"); computed first because channel names are built from them.
 //! * `channels`: channel ends, byte-range matching of sends to reads,
-//!   datagram matching, connect/accept and close→EOF pairing.
+//!   datagram matching, connect/accept and close→EOF pairing, as one pass
+//!   per module (discover, ends, naming, matching).
 //! * `graph`: the [`CausalGraph`] itself (petgraph), cycle guard, Lamport
 //!   times and vector clocks.
-//! * [`classes`]: trace classes, the [`trace_class`] hash of a run's causal structure.
+//! * [`classes`]: trace classes, the [`trace_class`] hash of a run's causal
+//!   structure, and the timing-noise rule the comparison shares.
 //! * [`compare`]: two runs of one target in logical names, and their first
-//!   divergence (`bop diff`).
+//!   divergence (`bop diff`); its module docs give the method step by step.
 //! * [`export`]: JSON contract (docs/EXPORT.md), dot, ShiViz, Perfetto.
 //! * [`show`]: the strace-like timeline of `bop show`.
 

@@ -74,143 +74,231 @@ struct ProcScan {
     alive: usize,
     /// Images it exec'd, as (seq, base name), in seq order.
     images: Vec<(u64, String)>,
+    /// Scenario node name from its `start` event.
+    node: Option<String>,
 }
 
 impl Names {
-    /// Splits the log into threads and processes and names them.
+    /// Splits the log into threads and processes and names them, in
+    /// passes: split by tid and pid in seq order, find each thread's
+    /// creating call, number threads, build the processes, then name
+    /// executables, processes and threads.
     pub(crate) fn build(events: &[Event]) -> Names {
         let mut order: Vec<usize> = (0..events.len()).collect();
         order.sort_by_key(|&i| (events[i].seq, i));
-
-        let mut threads: Vec<Thread> = Vec::new();
-        let mut ended: Vec<bool> = Vec::new();
-        // Creating thread of each thread, from its `start` event.
-        let mut creator: Vec<Option<usize>> = Vec::new();
-        let mut procs: Vec<ProcScan> = Vec::new();
-        let mut node: Vec<Option<String>> = Vec::new();
-        let mut cur_thread: HashMap<i32, usize> = HashMap::new();
-        let mut cur_proc: HashMap<i32, usize> = HashMap::new();
-        let mut thread_of = vec![0; events.len()];
-        let mut position = vec![0; events.len()];
-
+        let mut split = Split::new(events);
         for &i in &order {
-            let e = &events[i];
-            let is_start = e.call == "start";
-            let t = match cur_thread.get(&e.tid) {
-                // A `start` on a tid that already has events, or any event
-                // after the thread ended, is a new thread reusing the tid.
-                Some(&t) if !ended[t] && (!is_start || threads[t].events.is_empty()) => t,
-                _ => {
-                    let alive = |p: usize| procs[p].alive > 0;
-                    let p = match cur_proc.get(&e.pid) {
-                        Some(&p) if (is_start && e.detail.thread) || (!is_start && alive(p)) => p,
-                        _ => {
-                            procs.push(ProcScan {
-                                pid: e.pid,
-                                first_seq: e.seq,
-                                threads: Vec::new(),
-                                alive: 0,
-                                images: Vec::new(),
-                            });
-                            node.push(if is_start {
-                                e.detail.node.clone()
-                            } else {
-                                None
-                            });
-                            cur_proc.insert(e.pid, procs.len() - 1);
-                            procs.len() - 1
-                        }
-                    };
-                    let t = threads.len();
-                    threads.push(Thread {
-                        name: String::new(),
-                        tid: e.tid,
-                        process: p,
-                        ordinal: 0,
-                        events: Vec::new(),
-                        spawned_by: None,
-                    });
-                    ended.push(false);
-                    creator.push(if is_start {
-                        e.detail.child.and_then(|c| cur_thread.get(&c).copied())
-                    } else {
-                        None
-                    });
-                    procs[p].threads.push(t);
-                    procs[p].alive += 1;
-                    cur_thread.insert(e.tid, t);
-                    t
-                }
-            };
-            thread_of[i] = t;
-            position[i] = threads[t].events.len();
-            threads[t].events.push(i);
-            let p = threads[t].process;
-            let exec_ok = e.call == "exec" || (e.call == "execve" && e.ret == Some(0));
-            if exec_ok {
-                if let Some(exe) = &e.detail.exe {
-                    procs[p].images.push((e.seq, basename(exe).to_string()));
-                }
-            }
-            if is_thread_end(&e.call) && !ended[t] {
-                ended[t] = true;
-                procs[p].alive -= 1;
+            split.event(i);
+        }
+        split.link_spawns();
+        let ordered = split.thread_ordinals();
+        let mut processes = split.processes(ordered);
+        split.exe_names(&mut processes);
+        split.process_names(&mut processes);
+        split.thread_names(&processes);
+        let Split {
+            threads,
+            thread_of,
+            position,
+            ..
+        } = split;
+        Names {
+            processes,
+            threads,
+            thread_of,
+            position,
+            order,
+        }
+    }
+}
+
+/// The log split into threads and processes, before naming.
+struct Split<'a> {
+    events: &'a [Event],
+    threads: Vec<Thread>,
+    ended: Vec<bool>,
+    /// Creating thread of each thread, from its `start` event.
+    creator: Vec<Option<usize>>,
+    procs: Vec<ProcScan>,
+    /// The current thread and process of each tid and pid.
+    cur_thread: HashMap<i32, usize>,
+    cur_proc: HashMap<i32, usize>,
+    thread_of: Vec<usize>,
+    position: Vec<usize>,
+}
+
+impl<'a> Split<'a> {
+    fn new(events: &'a [Event]) -> Split<'a> {
+        Split {
+            events,
+            threads: Vec::new(),
+            ended: Vec::new(),
+            creator: Vec::new(),
+            procs: Vec::new(),
+            cur_thread: HashMap::new(),
+            cur_proc: HashMap::new(),
+            thread_of: vec![0; events.len()],
+            position: vec![0; events.len()],
+        }
+    }
+
+    /// Adds event `i` (in seq order) to its thread.
+    fn event(&mut self, i: usize) {
+        let e = &self.events[i];
+        let t = self.thread_for(i);
+        self.thread_of[i] = t;
+        self.position[i] = self.threads[t].events.len();
+        self.threads[t].events.push(i);
+        let p = self.threads[t].process;
+        let exec_ok = e.call == "exec" || (e.call == "execve" && e.ret == Some(0));
+        if exec_ok {
+            if let Some(exe) = &e.detail.exe {
+                self.procs[p]
+                    .images
+                    .push((e.seq, basename(exe).to_string()));
             }
         }
+        if is_thread_end(&e.call) && !self.ended[t] {
+            self.ended[t] = true;
+            self.procs[p].alive -= 1;
+        }
+    }
 
+    /// The thread of event `i`: its tid's current thread, unless the event
+    /// starts a new one. A `start` on a tid that already has events, or
+    /// any event after the thread ended, is a new thread reusing the tid.
+    fn thread_for(&mut self, i: usize) -> usize {
+        let e = &self.events[i];
+        let is_start = e.call == "start";
+        match self.cur_thread.get(&e.tid) {
+            Some(&t) if !self.ended[t] && (!is_start || self.threads[t].events.is_empty()) => t,
+            _ => self.new_thread(i),
+        }
+    }
+
+    fn new_thread(&mut self, i: usize) -> usize {
+        let e = &self.events[i];
+        let is_start = e.call == "start";
+        let p = self.process_for(i);
+        let t = self.threads.len();
+        self.threads.push(Thread {
+            name: String::new(),
+            tid: e.tid,
+            process: p,
+            ordinal: 0,
+            events: Vec::new(),
+            spawned_by: None,
+        });
+        self.ended.push(false);
+        self.creator.push(if is_start {
+            e.detail
+                .child
+                .and_then(|c| self.cur_thread.get(&c).copied())
+        } else {
+            None
+        });
+        self.procs[p].threads.push(t);
+        self.procs[p].alive += 1;
+        self.cur_thread.insert(e.tid, t);
+        t
+    }
+
+    /// The process of a new thread starting at event `i`: its pid's
+    /// current process if the thread joins it (a thread `start`, or any
+    /// event while the process lives), else a new process.
+    fn process_for(&mut self, i: usize) -> usize {
+        let e = &self.events[i];
+        let is_start = e.call == "start";
+        let alive = |p: usize| self.procs[p].alive > 0;
+        match self.cur_proc.get(&e.pid) {
+            Some(&p) if (is_start && e.detail.thread) || (!is_start && alive(p)) => p,
+            _ => {
+                self.procs.push(ProcScan {
+                    pid: e.pid,
+                    first_seq: e.seq,
+                    threads: Vec::new(),
+                    alive: 0,
+                    images: Vec::new(),
+                    node: if is_start {
+                        e.detail.node.clone()
+                    } else {
+                        None
+                    },
+                });
+                self.cur_proc.insert(e.pid, self.procs.len() - 1);
+                self.procs.len() - 1
+            }
+        }
+    }
+
+    /// The creating fork/clone event of each thread: the creator's
+    /// fork-family event whose `detail.child` is this tid.
+    fn link_spawns(&mut self) {
+        let events = self.events;
         // Fork-family events by (creating thread, new tid), so finding each
         // thread's creating call does not scan its creator's whole history.
         let mut forks: HashMap<(usize, i32), Vec<usize>> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
             if let (true, Some(child)) = (is_fork(&e.call), e.detail.child) {
-                forks.entry((thread_of[i], child)).or_default().push(i);
+                forks.entry((self.thread_of[i], child)).or_default().push(i);
             }
         }
-        // The creating fork/clone event of each thread: the creator's
-        // fork-family event whose `detail.child` is this tid.
-        for t in 0..threads.len() {
-            let Some(c) = creator[t] else { continue };
-            let tid = threads[t].tid;
-            let start_seq = events[threads[t].events[0]].seq;
+        for t in 0..self.threads.len() {
+            let Some(c) = self.creator[t] else { continue };
+            let tid = self.threads[t].tid;
+            let start_seq = events[self.threads[t].events[0]].seq;
             let found = forks
                 .get(&(c, tid))
                 .into_iter()
                 .flatten()
                 .copied()
                 .min_by_key(|&j| events[j].seq.abs_diff(start_seq));
-            threads[t].spawned_by = found;
+            self.threads[t].spawned_by = found;
         }
+    }
 
-        // Thread ordinals: t0 is the first thread; others are ordered by
-        // (depth of creation, path of creating positions), which is creation
-        // order whenever one thread creates the others, and never depends on
-        // how concurrent creators interleave.
-        let mut tkey: Vec<(usize, Vec<u64>)> = vec![(0, Vec::new()); threads.len()];
-        for (p, ps) in procs.iter().enumerate() {
+    /// Thread ordinals: t0 is the first thread; others are ordered by
+    /// (depth of creation, path of creating positions), which is creation
+    /// order whenever one thread creates the others, and never depends on
+    /// how concurrent creators interleave. Returns each process's threads
+    /// in ordinal order.
+    fn thread_ordinals(&mut self) -> Vec<Vec<usize>> {
+        let mut tkey: Vec<(usize, Vec<u64>)> = vec![(0, Vec::new()); self.threads.len()];
+        for (p, ps) in self.procs.iter().enumerate() {
             for (k, &t) in ps.threads.iter().enumerate() {
                 tkey[t] = if k == 0 {
                     (0, Vec::new())
                 } else {
-                    match (creator[t], threads[t].spawned_by) {
-                        (Some(c), Some(f)) if threads[c].process == p => {
+                    match (self.creator[t], self.threads[t].spawned_by) {
+                        (Some(c), Some(f)) if self.threads[c].process == p => {
                             let (d, mut path) = tkey[c].clone();
-                            path.push(position[f] as u64);
+                            path.push(self.position[f] as u64);
                             (d + 1, path)
                         }
-                        _ => (usize::MAX, vec![events[threads[t].events[0]].seq]),
+                        _ => (usize::MAX, vec![self.events[self.threads[t].events[0]].seq]),
                     }
                 };
             }
         }
-        let mut processes: Vec<Process> = Vec::with_capacity(procs.len());
-        for (p, ps) in procs.iter().enumerate() {
+        let mut ordered = Vec::with_capacity(self.procs.len());
+        for ps in &self.procs {
             let mut ts = ps.threads.clone();
             ts.sort_by(|&a, &b| tkey[a].cmp(&tkey[b]).then(a.cmp(&b)));
             for (k, &t) in ts.iter().enumerate() {
-                threads[t].ordinal = k;
+                self.threads[t].ordinal = k;
             }
+            ordered.push(ts);
+        }
+        ordered
+    }
+
+    /// The processes (unnamed), with their threads in ordinal order.
+    fn processes(&self, ordered: Vec<Vec<usize>>) -> Vec<Process> {
+        let (events, threads) = (self.events, &self.threads);
+        let mut processes: Vec<Process> = Vec::with_capacity(self.procs.len());
+        for ((p, ps), ts) in self.procs.iter().enumerate().zip(ordered) {
             let lead = ps.threads[0];
-            let parent = creator[lead]
+            let parent = self.creator[lead]
                 .map(|c| threads[c].process)
                 .filter(|&q| q != p);
             // Exit status: the last thread-ending event of the process.
@@ -229,29 +317,29 @@ impl Names {
                 name: String::new(),
                 pid: ps.pid,
                 parent,
-                node: node[p].clone(),
+                node: ps.node.clone(),
                 exe: String::new(),
                 threads: ts,
-                spawned_by: if parent.is_some() {
-                    threads[lead].spawned_by
-                } else {
-                    None
-                },
+                spawned_by: parent.and(threads[lead].spawned_by),
                 exit,
                 signal,
             });
         }
+        processes
+    }
 
-        // Executable names: first exec, else inherited at the fork point.
-        // Parents have lower indices than their children (a child is first
-        // seen after its parent), so one forward pass resolves inheritance.
+    /// Executable names: first exec, else inherited at the fork point.
+    /// Parents have lower indices than their children (a child is first
+    /// seen after its parent), so one forward pass resolves inheritance.
+    fn exe_names(&self, processes: &mut [Process]) {
+        let procs = &self.procs;
         let mut inherited: Vec<String> = vec![String::new(); procs.len()];
         for p in 0..procs.len() {
             let inh = match processes[p].parent {
                 Some(q) => {
                     let at = processes[p]
                         .spawned_by
-                        .map_or(procs[p].first_seq, |f| events[f].seq);
+                        .map_or(procs[p].first_seq, |f| self.events[f].seq);
                     match procs[q].images.iter().rev().find(|(s, _)| *s < at) {
                         Some((_, exe)) => exe.clone(),
                         None => inherited[q].clone(),
@@ -265,9 +353,18 @@ impl Names {
                 .map_or_else(|| inh.clone(), |(_, e)| e.clone());
             inherited[p] = inh;
         }
+    }
 
-        // Process names. Roots: node name, else `exe#k` by start order.
-        // Children: `parent/exe#k`, k in the parent's program order.
+    /// Thread names: `process:tN`, N the thread's ordinal.
+    fn thread_names(&mut self, processes: &[Process]) {
+        for t in &mut self.threads {
+            t.name = format!("{}:t{}", processes[t.process].name, t.ordinal);
+        }
+    }
+
+    /// Process names. Roots: node name, else `exe#k` by start order.
+    /// Children: `parent/exe#k`, k in the parent's program order.
+    fn process_names(&self, processes: &mut [Process]) {
         let mut root_count: HashMap<String, usize> = HashMap::new();
         for pr in processes.iter_mut().filter(|pr| pr.parent.is_none()) {
             pr.name = match &pr.node {
@@ -287,8 +384,8 @@ impl Names {
         }
         let child_key = |p: usize| -> (usize, usize, u64) {
             match processes[p].spawned_by {
-                Some(f) => (threads[thread_of[f]].ordinal, position[f], 0),
-                None => (usize::MAX, usize::MAX, procs[p].first_seq),
+                Some(f) => (self.threads[self.thread_of[f]].ordinal, self.position[f], 0),
+                None => (usize::MAX, usize::MAX, self.procs[p].first_seq),
             }
         };
         let keys: Vec<(usize, usize, u64)> = (0..processes.len()).map(child_key).collect();
@@ -302,16 +399,6 @@ impl Names {
                 processes[c].name = format!("{}/{exe}#{}", processes[q].name, *k);
                 *k += 1;
             }
-        }
-        for t in &mut threads {
-            t.name = format!("{}:t{}", processes[t.process].name, t.ordinal);
-        }
-        Names {
-            processes,
-            threads,
-            thread_of,
-            position,
-            order,
         }
     }
 }

@@ -394,34 +394,3 @@ fn test_manifest() -> bop_model::Manifest {
     }))
     .expect("manifest")
 }
-
-/// Manual scale check (`cargo test -p bop --lib large_log -- --ignored
-/// --nocapture`). An extreme shape: 82k events of which ~5000 are forks of
-/// children that all get reaped, so every root's vector clock ends ~1250
-/// components wide. Measured in a debug build on the shared 2-core box:
-/// ~0.5 s for names and channels, ~4-8 s in all, dominated by clock merges
-/// (cost = merge points × clock width). Runs with tens of threads are
-/// far cheaper.
-#[test]
-#[ignore = "scale check, run by hand"]
-fn large_log_builds() {
-    let mut x: u32 = 12345;
-    let script: Vec<(u8, u32, u32)> = (0..40_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            ((x % 8) as u8, x.rotate_left(7), x.rotate_left(19))
-        })
-        .collect();
-    let sim = Sim::play(4, &script, 100, 5000);
-    let start = std::time::Instant::now();
-    let g = CausalGraph::build(&sim.log.events);
-    let class = trace_class(&g);
-    eprintln!(
-        "{} events, {} messages, class {class} in {:?}",
-        g.events().len(),
-        g.messages().len(),
-        start.elapsed()
-    );
-}

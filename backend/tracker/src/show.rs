@@ -30,37 +30,16 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
         g.channels().len(),
         g.messages().len(),
     );
-    for (p, pr) in g.processes().iter().enumerate() {
-        let mut head = format!("\n{} (pid {}, exe {}", pr.name, pr.pid, pr.exe);
-        if let Some(q) = pr.parent {
-            let _ = write!(head, ", parent {}", g.processes()[q].name);
-        }
-        match (&pr.exit, &pr.signal) {
-            (Some(code), _) => {
-                let _ = write!(head, ", exit {code}");
-            }
-            (None, Some(sig)) => {
-                let _ = write!(head, ", killed by {sig}");
-            }
-            (None, None) => head.push_str(", running at end"),
-        }
-        head.push(')');
-        out.push_str(&head);
+    // Each process's events in recording order, bucketed in one pass.
+    let mut by_process: Vec<Vec<usize>> = vec![Vec::new(); g.processes().len()];
+    for &i in g.seq_order() {
+        by_process[g.process_of(i)].push(i);
+    }
+    for (p, own) in by_process.iter().enumerate() {
+        out.push_str(&process_header(&g, p));
         out.push('\n');
-        for &i in g.seq_order().iter().filter(|&&i| g.process_of(i) == p) {
-            let e = &events[i];
-            let secs = e.start_ns as f64 / 1e9;
-            let thread = &g.threads()[g.thread_of(i)].name;
-            let text = call_text(&g, i);
-            let args = text.strip_prefix(e.call.as_str()).unwrap_or(&text);
-            let mut line = format!("  {secs:12.6}  {thread}  {}{args}", g.event_name(i));
-            for (j, edge) in g.outgoing(i) {
-                let _ = write!(line, "  → {}", hint(&g, j, edge.kind, edge.message, true));
-            }
-            for (j, edge) in g.incoming(i) {
-                let _ = write!(line, "  ← {}", hint(&g, j, edge.kind, edge.message, false));
-            }
-            out.push_str(&line);
+        for &i in own {
+            out.push_str(&event_line(&g, i));
             out.push('\n');
         }
     }
@@ -74,6 +53,43 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
         let _ = writeln!(out, "\nlost messages: {}", lost.join(", "));
     }
     out
+}
+
+/// `\nclient (pid 41, exe client, exit 0)`.
+fn process_header(g: &CausalGraph<'_>, p: usize) -> String {
+    let pr = &g.processes()[p];
+    let mut head = format!("\n{} (pid {}, exe {}", pr.name, pr.pid, pr.exe);
+    if let Some(q) = pr.parent {
+        let _ = write!(head, ", parent {}", g.processes()[q].name);
+    }
+    match (&pr.exit, &pr.signal) {
+        (Some(code), _) => {
+            let _ = write!(head, ", exit {code}");
+        }
+        (None, Some(sig)) => {
+            let _ = write!(head, ", killed by {sig}");
+        }
+        (None, None) => head.push_str(", running at end"),
+    }
+    head.push(')');
+    head
+}
+
+/// One event: time, thread, name and call, then its cross edges.
+fn event_line(g: &CausalGraph<'_>, i: usize) -> String {
+    let e = &g.events()[i];
+    let secs = e.start_ns as f64 / 1e9;
+    let thread = &g.threads()[g.thread_of(i)].name;
+    let text = call_text(g, i);
+    let args = text.strip_prefix(e.call.as_str()).unwrap_or(&text);
+    let mut line = format!("  {secs:12.6}  {thread}  {}{args}", g.event_name(i));
+    for (j, edge) in g.outgoing(i) {
+        let _ = write!(line, "  → {}", hint(g, j, edge.kind, edge.message, true));
+    }
+    for (j, edge) in g.incoming(i) {
+        let _ = write!(line, "  ← {}", hint(g, j, edge.kind, edge.message, false));
+    }
+    line
 }
 
 /// `msg client->primary#0/3` out of a send, `msg ... from EVENT` into a

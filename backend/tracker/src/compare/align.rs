@@ -1,146 +1,174 @@
-//! Sequence alignment: the longest common subsequence of two key sequences.
+//! The alignment of two runs: which event of B each event of A is, thread
+//! by thread, and which message of B each message of A is.
 //!
-//! Used per thread on (call, channel) keys, so an extra or missing event in
-//! one run shows as one insertion or removal instead of shifting every later
-//! ordinal. Threads of recorded runs are short (tens to thousands of
-//! events) and two runs of one target share long prefixes and suffixes, so
-//! the common ends are trimmed first and the middle gets the textbook
-//! dynamic program; a middle too large for it falls back to a greedy
-//! windowed match, which is not minimal but is linear and still in order.
+//! Threads are matched by name. Within a pair of threads the events that
+//! are not timing noise are aligned by [`lcs`] over (call, channel) keys,
+//! with the outcome only breaking ties; noise is paired afterwards where it
+//! stands in for a real call of the other run; what is left with the same
+//! key on both sides is a reordering. Messages are paired through their
+//! aligned send events, falling back to equal names for sends that are not
+//! aligned.
 
-/// Largest middle (cells = len a × len b) given to the dynamic program:
-/// 4M cells of `u64` is 32 MB.
-const MAX_CELLS: usize = 4 << 20;
+use std::collections::{BTreeMap, HashMap};
 
-/// How far ahead the greedy fallback looks for a match.
-const WINDOW: usize = 64;
+use super::lcs::lcs;
+use super::side::{Key, Outcome, Side};
 
-/// Matched positions `(i, j)`, increasing in both, where `a[i].0 ==
-/// b[j].0`: as many as possible, and among those, as many as possible that
-/// are equal in full (`.1` too). The second part only breaks ties, so an
-/// extra `read` in B is reported as the extra one and not as a changed
-/// neighbour (except in the greedy fallback, which is merely in order).
-pub(super) fn lcs<K: Eq, F: Eq>(a: &[(K, F)], b: &[(K, F)]) -> Vec<(usize, usize)> {
-    // Trimming fully equal ends keeps the result optimal: an optimal
-    // alignment can always be changed to pair two equal first elements.
-    let mut pre = 0;
-    while pre < a.len() && pre < b.len() && a[pre] == b[pre] {
-        pre += 1;
-    }
-    let mut suf = 0;
-    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
-    {
-        suf += 1;
-    }
-    let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
-    let middle = if ma.len().saturating_mul(mb.len()) <= MAX_CELLS {
-        dynamic(ma, mb)
-    } else {
-        greedy(ma, mb)
-    };
-    let mut out: Vec<(usize, usize)> = (0..pre).map(|i| (i, i)).collect();
-    out.extend(middle.into_iter().map(|(i, j)| (i + pre, j + pre)));
-    out.extend((0..suf).map(|k| (a.len() - suf + k, b.len() - suf + k)));
-    out
+/// The correspondence between the events and messages of A and B.
+pub(super) struct Alignment {
+    /// Per A event: its counterpart in B.
+    pub(super) ab: Vec<Option<usize>>,
+    /// Per B event: its counterpart in A.
+    pub(super) ba: Vec<Option<usize>>,
+    /// Unaligned events with the same key elsewhere in the thread (A → B).
+    pub(super) moved_ab: BTreeMap<usize, usize>,
+    /// The same pairs, B → A.
+    pub(super) moved_ba: BTreeMap<usize, usize>,
 }
 
-fn dynamic<K: Eq, F: Eq>(a: &[(K, F)], b: &[(K, F)]) -> Vec<(usize, usize)> {
-    let (n, m) = (a.len(), b.len());
-    let w = m + 1;
-    // A key match is worth more than all full-equality bonuses together.
-    let unit = (n.min(m) + 1) as u64;
-    let score = |i: usize, j: usize| -> Option<u64> {
-        (a[i].0 == b[j].0).then(|| unit + u64::from(a[i].1 == b[j].1))
-    };
-    // l[i * w + j] = best score of a[i..] and b[j..].
-    let mut l = vec![0u64; (n + 1) * w];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            let skip = l[(i + 1) * w + j].max(l[i * w + j + 1]);
-            l[i * w + j] = match score(i, j) {
-                Some(s) => skip.max(l[(i + 1) * w + j + 1] + s),
-                None => skip,
-            };
-        }
-    }
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < n && j < m {
-        if score(i, j).is_some_and(|s| l[i * w + j] == l[(i + 1) * w + j + 1] + s) {
-            out.push((i, j));
-            i += 1;
-            j += 1;
-        } else if l[(i + 1) * w + j] >= l[i * w + j + 1] {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    out
-}
-
-fn greedy<K: Eq, F: Eq>(a: &[(K, F)], b: &[(K, F)]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut j = 0;
-    for (i, x) in a.iter().enumerate() {
-        let end = (j + WINDOW).min(b.len());
-        let found = (j..end)
-            .find(|&k| b[k] == *x)
-            .or_else(|| (j..end).find(|&k| b[k].0 == x.0));
-        if let Some(k) = found {
-            out.push((i, k));
-            j = k + 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys(s: &str) -> Vec<(char, ())> {
-        s.chars().map(|c| (c, ())).collect()
-    }
-
-    fn common(a: &str, b: &str) -> String {
-        let (a, b) = (keys(a), keys(b));
-        lcs(&a, &b).into_iter().map(|(i, _)| a[i].0).collect()
-    }
-
-    #[test]
-    fn lcs_finds_the_longest_common_subsequence() {
-        assert_eq!(common("abcdef", "abcdef"), "abcdef");
-        assert_eq!(common("abcdef", "abXcdef"), "abcdef");
-        assert_eq!(common("abcdef", "abdef"), "abdef");
-        assert_eq!(common("xaybzc", "abc"), "abc");
-        assert_eq!(common("", "abc"), "");
-        assert_eq!(common("ab", "ba").len(), 1);
-    }
-
-    #[test]
-    fn full_equality_breaks_ties() {
-        // Keys r(ead) and w(rite); the digit is the outcome. B read and
-        // answered once more before the final read of 0 (end of file).
-        let split = |s: &str| -> Vec<(char, char)> {
-            s.as_bytes()
-                .chunks(2)
-                .map(|p| (p[0] as char, p[1] as char))
-                .collect()
+impl Alignment {
+    /// Aligns every thread present in both runs.
+    pub(super) fn new(a: &Side<'_>, b: &Side<'_>) -> Alignment {
+        let mut al = Alignment {
+            ab: vec![None; a.ev.len()],
+            ba: vec![None; b.ev.len()],
+            moved_ab: BTreeMap::new(),
+            moved_ba: BTreeMap::new(),
         };
-        let a = split("r5w3r0x1");
-        let b = split("r5w3r6w1r0x2");
-        assert_eq!(lcs(&a, &b), [(0, 0), (1, 1), (2, 4), (3, 5)]);
-        assert_eq!(dynamic(&a[2..], &b[2..]), [(0, 2), (1, 3)]);
+        for ta in a.g.threads() {
+            let Some(&tb) = b.thread_by_name.get(&ta.name) else {
+                continue;
+            };
+            al.thread(a, b, &ta.events, &b.g.threads()[tb].events);
+        }
+        al
     }
 
-    #[test]
-    fn greedy_fallback_stays_in_order() {
-        let a = keys("abcabc");
-        let b = keys("aXbcabc");
-        let m = greedy(&a, &b);
-        assert!(m.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
-        assert!(m.iter().all(|&(i, j)| a[i] == b[j]));
-        assert_eq!(m.len(), 6);
+    fn link(&mut self, i: usize, j: usize) {
+        self.ab[i] = Some(j);
+        self.ba[j] = Some(i);
     }
+
+    /// Aligns one thread's events `ea` (A) with its events `eb` (B).
+    fn thread(&mut self, a: &Side<'_>, b: &Side<'_>, ea: &[usize], eb: &[usize]) {
+        let fa: Vec<usize> = ea.iter().copied().filter(|&i| !a.noise[i]).collect();
+        let fb: Vec<usize> = eb.iter().copied().filter(|&j| !b.noise[j]).collect();
+        let ka: Vec<(&Key, Outcome)> = fa.iter().map(|&i| (&a.key[i], a.outcome(i))).collect();
+        let kb: Vec<(&Key, Outcome)> = fb.iter().map(|&j| (&b.key[j], b.outcome(j))).collect();
+        for (x, y) in lcs(&ka, &kb) {
+            self.link(fa[x], fb[y]);
+        }
+        self.pair_noise(a, b, ea, eb);
+        self.reorderings(a, b, &fa, &fb);
+    }
+
+    /// Reorderings: an unaligned event with the same key as an unaligned
+    /// event of the other run, paired in order.
+    fn reorderings(&mut self, a: &Side<'_>, b: &Side<'_>, fa: &[usize], fb: &[usize]) {
+        let rest_a: Vec<usize> = fa
+            .iter()
+            .copied()
+            .filter(|&i| self.ab[i].is_none())
+            .collect();
+        let mut rest_b: Vec<usize> = fb
+            .iter()
+            .copied()
+            .filter(|&j| self.ba[j].is_none())
+            .collect();
+        for i in rest_a {
+            if let Some(k) = rest_b.iter().position(|&j| b.key[j] == a.key[i]) {
+                let j = rest_b.remove(k);
+                self.moved_ab.insert(i, j);
+                self.moved_ba.insert(j, i);
+            }
+        }
+    }
+
+    /// Within each gap between aligned events, an unaligned real call of
+    /// one run is paired with a noise event of the same key in the other:
+    /// the read that got 2 bytes in A and timed out with EAGAIN in B is one
+    /// call that went differently, not a removal.
+    fn pair_noise(&mut self, a: &Side<'_>, b: &Side<'_>, ea: &[usize], eb: &[usize]) {
+        let (mut pa, mut pb) = (0, 0);
+        loop {
+            let na = (pa..ea.len())
+                .find(|&x| self.ab[ea[x]].is_some())
+                .unwrap_or(ea.len());
+            let nb = (pb..eb.len())
+                .find(|&y| self.ba[eb[y]].is_some())
+                .unwrap_or(eb.len());
+            for (i, j) in noise_pairs(a, b, &ea[pa..na], &eb[pb..nb]) {
+                self.link(i, j);
+            }
+            if na >= ea.len() && nb >= eb.len() {
+                break;
+            }
+            (pa, pb) = (na + 1, nb + 1);
+        }
+    }
+
+    /// The B counterpart of A's message `m`: paired through its aligned
+    /// send (same part index).
+    pub(super) fn msg_ab(&self, a: &Side<'_>, b: &Side<'_>, m: usize) -> Option<usize> {
+        let send = a.g.messages()[m].send;
+        let k = a.sent[send].iter().position(|&x| x == m)?;
+        b.sent.get(self.ab[send]?)?.get(k).copied()
+    }
+
+    /// Per A message: its B counterpart. Through the aligned sends first;
+    /// a send that is not aligned (a thread only in one run, a moved send)
+    /// falls back to the message with the same name whose send is not
+    /// aligned either.
+    pub(super) fn messages(&self, a: &Side<'_>, b: &Side<'_>) -> Vec<Option<usize>> {
+        let (ma, mb) = (a.g.messages(), b.g.messages());
+        let mut pair_ab: Vec<Option<usize>> = (0..ma.len()).map(|m| self.msg_ab(a, b, m)).collect();
+        let mut paired_b = vec![false; mb.len()];
+        for p in pair_ab.iter().flatten() {
+            paired_b[*p] = true;
+        }
+        let by_name: HashMap<&str, usize> = mb
+            .iter()
+            .enumerate()
+            .map(|(k, m)| (m.name.as_str(), k))
+            .collect();
+        for (m, p) in pair_ab.iter_mut().enumerate() {
+            let aligned_send = self.ab[ma[m].send].is_some();
+            if p.is_none() && !aligned_send {
+                if let Some(&k) = by_name.get(ma[m].name.as_str()) {
+                    if !paired_b[k] && self.ba[mb[k].send].is_none() {
+                        *p = Some(k);
+                        paired_b[k] = true;
+                    }
+                }
+            }
+        }
+        pair_ab
+    }
+}
+
+/// The pairs of one gap: each real call of A with the first unused noise
+/// event of B with its key, then each real call of B with the first unused
+/// noise event of A.
+fn noise_pairs(a: &Side<'_>, b: &Side<'_>, ga: &[usize], gb: &[usize]) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    let mut used_b = vec![false; gb.len()];
+    let mut used_a = vec![false; ga.len()];
+    for (x, &i) in ga.iter().enumerate().filter(|(_, i)| !a.noise[**i]) {
+        if let Some(y) =
+            (0..gb.len()).find(|&y| !used_b[y] && b.noise[gb[y]] && b.key[gb[y]] == a.key[i])
+        {
+            used_b[y] = true;
+            used_a[x] = true;
+            pairs.push((i, gb[y]));
+        }
+    }
+    for &j in gb.iter().filter(|&&j| !b.noise[j]) {
+        if let Some(x) =
+            (0..ga.len()).find(|&x| !used_a[x] && a.noise[ga[x]] && a.key[ga[x]] == b.key[j])
+        {
+            used_a[x] = true;
+            pairs.push((ga[x], j));
+        }
+    }
+    pairs
 }

@@ -4,8 +4,10 @@
 
 use std::fmt::Write;
 
-use super::{Comparison, Divergence, DivergenceKind, EventInfo, MessageInfo, RunInfo};
-use bop_model::Verdict;
+use super::{
+    Comparison, Divergence, DivergenceKind, EventInfo, MessageDiff, MessageInfo, RunInfo,
+    ThreadDiff,
+};
 
 /// Entries shown per list before "... and N more".
 const MAX_LIST: usize = 25;
@@ -20,7 +22,22 @@ pub fn render_text(c: &Comparison) -> String {
     if c.same_class {
         let _ = writeln!(o, "   same trace class");
     }
+    divergences(o, c);
+    if c.is_empty() {
+        return out;
+    }
+    names(o, c);
+    messages(o, &c.messages);
+    events(o, &c.events);
+    section(o, "Summary");
+    for l in c.summary.lines() {
+        let _ = writeln!(o, "  {l}");
+    }
+    out
+}
 
+/// The first divergence and the others.
+fn divergences(o: &mut String, c: &Comparison) {
     section(o, "First divergence");
     match &c.first_divergence {
         None if c.is_empty() => {
@@ -44,93 +61,98 @@ pub fn render_text(c: &Comparison) -> String {
             }
         }
     }
-    if c.is_empty() {
-        return out;
-    }
+}
 
-    if !(c.processes.is_empty() && c.threads.is_empty() && c.channels.is_empty()) {
-        section(o, "Processes, threads, channels");
-        for (what, x) in [
-            ("processes", &c.processes),
-            ("threads", &c.threads),
-            ("channels", &c.channels),
-        ] {
-            for (side, v) in [("A", &x.only_a), ("B", &x.only_b)] {
-                if !v.is_empty() {
-                    let _ = writeln!(o, "  {what} only in {side}: {}", v.join(", "));
-                }
+/// Processes, threads and channels only in one run.
+fn names(o: &mut String, c: &Comparison) {
+    if c.processes.is_empty() && c.threads.is_empty() && c.channels.is_empty() {
+        return;
+    }
+    section(o, "Processes, threads, channels");
+    for (what, x) in [
+        ("processes", &c.processes),
+        ("threads", &c.threads),
+        ("channels", &c.channels),
+    ] {
+        for (side, v) in [("A", &x.only_a), ("B", &x.only_b)] {
+            if !v.is_empty() {
+                let _ = writeln!(o, "  {what} only in {side}: {}", v.join(", "));
             }
         }
     }
+}
 
-    let m = &c.messages;
-    if !(m.changed.is_empty() && m.only_a.is_empty() && m.only_b.is_empty()) {
-        section(o, "Messages");
-        if !m.changed.is_empty() {
-            let _ = writeln!(o, "  changed:");
-            for (k, ch) in m.changed.iter().enumerate() {
-                if cut(o, k, m.changed.len(), "    ") {
-                    break;
-                }
-                let _ = writeln!(o, "    {}", message(&ch.a));
-                for w in &ch.what {
-                    let _ = writeln!(o, "        {w}");
-                }
+fn messages(o: &mut String, m: &MessageDiff) {
+    if m.changed.is_empty() && m.only_a.is_empty() && m.only_b.is_empty() {
+        return;
+    }
+    section(o, "Messages");
+    if !m.changed.is_empty() {
+        let _ = writeln!(o, "  changed:");
+        for (k, ch) in m.changed.iter().enumerate() {
+            if cut(o, k, m.changed.len(), "    ") {
+                break;
             }
-        }
-        for (side, v) in [("A", &m.only_a), ("B", &m.only_b)] {
-            if v.is_empty() {
-                continue;
-            }
-            let _ = writeln!(o, "  only in {side}:");
-            for (k, x) in v.iter().enumerate() {
-                if cut(o, k, v.len(), "    ") {
-                    break;
-                }
-                let _ = writeln!(o, "    {}", message(x));
+            let _ = writeln!(o, "    {}", message(&ch.a));
+            for w in &ch.what {
+                let _ = writeln!(o, "        {w}");
             }
         }
     }
-
-    if !c.events.is_empty() {
-        section(
-            o,
-            "Events per thread  (- only in A, + only in B, ~ changed, > moved)",
-        );
-        for t in &c.events {
-            let _ = writeln!(o, "  {}", t.thread);
-            // One list in thread order: A's events by A position, B's
-            // insertions after them (their names say where they are).
-            let mut lines: Vec<String> = Vec::new();
-            for ch in &t.changed {
-                lines.push(format!("    ~ {}  ->  B {}", event(&ch.a), event(&ch.b)));
-                for w in &ch.what {
-                    lines.push(format!("        {w}"));
-                }
+    for (side, v) in [("A", &m.only_a), ("B", &m.only_b)] {
+        if v.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "  only in {side}:");
+        for (k, x) in v.iter().enumerate() {
+            if cut(o, k, v.len(), "    ") {
+                break;
             }
-            for ch in &t.moved {
-                lines.push(format!("    > {}  ->  B {}", event(&ch.a), ch.b.name));
-            }
-            for e in &t.removed {
-                lines.push(format!("    - {}", event(e)));
-            }
-            for e in &t.inserted {
-                lines.push(format!("    + {}", event(e)));
-            }
-            for (k, l) in lines.iter().enumerate() {
-                if cut(o, k, lines.len(), "    ") {
-                    break;
-                }
-                let _ = writeln!(o, "{l}");
-            }
+            let _ = writeln!(o, "    {}", message(x));
         }
     }
+}
 
-    section(o, "Summary");
-    for l in c.summary.lines() {
-        let _ = writeln!(o, "  {l}");
+fn events(o: &mut String, threads: &[ThreadDiff]) {
+    if threads.is_empty() {
+        return;
     }
-    out
+    section(
+        o,
+        "Events per thread  (- only in A, + only in B, ~ changed, > moved)",
+    );
+    for t in threads {
+        let _ = writeln!(o, "  {}", t.thread);
+        let lines = thread_lines(t);
+        for (k, l) in lines.iter().enumerate() {
+            if cut(o, k, lines.len(), "    ") {
+                break;
+            }
+            let _ = writeln!(o, "{l}");
+        }
+    }
+}
+
+/// One list in thread order: A's events by A position, B's insertions
+/// after them (their names say where they are).
+fn thread_lines(t: &ThreadDiff) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for ch in &t.changed {
+        lines.push(format!("    ~ {}  ->  B {}", event(&ch.a), event(&ch.b)));
+        for w in &ch.what {
+            lines.push(format!("        {w}"));
+        }
+    }
+    for ch in &t.moved {
+        lines.push(format!("    > {}  ->  B {}", event(&ch.a), ch.b.name));
+    }
+    for e in &t.removed {
+        lines.push(format!("    - {}", event(e)));
+    }
+    for e in &t.inserted {
+        lines.push(format!("    + {}", event(e)));
+    }
+    lines
 }
 
 fn section(o: &mut String, title: &str) {
@@ -147,11 +169,7 @@ fn cut(o: &mut String, k: usize, len: usize, indent: &str) -> bool {
 }
 
 fn run_line(o: &mut String, side: &str, r: &RunInfo) {
-    let verdict = match r.verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Unknown => "unknown",
-    };
+    let verdict = r.verdict.as_str();
     let parent = r
         .parent
         .as_ref()

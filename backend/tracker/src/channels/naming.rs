@@ -1,0 +1,159 @@
+//! Logical channel names (docs/EXPORT.md "Channels"; DESIGN.md "Logical
+//! names"): the process behind each side, then `a->b#k` for connections
+//! and flows, `pipe:creator#k` and `socketpair:creator#k` for what a
+//! process made, with ordinals in canonical order (never the recording
+//! order of concurrent events).
+
+use std::collections::HashMap;
+
+use super::Channel;
+use super::discover::Scan;
+use crate::names::Names;
+use crate::{is_recv, is_send};
+use bop_model::{ChannelKind, Event};
+
+/// Events acting on one channel, per side.
+pub(super) type OnChannel = [Vec<usize>; 2];
+
+/// Canonical order key of an event: (process name, thread ordinal,
+/// position). Used wherever a "first" must not depend on interleaving.
+fn ckey(names: &Names, i: usize) -> (&str, usize, usize) {
+    let t = &names.threads[names.thread_of[i]];
+    (
+        names.processes[t.process].name.as_str(),
+        t.ordinal,
+        names.position[i],
+    )
+}
+
+/// The group a channel is counted in and its place in that group's order.
+type Group = (String, (String, usize, usize));
+
+/// Names every channel; `on[c]` are the events on channel `c` per side.
+pub(super) fn name_channels(
+    events: &[Event],
+    names: &Names,
+    scans: &[Scan],
+    on: &[OnChannel],
+) -> Vec<Channel> {
+    let mut out: Vec<Channel> = Vec::with_capacity(scans.len());
+    let mut groups: Vec<Group> = Vec::with_capacity(scans.len());
+    for (s, on_c) in scans.iter().zip(on) {
+        let processes = holders(events, names, s, on_c);
+        let ends = [0, 1].map(|k| match processes[k] {
+            Some(p) => names.processes[p].name.clone(),
+            None => outside(s, k),
+        });
+        groups.push(group(events, names, s, on_c, &ends));
+        out.push(Channel {
+            name: String::new(),
+            kind: s.kind,
+            stream: s.stream,
+            ends,
+            processes,
+            created_by: s.connect.or(s.accept).or(s.created_by),
+        });
+    }
+    assign_names(&mut out, &groups);
+    out
+}
+
+/// The process behind each side: the canonical first process that moved
+/// data on it, else that did anything on it; for a connection, the
+/// processes of its connect and accept.
+fn holders(events: &[Event], names: &Names, s: &Scan, on: &OnChannel) -> [Option<usize>; 2] {
+    let proc_of = |i: usize| names.threads[names.thread_of[i]].process;
+    let holder = |k: usize| -> Option<usize> {
+        let data = on[k]
+            .iter()
+            .copied()
+            .filter(|&i| is_send(&events[i].call) || is_recv(&events[i].call));
+        let pick = data.min_by_key(|&i| ckey(names, i));
+        let pick = pick.or_else(|| on[k].iter().copied().min_by_key(|&i| ckey(names, i)));
+        pick.map(proc_of)
+    };
+    let mut processes = [holder(0), holder(1)];
+    if s.kind != ChannelKind::Pipe && s.stream {
+        // Connect and accept say exactly who holds each end.
+        if let Some(i) = s.connect {
+            processes[0] = Some(proc_of(i));
+        }
+        if let Some(i) = s.accept {
+            processes[1] = Some(proc_of(i));
+        }
+    }
+    processes
+}
+
+/// The name of side `k` when no traced process holds it.
+fn outside(s: &Scan, k: usize) -> String {
+    let addr = s.addrs[k].clone().unwrap_or_else(|| "?".to_string());
+    match s.kind {
+        ChannelKind::Pipe => "outside".to_string(),
+        ChannelKind::Unix => format!("unix:{}", s.path.as_deref().unwrap_or("?")),
+        // An outside TCP client's port is ephemeral: name it by IP.
+        ChannelKind::Tcp if k == 0 => addr
+            .rsplit_once(':')
+            .map_or(addr.clone(), |(ip, _)| ip.to_string()),
+        _ => addr,
+    }
+}
+
+/// The group of a channel (`pipe:creator`, `socketpair:creator`, `a->b`,
+/// or a pipe of unknown origin named by its first fd) and its order key.
+fn group(events: &[Event], names: &Names, s: &Scan, on: &OnChannel, ends: &[String; 2]) -> Group {
+    let proc_of = |i: usize| names.threads[names.thread_of[i]].process;
+    let all = || on[0].iter().chain(&on[1]).copied();
+    let (group, order) = if let Some(i) = s
+        .created_by
+        .filter(|_| s.kind == ChannelKind::Pipe || s.socketpair)
+    {
+        let kind = if s.socketpair { "socketpair" } else { "pipe" };
+        (
+            format!("{kind}:{}", names.processes[proc_of(i)].name),
+            ckey(names, i),
+        )
+    } else if s.kind == ChannelKind::Pipe {
+        let min = all()
+            .filter_map(|i| Some((names.processes[proc_of(i)].name.clone(), events[i].fd?)))
+            .min()
+            .unwrap_or_else(|| ("?".to_string(), -1));
+        (format!("pipe:{}/fd{}", min.0, min.1), ("", 0, 0))
+    } else {
+        let created = s
+            .connect
+            .or(s.accept)
+            .or_else(|| all().min_by_key(|&i| ckey(names, i)));
+        (
+            format!("{}->{}", ends[0], ends[1]),
+            created.map_or(("", 0, 0), |i| ckey(names, i)),
+        )
+    };
+    (group, (order.0.to_string(), order.1, order.2))
+}
+
+/// `group#k` by order within each group (a pipe named by its fd keeps
+/// that name), then `~n` suffixes where inherited pipes would share one.
+fn assign_names(out: &mut [Channel], groups: &[Group]) {
+    let mut idx: Vec<usize> = (0..out.len()).collect();
+    idx.sort_by(|&a, &b| groups[a].cmp(&groups[b]).then(a.cmp(&b)));
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for &c in &idx {
+        let g = groups[c].0.as_str();
+        if g.starts_with("pipe:") && g.contains("/fd") {
+            out[c].name = g.to_string();
+            continue;
+        }
+        let k = count.entry(g).or_insert(0);
+        out[c].name = format!("{g}#{k}");
+        *k += 1;
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for &c in &idx {
+        let n = seen.entry(out[c].name.clone()).or_insert(0);
+        if *n > 0 {
+            out[c].name = format!("{}~{n}", out[c].name);
+        }
+        *n += 1;
+    }
+}
