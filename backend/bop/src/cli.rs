@@ -149,6 +149,14 @@ enum Command {
         #[arg(long)]
         parallel: Option<usize>,
     },
+    /// Search a target for bugs: fault sets derived from the causal graph
+    /// (lineage-driven), confirmed by reruns and minimised.
+    ///
+    /// Exits 0 when no bug was found, 1 when at least one was, 2 on error.
+    /// The search is stored under STORE/searches (`bop searches`).
+    Search(crate::cli_search::SearchArgs),
+    /// List the stored searches, newest first.
+    Searches(crate::cli_search::SearchesArgs),
     /// Compare two runs by logical names: what differs, and the first
     /// divergence in A's causal order.
     ///
@@ -223,7 +231,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let is_diff = matches!(cli.command, Command::Diff { .. });
+    let is_diff = matches!(cli.command, Command::Diff { .. } | Command::Search(_));
     let is_run = matches!(
         cli.command,
         Command::Run { .. } | Command::Rerun { .. } | Command::Demo { .. }
@@ -468,6 +476,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             print_out(&crate::explore::render(&e))
         }
+        Command::Search(args) => crate::cli_search::search(args),
+        Command::Searches(args) => crate::cli_search::searches(args),
         Command::Diff { store, a, b, json } => {
             let store = store.open()?;
             let (ma, ea) = (store.manifest(&a)?, store.events(&a)?);

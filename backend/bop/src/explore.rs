@@ -26,7 +26,7 @@ pub enum ExploreError {
 
 /// Runs `jobs` (argument lists for `bop rerun`) with `parallel` children;
 /// stops starting new ones when `stop` is set. Calls `done` per finished job.
-fn run_jobs(
+pub(crate) fn run_jobs(
     bop: &Path,
     store: &Store,
     jobs: Vec<(String, Vec<String>)>,

@@ -11,6 +11,8 @@
 //! `unsafe` code) and `bop-server`.
 
 pub mod cli;
+mod cli_search;
 pub mod explore;
 pub mod runner;
 pub mod scenario;
+pub mod search;

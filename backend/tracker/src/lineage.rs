@@ -42,15 +42,41 @@ pub struct Race {
 
 /// Per event: whether it is in the causal past of the workload's end
 /// (inclusive), or every event when the run has no client.
+///
+/// Besides happens-before, an event depends on every earlier event of its
+/// own process: threads share memory the tracer does not see (a replica's
+/// connection thread answers a read from the store another thread filled
+/// from a replication message), so the lineage follows the process, not
+/// only the thread.
 pub fn causal_past(g: &CausalGraph<'_>) -> Vec<bool> {
     let n = g.events().len();
     let Some(end) = g.workload_end() else {
         return vec![true; n];
     };
+    let events = g.events();
+    // Per process: its events by start time, and how far back it is taken.
+    let mut by_process: Vec<Vec<usize>> = vec![Vec::new(); g.processes().len()];
+    for i in 0..n {
+        by_process[g.process_of(i)].push(i);
+    }
+    for list in &mut by_process {
+        list.sort_by_key(|&i| (events[i].start_ns, events[i].seq));
+    }
+    let mut taken = vec![0usize; by_process.len()];
     let mut seen = vec![false; n];
     seen[end] = true;
     let mut queue = VecDeque::from([end]);
     while let Some(v) = queue.pop_front() {
+        let p = g.process_of(v);
+        let list = &by_process[p];
+        let upto = list.partition_point(|&i| events[i].start_ns < events[v].start_ns);
+        for &u in &list[taken[p].min(upto)..upto] {
+            if !seen[u] {
+                seen[u] = true;
+                queue.push_back(u);
+            }
+        }
+        taken[p] = taken[p].max(upto);
         for e in g
             .graph()
             .edges_directed(NodeIndex::new(v), Direction::Incoming)
@@ -63,6 +89,24 @@ pub fn causal_past(g: &CausalGraph<'_>) -> Vec<bool> {
         }
     }
     seen
+}
+
+/// How many messages the client (the scenario's `client` node and its
+/// children) received: a run whose client got fewer answers than the
+/// baseline's reached a lesser outcome (it gave up on something), and its
+/// lineage is no way of reaching the baseline's.
+pub fn client_deliveries(g: &CausalGraph<'_>) -> Option<usize> {
+    let ps = g.processes();
+    let mut client = vec![false; ps.len()];
+    for (i, p) in ps.iter().enumerate() {
+        client[i] = p.node.as_deref() == Some("client") || p.parent.is_some_and(|q| client[q]);
+    }
+    client.contains(&true).then(|| {
+        g.messages()
+            .iter()
+            .filter(|m| m.recvs.first().is_some_and(|&r| client[g.process_of(r)]))
+            .count()
+    })
 }
 
 /// The lineage of a run, in logical names.

@@ -143,32 +143,33 @@ fn replica(port: u16) {
     });
 }
 
-/// A request/response connection with a reply timeout.
+/// A request/response connection with a reply timeout; a connection that
+/// could not be opened answers nothing, like one whose replies time out.
 struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    streams: Option<(BufReader<TcpStream>, TcpStream)>,
 }
 
 impl Conn {
     fn open(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| {
-            eprintln!("bop-kv client: cannot connect to {port}: {e}");
-            exit(1)
-        });
-        s.set_read_timeout(Some(Duration::from_millis(1000)))
-            .unwrap();
-        Conn {
-            reader: BufReader::new(s.try_clone().unwrap()),
-            writer: s,
-        }
+        let streams = match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => {
+                s.set_read_timeout(Some(Duration::from_millis(1000)))
+                    .unwrap();
+                Some((BufReader::new(s.try_clone().unwrap()), s))
+            }
+            Err(e) => {
+                eprintln!("bop-kv client: cannot connect to {port}: {e}");
+                None
+            }
+        };
+        Conn { streams }
     }
 
     fn call(&mut self, request: &str) -> Option<String> {
-        self.writer
-            .write_all(format!("{request}\n").as_bytes())
-            .ok()?;
+        let (reader, writer) = self.streams.as_mut()?;
+        writer.write_all(format!("{request}\n").as_bytes()).ok()?;
         let mut line = String::new();
-        match self.reader.read_line(&mut line) {
+        match reader.read_line(&mut line) {
             Ok(n) if n > 0 => Some(line.trim().to_string()),
             _ => None,
         }
