@@ -20,3 +20,5 @@ mod explore;
 mod diff;
 // The HTTP API and pages of bop serve through app(), reruns by the real binary.
 mod api;
+// bop search: lineage-driven fault injection finds the demo's seeded bugs.
+mod search;

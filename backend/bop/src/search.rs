@@ -41,6 +41,9 @@ pub enum SearchError {
 /// The bisection steps a delay gets when shrinking it.
 const SHRINK_STEPS: usize = 4;
 
+/// Reruns per minimisation step (see [`minimise`]).
+const MINIMISE_REPS: usize = 2;
+
 /// What the loop knows: the candidates, the supports, what was tried.
 struct Plan {
     candidates: Vec<Candidate>,
@@ -362,12 +365,24 @@ fn judge(
         bug.also.push(plan.plan_of(&set));
         return Ok(());
     }
-    let (minimal, run) = minimise(s, plan, set, &first.id);
-    plan.failing.push(minimal.0.clone());
+    let ((kept, shrunk), run, unshrunk_run) = minimise(s, plan, set, &first.id);
+    let whole = plan.plan_of(&kept);
+    plan.failing.push(kept);
+    let (plan_found, confirmed, run) = if shrunk == whole {
+        (whole, Confirmed { failed, of }, run)
+    } else {
+        settle(
+            s,
+            plan,
+            (whole, unshrunk_run),
+            shrunk,
+            Confirmed { failed, of },
+        )
+    };
     s.search.bugs.push(Bug {
-        plan: minimal.1,
+        plan: plan_found,
         runs_to_find: found_at,
-        confirmed: Confirmed { failed, of },
+        confirmed,
         check,
         run,
         also: vec![],
@@ -375,16 +390,65 @@ fn judge(
     s.save()
 }
 
+/// A delay shrunk to the edge of its window fails only sometimes, and a bug
+/// must fail in most reruns (DESIGN "bug"): confirm the shrunk plan like
+/// the first, and back off halfway towards the unshrunk delays (twice)
+/// until it holds; the flip rate reported is the plan's own.
+fn settle(
+    s: &mut Searcher<'_>,
+    plan: &Plan,
+    (whole, run): (FaultPlan, String),
+    mut shrunk: FaultPlan,
+    confirmed: Confirmed,
+) -> (FaultPlan, Confirmed, String) {
+    let confirm = s.search.params.confirm;
+    for _ in 0..2 {
+        let Ok(results) = s.rerun(&vec![shrunk.clone(); confirm]) else {
+            break;
+        };
+        let failing: Vec<&Manifest> = results
+            .iter()
+            .flatten()
+            .filter(|m| plan.counts(m))
+            .collect();
+        if failing.len() >= (2 * confirm).div_ceil(3) {
+            let of = results.iter().flatten().count();
+            let run = failing[0].id.clone();
+            return (
+                shrunk,
+                Confirmed {
+                    failed: failing.len(),
+                    of,
+                },
+                run,
+            );
+        }
+        for (f, w) in shrunk.faults.iter_mut().zip(&whole.faults) {
+            if let (Fault::Delay { ms: Ms::N(a), .. }, Fault::Delay { ms: Ms::N(b), .. }) =
+                (&mut *f, w)
+            {
+                *a = a.midpoint(*b);
+            }
+        }
+    }
+    (whole, confirmed, run)
+}
+
 /// Delta-debugs the set, then shrinks each fixed delay; returns the
-/// minimal set (for superset skipping), its plan and a run that failed
-/// with exactly that plan.
+/// minimal set (for superset skipping) and its shrunk plan, a run that
+/// failed with exactly that plan, and one that failed with the set's
+/// unshrunk plan.
 fn minimise(
     s: &mut Searcher<'_>,
     plan: &Plan,
     set: Set,
     first: &str,
-) -> ((Set, FaultPlan), String) {
+) -> ((Set, FaultPlan), String, String) {
     let mut last = first.to_string();
+    // A smaller plan is kept only when it fails in every one of
+    // `MINIMISE_REPS` reruns (made at once): a delay shrunk to the very edge
+    // of its window, or a set that failed once by luck, would not
+    // reproduce when the user reruns the reported plan.
     let fails = |faults: &[Fault], s: &mut Searcher<'_>, last: &mut String| {
         if s.stop.load(Ordering::SeqCst) {
             return None;
@@ -392,12 +456,17 @@ fn minimise(
         let one = FaultPlan {
             faults: faults.to_vec(),
         };
-        let m = s.rerun(&[one]).ok()?.pop().flatten()?;
-        let failed = plan.counts(&m);
-        if failed {
-            *last = m.id;
+        let results = s.rerun(&vec![one; MINIMISE_REPS]).ok()?;
+        let mut failing = None;
+        for m in &results {
+            match m {
+                Some(m) if plan.counts(m) => failing = Some(m.id.clone()),
+                Some(_) => return Some(false),
+                None => return None,
+            }
         }
-        Some(failed)
+        *last = failing?;
+        Some(true)
     };
     let members: Vec<usize> = set.iter().copied().collect();
     let kept = minimise::ddmin(members, &mut |sub: &[usize]| {
@@ -407,6 +476,7 @@ fn minimise(
             .collect();
         fails(&faults, s, &mut last)
     });
+    let unshrunk_run = last.clone();
     let mut faults: Vec<Fault> = kept
         .iter()
         .map(|&c| plan.candidates[c].fault.clone())
@@ -432,7 +502,11 @@ fn minimise(
             ms: Ms::N(shrunk.max(1)),
         };
     }
-    ((kept.into_iter().collect(), FaultPlan { faults }), last)
+    (
+        (kept.into_iter().collect(), FaultPlan { faults }),
+        last,
+        unshrunk_run,
+    )
 }
 
 /// The check's first line of output in a failing run, which says which
