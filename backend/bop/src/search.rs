@@ -51,7 +51,8 @@ struct Plan {
     supports: Vec<Set>,
     tried: HashSet<Set>,
     failing: Vec<Set>,
-    classes: HashSet<String>,
+    /// Trace classes in which a baseline failed the check.
+    flaky: HashSet<String>,
     /// How many messages the base run's client received.
     answers: Option<usize>,
 }
@@ -95,14 +96,18 @@ impl Plan {
         )
     }
 
-    /// A failure counts when the check failed in a trace class no baseline
-    /// has: a flip a baseline could show too is not the fault's doing.
+    /// A failure counts when a fault fired and the check failed in a trace
+    /// class where no baseline failed: a flip a baseline could show too is
+    /// not the fault's doing. (A trace class leaves out the order of
+    /// concurrent deliveries, so a race-directed delay's failing run may
+    /// share a passing baseline's class: that alone proves nothing.)
     fn counts(&self, m: &Manifest) -> bool {
         m.verdict == Verdict::Fail
+            && m.faults.iter().any(|f| f.fired)
             && !m
                 .trace_class
                 .as_ref()
-                .is_some_and(|c| self.classes.contains(c))
+                .is_some_and(|c| self.flaky.contains(c))
     }
 }
 
@@ -251,7 +256,7 @@ pub fn search(
         supports: vec![],
         tried: HashSet::new(),
         failing: vec![],
-        classes: base_manifest.trace_class.iter().cloned().collect(),
+        flaky: HashSet::new(),
         answers: bop_tracker::lineage::client_deliveries(&graph),
     };
     if base_manifest.verdict == Verdict::Pass {
@@ -272,10 +277,12 @@ fn baselines(s: &mut Searcher<'_>, plan: &mut Plan) -> Result<(), SearchError> {
     let n = s.search.params.baselines;
     let results = s.rerun(&vec![FaultPlan::default(); n])?;
     for m in results.into_iter().flatten() {
-        plan.classes.extend(m.trace_class.clone());
         match m.verdict {
             Verdict::Pass => plan.supports.extend(plan.support(s.store, &m.id)),
-            Verdict::Fail => s.search.baseline_failures += 1,
+            Verdict::Fail => {
+                s.search.baseline_failures += 1;
+                plan.flaky.extend(m.trace_class.clone());
+            }
             Verdict::Unknown => {}
         }
         s.search.baselines.push(m.id);

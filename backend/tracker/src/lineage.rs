@@ -59,8 +59,10 @@ pub fn causal_past(g: &CausalGraph<'_>) -> Vec<bool> {
     for i in 0..n {
         by_process[g.process_of(i)].push(i);
     }
+    // An event can have used what completed before it started.
+    let done = |i: usize| events[i].end_ns.unwrap_or(u64::MAX);
     for list in &mut by_process {
-        list.sort_by_key(|&i| (events[i].start_ns, events[i].seq));
+        list.sort_by_key(|&i| (done(i), events[i].seq));
     }
     let mut taken = vec![0usize; by_process.len()];
     let mut seen = vec![false; n];
@@ -69,7 +71,7 @@ pub fn causal_past(g: &CausalGraph<'_>) -> Vec<bool> {
     while let Some(v) = queue.pop_front() {
         let p = g.process_of(v);
         let list = &by_process[p];
-        let upto = list.partition_point(|&i| events[i].start_ns < events[v].start_ns);
+        let upto = list.partition_point(|&i| done(i) <= events[v].start_ns);
         for &u in &list[taken[p].min(upto)..upto] {
             if !seen[u] {
                 seen[u] = true;
@@ -147,7 +149,9 @@ pub fn races(g: &CausalGraph<'_>, per_message: usize) -> Vec<Race> {
             past[r].then(|| (g.process_of(r), r, m))
         })
         .collect();
-    deliveries.sort_by_key(|&(p, r, _)| (p, events[r].start_ns, events[r].seq));
+    // A receive blocks before its bytes come: it is delivered when it returns.
+    let delivered = |r: usize| events[r].end_ns.unwrap_or(events[r].start_ns);
+    deliveries.sort_by_key(|&(p, r, _)| (p, delivered(r), events[r].seq));
     let mut out = Vec::new();
     for (k, &(p, r1, m1)) in deliveries.iter().enumerate() {
         let first = &g.messages()[m1];
@@ -161,13 +165,12 @@ pub fn races(g: &CausalGraph<'_>, per_message: usize) -> Vec<Race> {
                     second.channel != first.channel && !g.happens_before(r1, second.send)
                 })
                 .take(per_message)
-                .map(|&(_, r2, m2)| {
-                    let end = events[r2].end_ns.unwrap_or(events[r2].start_ns);
-                    Race {
-                        earlier: m1,
-                        later: m2,
-                        gap_ms: end.saturating_sub(send1.start_ns).div_ceil(1_000_000),
-                    }
+                .map(|&(_, r2, m2)| Race {
+                    earlier: m1,
+                    later: m2,
+                    gap_ms: delivered(r2)
+                        .saturating_sub(send1.start_ns)
+                        .div_ceil(1_000_000),
                 }),
         );
     }

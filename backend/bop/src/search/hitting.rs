@@ -23,7 +23,7 @@ pub(crate) struct Known<'a> {
 
 /// Up to `want` fault sets of the smallest size k ≤ `max` that hit every
 /// support, are untried, and contain no failing set; the candidates are
-/// numbered by priority, so sets come in lexicographic order. With no
+/// numbered by priority, so sets come by the sum of their members' numbers. With no
 /// support yet, every candidate hits vacuously. Empty when none exists.
 pub(crate) fn next_sets(
     supports: &[Set],
@@ -41,11 +41,14 @@ pub(crate) fn next_sets(
     for k in 1..=max {
         let mut found = BTreeSet::new();
         grow(&supports, k, &mut Set::new(), &mut found);
-        let sets: Vec<Set> = found
+        let mut sets: Vec<Set> = found
             .into_iter()
             .filter(|s: &Set| s.len() == k && admissible(s, known))
-            .take(want)
             .collect();
+        // Sets of high-priority candidates first: (0, 40) is no likelier
+        // a bug than (3, 4), but lexicographic order would try it first.
+        sets.sort_by_key(|s| (s.iter().sum::<usize>(), s.clone()));
+        sets.truncate(want);
         if !sets.is_empty() {
             return sets;
         }
