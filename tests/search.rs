@@ -156,3 +156,78 @@ fn in_a_demo_drop_sweep_only_the_seeded_bugs_fail() {
         text(&out.stdout)
     );
 }
+
+/// `bop search TARGET.toml --json` on one of tests/guests/search/.
+fn search_target(s: &TempStore, name: &str, budget: &str) -> (Option<i32>, Search, String) {
+    let file = format!("{}/guests/search/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let out = s.bop(&[
+        "search",
+        &file,
+        "--id",
+        name,
+        "--budget",
+        budget,
+        "--parallel",
+        "2",
+        "--json",
+    ]);
+    let report = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let found = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{report}"));
+    (out.status.code(), found, report)
+}
+
+#[test]
+fn a_bug_that_needs_two_faults_at_once_is_found() {
+    let s = TempStore::new();
+    let (code, found, report) = search_target(&s, "two", "60");
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(found.bugs.len(), 1, "{report}");
+    let bug = &found.bugs[0];
+    eprintln!(
+        "two-fault bug found after {} reruns: {:?}",
+        bug.runs_to_find, bug.plan
+    );
+    // Either replication message alone is masked by the other backup, so
+    // the minimal plan keeps two faults.
+    assert_eq!(bug.plan.faults.len(), 2, "{bug:?}");
+    assert!(bug.check.contains("acknowledged write lost"), "{bug:?}");
+    assert!(bug.runs_to_find <= 50, "{bug:?}\n{report}");
+}
+
+#[test]
+fn a_bug_only_a_delay_inside_a_window_reveals_is_found() {
+    let s = TempStore::new();
+    let (code, found, report) = search_target(&s, "window", "40");
+    assert_eq!(code, Some(1), "{report}");
+    let bug = found
+        .bugs
+        .iter()
+        .find(|b| {
+            matches!(
+                b.plan.faults.as_slice(),
+                [bop_model::Fault::Delay {
+                    ms: bop_model::Ms::N(_),
+                    ..
+                }]
+            )
+        })
+        .unwrap_or_else(|| panic!("no single finite delay among the bugs\n{report}"));
+    eprintln!(
+        "window bug found after {} reruns: {:?}",
+        bug.runs_to_find, bug.plan
+    );
+    assert!(bug.runs_to_find <= 20, "{bug:?}\n{report}");
+}
+
+#[test]
+fn a_correct_system_yields_no_bug() {
+    let s = TempStore::new();
+    let (code, found, report) = search_target(&s, "correct", "40");
+    assert_eq!(code, Some(0), "{report}");
+    assert!(found.bugs.is_empty(), "{report}");
+    assert!(found.runs >= 40, "{report}");
+}
