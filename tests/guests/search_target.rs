@@ -211,8 +211,8 @@ fn check(history: &str) {
     let text = std::fs::read_to_string(history).unwrap_or_default();
     let acked = text
         .lines()
-        .filter_map(|l| l.strip_prefix("put x ")?.strip_suffix(" -> OK"))
-        .last();
+        .rev()
+        .find_map(|l| l.strip_prefix("put x ")?.strip_suffix(" -> OK"));
     let read = text.lines().find_map(|l| l.strip_prefix("read x -> "));
     match (acked, read) {
         (Some(v), Some(r)) if r != "timeout" && r != "ERR" && r != v => {
