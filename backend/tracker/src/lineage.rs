@@ -238,6 +238,50 @@ mod tests {
     }
 
     #[test]
+    fn what_another_thread_of_the_process_received_earlier_is_lineage() {
+        let mut l = Log::default();
+        let (f, fs) = (
+            tcp("127.0.0.1:300", "127.0.0.1:7"),
+            tcp("127.0.0.1:7", "127.0.0.1:300"),
+        );
+        let (c, s) = (
+            tcp("127.0.0.1:100", "127.0.0.1:7"),
+            tcp("127.0.0.1:7", "127.0.0.1:100"),
+        );
+        l.push(ev(9, 9, "start").node("server"));
+        l.push(ev(9, 9, "clone").child(10));
+        l.push(ev(9, 10, "start").thread().child(9));
+        l.push(ev(3, 3, "start").node("feeder"));
+        l.push(ev(1, 1, "start").node("client"));
+        // The feeder fills the server's memory through thread 10...
+        l.push(ev(3, 3, "connect").fd(3).ep(f.clone()));
+        l.push(
+            ev(9, 10, "accept")
+                .fd(3)
+                .ret(Some(4))
+                .fds(&[4], [fs.clone()]),
+        );
+        l.push(ev(3, 3, "write").fd(3).ep(f).bytes(4));
+        l.push(ev(9, 10, "read").fd(4).ep(fs).bytes(4));
+        // ...and thread 9 answers the client from it.
+        l.push(ev(1, 1, "connect").fd(3).ep(c.clone()));
+        l.push(ev(9, 9, "accept").fd(3).ret(Some(5)).fds(&[5], [s.clone()]));
+        l.push(ev(1, 1, "write").fd(3).ep(c.clone()).bytes(4));
+        l.push(ev(9, 9, "read").fd(5).ep(s.clone()).bytes(4));
+        l.push(ev(9, 9, "write").fd(5).ep(s).bytes(2));
+        l.push(ev(1, 1, "read").fd(3).ep(c).bytes(2));
+        l.push(ev(1, 1, "exit"));
+        let g = CausalGraph::build(&l.events);
+        let lineage = lineage(&g);
+        assert!(
+            lineage.messages.contains("feeder->server#0/0"),
+            "{:?}",
+            lineage.messages
+        );
+        assert!(lineage.processes.contains("feeder"));
+    }
+
+    #[test]
     fn without_a_client_every_event_is_lineage() {
         let events = two_clients(0, false);
         let g = CausalGraph::build(&events);
