@@ -231,6 +231,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    // Like diff(1), these exit 0 or 1 with an answer, 2 on an error.
     let is_diff = matches!(cli.command, Command::Diff { .. } | Command::Search(_));
     let is_run = matches!(
         cli.command,
