@@ -23,3 +23,5 @@ mod diff;
 mod api;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
+// bop search: lineage-driven fault injection finds the demo's seeded bugs.
+mod search;

@@ -27,6 +27,7 @@ mod export;
 mod rerun;
 mod run;
 mod runs;
+mod search;
 mod serve;
 mod show;
 
@@ -53,6 +54,8 @@ enum Command {
     Serve(serve::ServeArgs),
     Demo(demo::DemoArgs),
     Delete(delete::DeleteArgs),
+    Search(search::SearchArgs),
+    Searches(search::SearchesArgs),
 }
 
 impl Command {
@@ -68,6 +71,8 @@ impl Command {
             Command::Serve(args) => serve::run(args),
             Command::Demo(args) => demo::run(args),
             Command::Delete(args) => delete::run(args),
+            Command::Search(args) => search::run(args),
+            Command::Searches(args) => search::list(args),
         }
     }
 
@@ -76,7 +81,8 @@ impl Command {
     fn error_status(&self) -> u8 {
         match self {
             Command::Run(_) | Command::Rerun(_) | Command::Demo(_) => 125,
-            Command::Diff(_) => 2,
+            // diff(1)'s convention; search's 0/1 mean "no bug"/"bugs".
+            Command::Diff(_) | Command::Search(_) => 2,
             _ => 1,
         }
     }

@@ -5,7 +5,8 @@
 //! This crate is the `bop` command: the CLI (one module per subcommand),
 //! the runner that records a target (a command or a scenario) through the
 //! tracer, baselines (the plain run a fault plan's names come from),
-//! scenarios, explorations, and the child-process reruns they run on. The
+//! scenarios, explorations, searches, and the child-process reruns they
+//! run on. The
 //! layers it drives are crates of their own (docs/ARCHITECTURE.md):
 //! `bop-model` (vocabulary), `bop-store`, `bop-tracker` (pure: events →
 //! causal graph, comparison), `bop-injector` (pure: plans, locators,
@@ -18,3 +19,4 @@ pub mod explore;
 pub(crate) mod jobs;
 pub mod runner;
 pub mod scenario;
+pub mod search;

@@ -13,6 +13,7 @@ mod event;
 mod exploration;
 mod fault;
 mod run;
+mod search;
 
 pub use call::{
     CALLS, CallKind, is_blocking, is_fork, is_recorded_call, is_recv, is_send, is_thread_end,
@@ -22,6 +23,7 @@ pub use event::{ChannelKind, Detail, Endpoint, Event};
 pub use exploration::{Class, Exploration, Params, Probe, Sweep};
 pub use fault::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError, planned_errno};
 pub use run::{Counts, EndReason, Manifest, RunStatus, Target, Verdict};
+pub use search::{Bug, Confirmed, FaultKind, Search, SearchParams};
 
 /// Version of the event-log and manifest schema written by this build.
 pub const EVENT_SCHEMA: u32 = 1;

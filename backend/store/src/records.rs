@@ -27,6 +27,15 @@ impl Record for bop_model::Exploration {
     }
 }
 
+impl Record for bop_model::Search {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn started_ms(&self) -> u64 {
+        self.started_ms
+    }
+}
+
 /// One collection of stored documents.
 #[derive(Clone, Debug)]
 pub struct Records {
@@ -40,6 +49,14 @@ impl Store {
         Records {
             dir: self.root().join("explorations"),
             kind: "exploration",
+        }
+    }
+
+    /// The stored searches (`bop search`).
+    pub fn searches(&self) -> Records {
+        Records {
+            dir: self.root().join("searches"),
+            kind: "search",
         }
     }
 }

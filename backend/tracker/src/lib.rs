@@ -16,12 +16,14 @@
 //!   divergence (`bop diff`); its module docs give the method step by step.
 //! * [`export`]: JSON contract (docs/EXPORT.md), dot, ShiViz, Perfetto.
 //! * [`show`]: the strace-like timeline of `bop show`.
+//! * [`lineage`]: the causal past of the verdict and its races (`bop search`).
 
 mod channels;
 pub mod classes;
 pub mod compare;
 pub mod export;
 mod graph;
+pub mod lineage;
 mod names;
 pub mod show;
 

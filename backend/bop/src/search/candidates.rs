@@ -1,0 +1,295 @@
+//! Candidate faults from the base run's causal graph, not blind (issue 14
+//! item 3): omissions on the lineage (drop or hold forever a message, crash
+//! a process right after one of its sends, partition the two ends of a
+//! channel after a message, an errno on a connect, send or receive) and
+//! race-directed delays (hold the earlier of two unforced deliveries just
+//! past the later, by the gap the baseline measured plus a margin).
+//!
+//! The client is the observer, not the system under test: holding one of
+//! its sends forever only hangs the workload, and crashing it silences the
+//! one who judges, so neither is a candidate. Errors on its calls stay:
+//! they are what the network does to a client.
+
+use std::collections::BTreeSet;
+
+use bop_model::{ConnectMode, Fault, FaultKind, Ms};
+use bop_tracker::CausalGraph;
+use bop_tracker::lineage::{self, Lineage};
+
+/// One candidate fault and what must be in a run's lineage for it to cut it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Candidate {
+    /// The fault, in the base run's logical names.
+    pub(crate) fault: Fault,
+    /// Its kind, as `--faults` names it.
+    pub(crate) kind: FaultKind,
+    /// What it acts on: two faults with one key are one fault twice.
+    pub(crate) key: String,
+    /// The message or event whose presence in a lineage it needs.
+    needs: Needs,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Needs {
+    Message(String),
+    Event(String),
+}
+
+impl Candidate {
+    /// True when the fault acts on something in the lineage, so it could cut
+    /// the way that run reached its outcome.
+    pub(crate) fn cuts(&self, l: &Lineage) -> bool {
+        match &self.needs {
+            Needs::Message(m) => l.messages.contains(m),
+            Needs::Event(e) => l.events.contains(e),
+        }
+    }
+}
+
+/// The margin added to a measured race gap: reruns under the tracer are
+/// not exactly as fast as the baseline, and a delay that only ties does not
+/// swap. Shrinking finds the real edge afterwards.
+pub(crate) fn race_margin_ms(gap_ms: u64) -> u64 {
+    (gap_ms / 4).max(20)
+}
+
+/// The candidates of the base run, highest priority first: race-directed
+/// delays (few and aimed), drops, errors, crashes, partitions, then
+/// delays forever (they mostly repeat drops).
+pub(crate) fn candidates(g: &CausalGraph<'_>, kinds: &[FaultKind]) -> Vec<Candidate> {
+    let past = lineage::causal_past(g);
+    let client_side = client_side(g);
+    let lineage_msgs: Vec<usize> = (0..g.messages().len())
+        .filter(|&m| g.messages()[m].recvs.iter().any(|&r| past[r]))
+        .collect();
+    let mut out = Vec::new();
+    let message = |name: &str| format!("message {name}");
+    if kinds.contains(&FaultKind::Delay) {
+        for r in lineage::races(g, 2) {
+            let name = g.messages()[r.earlier].name.clone();
+            let ms = r.gap_ms + race_margin_ms(r.gap_ms);
+            out.push(Candidate {
+                fault: Fault::Delay {
+                    message: name.clone(),
+                    ms: Ms::N(ms),
+                },
+                kind: FaultKind::Delay,
+                key: message(&name),
+                needs: Needs::Message(name),
+            });
+        }
+    }
+    if kinds.contains(&FaultKind::Drop) {
+        for &m in &lineage_msgs {
+            let name = g.messages()[m].name.clone();
+            out.push(Candidate {
+                fault: Fault::Drop {
+                    message: name.clone(),
+                },
+                kind: FaultKind::Drop,
+                key: message(&name),
+                needs: Needs::Message(name),
+            });
+        }
+    }
+    if kinds.contains(&FaultKind::Error) {
+        out.extend(errors(g, &past, &lineage_msgs));
+    }
+    if kinds.contains(&FaultKind::Crash) {
+        out.extend(crashes(g, &lineage_msgs, &client_side));
+    }
+    if kinds.contains(&FaultKind::Partition) {
+        out.extend(partitions(g, &lineage_msgs));
+    }
+    if kinds.contains(&FaultKind::Delay) {
+        for &m in &lineage_msgs {
+            let msg = &g.messages()[m];
+            if client_side[g.process_of(msg.send)] {
+                continue;
+            }
+            out.push(Candidate {
+                fault: Fault::Delay {
+                    message: msg.name.clone(),
+                    ms: Ms::Word("inf".into()),
+                },
+                kind: FaultKind::Delay,
+                key: message(&msg.name),
+                needs: Needs::Message(msg.name.clone()),
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|c| seen.insert(c.fault.to_string()));
+    out
+}
+
+/// Per process: whether it is the scenario's client or one of its children.
+fn client_side(g: &CausalGraph<'_>) -> Vec<bool> {
+    let ps = g.processes();
+    let mut out = vec![false; ps.len()];
+    // Parents come before children.
+    for (i, p) in ps.iter().enumerate() {
+        out[i] = p.node.as_deref() == Some("client") || p.parent.is_some_and(|q| out[q]);
+    }
+    out
+}
+
+/// One errno per call of the lineage that touches the network: a refused
+/// connect, a broken pipe on a send, a reset on the first receive.
+fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Candidate> {
+    let mut points: Vec<(usize, &str)> = (0..g.events().len())
+        .filter(|&i| past[i] && g.events()[i].call == "connect")
+        .map(|i| (i, "ECONNREFUSED"))
+        .collect();
+    for &m in lineage_msgs {
+        let msg = &g.messages()[m];
+        points.push((msg.send, "EPIPE"));
+        points.extend(msg.recvs.first().map(|&r| (r, "ECONNRESET")));
+    }
+    points.sort_by_key(|&(i, _)| g.events()[i].seq);
+    points
+        .into_iter()
+        .map(|(i, errno)| {
+            let event = g.event_name(i);
+            Candidate {
+                fault: Fault::Error {
+                    event: Some(event.clone()),
+                    process: None,
+                    call: None,
+                    channel: None,
+                    nth: None,
+                    errno: errno.into(),
+                },
+                kind: FaultKind::Error,
+                key: format!("event {event}"),
+                needs: Needs::Event(event),
+            }
+        })
+        .collect()
+}
+
+/// A crash of each non-client process right after each of its sends in
+/// the lineage (a message boundary: what it sent got out, nothing after).
+fn crashes(g: &CausalGraph<'_>, lineage_msgs: &[usize], client_side: &[bool]) -> Vec<Candidate> {
+    let mut sends: Vec<usize> = lineage_msgs
+        .iter()
+        .map(|&m| g.messages()[m].send)
+        .filter(|&s| !client_side[g.process_of(s)])
+        .collect();
+    sends.sort_by_key(|&s| g.events()[s].seq);
+    sends
+        .into_iter()
+        .map(|s| {
+            let process = g.processes()[g.process_of(s)].name.clone();
+            let event = g.event_name(s);
+            Candidate {
+                fault: Fault::Crash {
+                    process: process.clone(),
+                    after: Some(event.clone()),
+                    kill: false,
+                },
+                kind: FaultKind::Crash,
+                key: format!("process {process}"),
+                needs: Needs::Event(event),
+            }
+        })
+        .collect()
+}
+
+/// The two ends of each lineage channel cut apart right after one of its
+/// messages is sent (new connections between them are refused).
+fn partitions(g: &CausalGraph<'_>, lineage_msgs: &[usize]) -> Vec<Candidate> {
+    lineage_msgs
+        .iter()
+        .filter_map(|&m| {
+            let msg = &g.messages()[m];
+            let [Some(a), Some(b)] = g.channels()[msg.channel].processes else {
+                return None;
+            };
+            let (a, b) = (&g.processes()[a].name, &g.processes()[b].name);
+            if a == b {
+                return None;
+            }
+            let event = g.event_name(msg.send);
+            Some(Candidate {
+                fault: Fault::Partition {
+                    groups: [vec![a.clone()], vec![b.clone()]],
+                    after: Some(event.clone()),
+                    after_ms: None,
+                    heal_ms: None,
+                    connect: ConnectMode::Refuse,
+                },
+                kind: FaultKind::Partition,
+                key: format!("partition {a} | {b}"),
+                needs: Needs::Event(event),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A baseline of the bundled demo recorded by `bop demo`.
+    fn demo() -> Vec<bop_model::Event> {
+        include_str!("fixtures/demo.events.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("fixture line parses"))
+            .collect()
+    }
+
+    #[test]
+    fn the_demo_lineage_reaches_replication_through_the_replicas_memory() {
+        let events = demo();
+        let g = CausalGraph::build(&events);
+        let l = lineage::lineage(&g);
+        // The replica's reply to the client's GET comes from another thread
+        // than the one that read the SET: only the process rule links them.
+        assert!(
+            l.messages.contains("primary->replica#0/0"),
+            "{:?}",
+            l.messages
+        );
+        assert!(l.messages.contains("client->primary#0/r1"));
+        assert_eq!(lineage::client_deliveries(&g), Some(4));
+    }
+
+    #[test]
+    fn demo_candidates_aim_at_the_lineage_and_spare_the_client() {
+        let events = demo();
+        let g = CausalGraph::build(&events);
+        let all = candidates(&g, &FaultKind::ALL);
+        // The replication SET races the client's GET at the replica: held
+        // past it by the measured gap (the client thinks 50 ms) plus margin.
+        match &all[0].fault {
+            Fault::Delay {
+                message,
+                ms: Ms::N(ms),
+            } => {
+                assert_eq!(message, "primary->replica#0/0");
+                assert!((50..200).contains(ms), "{ms}");
+            }
+            other => panic!("first candidate: {other}"),
+        }
+        let drops = all.iter().filter(|c| c.kind == FaultKind::Drop).count();
+        assert_eq!(drops, 12, "every message of the demo is in its lineage");
+        for c in &all {
+            match &c.fault {
+                Fault::Crash { process, .. } => assert_ne!(process, "client"),
+                Fault::Delay {
+                    message,
+                    ms: Ms::Word(_),
+                } => {
+                    // `client->X#0/k` is the client's own send (`/rk` replies).
+                    let own = message.starts_with("client->") && !message.contains("/r");
+                    assert!(!own, "holding the client forever: {message}");
+                }
+                _ => {}
+            }
+        }
+        let only_drops = candidates(&g, &[FaultKind::Drop]);
+        assert!(only_drops.iter().all(|c| c.kind == FaultKind::Drop));
+        assert_eq!(only_drops.len(), 12);
+    }
+}
