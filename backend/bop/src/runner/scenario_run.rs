@@ -268,8 +268,9 @@ fn judge(
     }
 }
 
-/// The least time a check gets when the client used up the run's time.
-const CHECK_MIN: Duration = Duration::from_secs(1);
+/// The least time a check gets when the client used up the run's time:
+/// enough for a quick check on a loaded machine, far below a hang.
+const CHECK_MIN: Duration = Duration::from_secs(5);
 
 /// Runs the check (untraced, in its own process group); its exit status is
 /// the verdict. One that cannot start, is killed by a signal or overruns
@@ -280,8 +281,11 @@ fn run_check(dir: &RunDir, check: &Prepared, deadline: Instant) -> Judged {
     let allowed = check
         .timeout
         .map(Duration::from_secs_f64)
-        .unwrap_or_else(|| deadline.saturating_duration_since(Instant::now()))
-        .max(CHECK_MIN);
+        .unwrap_or_else(|| {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(CHECK_MIN)
+        });
     let until = Instant::now() + allowed;
     let (out, err) = match (
         open_append(dir.file("check.stdout")),
