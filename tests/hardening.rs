@@ -47,6 +47,8 @@ fn run_manifest(id: &str, command: &str) -> Manifest {
         counts: Counts::default(),
         capture_bytes: 0,
         error: None,
+        reason: None,
+        recorder: None,
     }
 }
 

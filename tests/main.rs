@@ -23,5 +23,7 @@ mod diff;
 mod api;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
+// Hardening of the CLI: closed pipes, error chains, validation, readiness, checks, signals.
+mod hardening_cli;
 // bop search: lineage-driven fault injection finds the demo's seeded bugs.
 mod search;

@@ -152,7 +152,10 @@ fn a_node_that_never_gets_ready_fails_the_run_and_is_killed() {
     let out = s.bop(&["run", "-q", "--id", "lazy", &file]);
     assert_status(&out, 125, "a node that never gets ready");
     assert!(
-        text(&out.stderr).contains("node 'lazy' was not ready after 0.5 s"),
+        text(&out.stderr).contains("node 'lazy' was not ready after 0.")
+            && text(&out.stderr).contains(
+                "s (its ready timeout) of waiting for its process tree to listen on port"
+            ),
         "{}",
         text(&out.stderr)
     );

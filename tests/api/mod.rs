@@ -111,6 +111,8 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
         },
         capture_bytes: 0,
         error: None,
+        reason: None,
+        recorder: None,
     }
 }
 

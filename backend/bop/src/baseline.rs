@@ -32,6 +32,8 @@ pub enum BaselineError {
 
 /// Where a faulty run's logical names come from.
 #[derive(Clone, Debug)]
+// One per command, never in a collection: boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Baseline {
     /// A run already in the store (`bop rerun RUN`, `bop explore RUN`).
     Recorded(Manifest),

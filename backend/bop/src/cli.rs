@@ -19,6 +19,15 @@ use clap::{Args, Parser, Subcommand};
 use bop_model::{Manifest, Target, Verdict};
 use bop_store::Store;
 
+/// `eprintln!` that never panics: a closed stderr (`bop run … 2>&1 | true`)
+/// must not turn the target's exit status into a panic's 101.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod delete;
 mod demo;
 mod diff;
@@ -101,10 +110,30 @@ pub fn main() -> ExitCode {
     match cli.command.run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("bop: error: {e:#}");
+            say!("bop: error: {}", render_error(&e));
             ExitCode::from(error_status)
         }
     }
+}
+
+/// An error and its causes as one line, `outer: cause: cause`, leaving out
+/// a cause whose text its parent already shows (the store's I/O errors put
+/// their OS error in their own message and also give it as their source).
+fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut parent = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parent.is_empty() && parent.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+        parent = text;
+    }
+    out
 }
 
 /// `--store`, which every subcommand takes.
@@ -145,8 +174,11 @@ fn print_out(text: &str) -> Result<ExitCode> {
 /// `bop run` for it: a command's is the target's (125 when bop failed), a
 /// scenario's is its verdict (0 pass, 1 fail, 124 unknown).
 fn report_run(m: &Manifest) -> Result<ExitCode> {
-    eprintln!("bop: {}", describe_run(m));
+    say!("bop: {}", describe_run(m));
     print_faults(m);
+    if let (Some(reason), None) = (&m.reason, &m.error) {
+        say!("bop: {reason}");
+    }
     let scenario = matches!(m.target, Target::Scenario { .. });
     match &m.error {
         Some(e) if scenario => bail!("run {} failed: {e}", m.id),
@@ -182,7 +214,7 @@ fn print_faults(m: &Manifest) {
     for r in &m.faults {
         let what = &r.fault;
         match (&r.fired, &r.at) {
-            (true, Some(at)) => eprintln!(
+            (true, Some(at)) => say!(
                 "bop: fault {what} fired at {} (pid {}, tid {}, {} ms): {}",
                 at.event.as_deref().unwrap_or(&at.call),
                 at.pid,
@@ -190,7 +222,7 @@ fn print_faults(m: &Manifest) {
                 at.at_ms,
                 r.effect
             ),
-            _ => eprintln!("bop: fault {what}: {}", r.effect),
+            _ => say!("bop: fault {what}: {}", r.effect),
         }
     }
 }

@@ -183,6 +183,8 @@ mod tests {
                     counts: Counts::default(),
                     capture_bytes: 0,
                     error: None,
+                    reason: None,
+                    recorder: None,
                 };
                 let staged = store.root().join(format!("{run}.staged"));
                 std::fs::write(&staged, serde_json::to_vec(&manifest).unwrap()).unwrap();

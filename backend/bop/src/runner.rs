@@ -12,13 +12,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bop_injector::{FaultPlan, Injector};
-use bop_model::{Counts, EVENT_SCHEMA, EndReason, Manifest, RunStatus, Target, Verdict};
+use bop_model::{Counts, EVENT_SCHEMA, EndReason, Manifest, Recorder, RunStatus, Target, Verdict};
 use bop_store::{RunDir, Store, StoreError, now_ms};
 use bop_tracer::{self as tracer, Exit, SpawnSpec, Stdin, TraceConfig, TraceError, Tracer};
 
 use crate::scenario;
 
+mod ready;
 mod scenario_run;
+
+use scenario_run::Judged;
 
 /// Errors of recording a run.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,15 @@ impl RunSpec {
     /// our stdin. No timeout, no payload, no passthrough until set.
     pub fn from_command_line(args: &[String]) -> Result<RunSpec, RunError> {
         let launch = match args {
+            // A `.toml` that is neither a file nor a program is a scenario
+            // file with a typo, not a command that is not found.
+            [file]
+                if file.ends_with(".toml")
+                    && !Path::new(file).exists()
+                    && tracer::resolve_program(file, Path::new(".")).is_err() =>
+            {
+                return Err(RunError::Invalid(format!("{file}: no such scenario file")));
+            }
             [file] if file.ends_with(".toml") && Path::new(file).is_file() => Launch::Scenario {
                 path: PathBuf::from(file),
                 text: std::fs::read_to_string(file)
@@ -172,12 +184,15 @@ pub struct NewRun {
     pub plan: Option<FaultPlan>,
 }
 
-/// Set by SIGINT/SIGTERM handlers; checked by running recordings.
+/// Set by SIGINT/SIGTERM/SIGHUP handlers; checked by running recordings.
+/// SIGHUP (the terminal closed) stops a run the way Ctrl-C does, so the run
+/// is saved instead of being left `running`.
 pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             let _ = signal_hook::flag::register(sig, flag.clone());
         }
         flag
@@ -189,6 +204,8 @@ pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
 /// manifest. A run that started is saved whatever happens to it (its
 /// manifest says how it ended); errors before that leave nothing behind.
 pub fn record(store: &Store, spec: &RunSpec, run: &NewRun) -> Result<Manifest, RunError> {
+    // Handlers first: a signal at any point of the recording saves the run.
+    interrupt_flag();
     match &spec.launch {
         Launch::Command { argv, cwd } => record_command(store, spec, run, argv, cwd),
         Launch::Scenario { path, text } => {
@@ -226,7 +243,8 @@ fn record_command(
         stdout: open_append(dir.stdout_path())?,
         stderr: open_append(dir.stderr_path())?,
     };
-    let result = trace_command(&dir, spec, root, injector).map(|traced| (traced, None));
+    let result =
+        trace_command(&dir, spec, root, injector).map(|traced| (traced, Judged::default()));
     finish_manifest(&dir, &mut manifest, result)?;
     Ok(manifest)
 }
@@ -402,25 +420,56 @@ fn new_manifest(
         counts: Counts::default(),
         capture_bytes,
         error: None,
+        reason: None,
+        recorder: this_recorder(),
     }
 }
 
-/// Writes the final manifest. `verdict` None: from the exit status.
+/// This process as the recorder of a run.
+fn this_recorder() -> Option<Recorder> {
+    let pid = std::process::id();
+    Some(Recorder {
+        pid,
+        start_ticks: start_ticks(pid)?,
+    })
+}
+
+/// A process's start time in clock ticks since boot (`/proc/PID/stat`
+/// field 22; the command name before it may hold spaces and parentheses).
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True when the recorder of a run still runs: its pid is alive and is the
+/// same process (same start time), not a later one given the same pid.
+pub fn recorder_alive(r: &Recorder) -> bool {
+    start_ticks(r.pid) == Some(r.start_ticks)
+}
+
+/// Writes the final manifest. A verdict not judged: from the exit status.
 fn finish_manifest(
     dir: &RunDir,
     manifest: &mut Manifest,
-    result: Result<(Traced, Option<Verdict>), RunError>,
+    result: Result<(Traced, Judged), RunError>,
 ) -> Result<(), RunError> {
     manifest.ended_ms = Some(now_ms());
     let mut records = Vec::new();
     match result {
-        Ok(((exit, reason, summary), verdict)) => {
+        Ok(((exit, reason, summary), judged)) => {
             records = summary.faults.clone();
-            manifest.status = RunStatus::Done;
+            manifest.status = match judged.error {
+                Some(_) => RunStatus::Failed,
+                None => RunStatus::Done,
+            };
+            manifest.error = judged.error;
+            manifest.reason = judged.reason;
             manifest.ended_by = Some(reason);
             manifest.exit_status = exit.map(Exit::shell_status);
-            manifest.verdict = match (reason, exit, verdict) {
-                (EndReason::Exited, _, Some(v)) => v,
+            manifest.verdict = match (reason, exit, judged.verdict) {
+                (_, _, Some(_)) if manifest.status == RunStatus::Failed => Verdict::Unknown,
+                (_, _, Some(v)) => v,
                 (EndReason::Exited, Some(Exit::Code(0)), None) => Verdict::Pass,
                 (EndReason::Exited, Some(_), None) => Verdict::Fail,
                 _ => Verdict::Unknown,

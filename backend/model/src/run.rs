@@ -137,4 +137,23 @@ pub struct Manifest {
     /// What went wrong when `status` is `failed`.
     #[serde(default)]
     pub error: Option<String>,
+    /// Why the verdict is `unknown` (or how a run that ended early ended),
+    /// in one sentence: "node 'a' never got ready: ...", "the check was
+    /// killed after 2 s".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The process recording the run, so that a run left `running` by a
+    /// recorder that is gone can be told from a live one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorder: Option<Recorder>,
+}
+
+/// The recorder of a run: a pid alone can be reused, its start time with it
+/// names one process.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorder {
+    /// Its process id.
+    pub pid: u32,
+    /// Its start time, in clock ticks since boot (`/proc/PID/stat` field 22).
+    pub start_ticks: u64,
 }

@@ -559,6 +559,8 @@ mod tests {
             counts: Counts::default(),
             capture_bytes: 0,
             error: None,
+            reason: None,
+            recorder: None,
         }
     }
 

@@ -236,5 +236,7 @@ pub(crate) fn manifest(id: &str) -> Manifest {
         counts: Default::default(),
         capture_bytes: 0,
         error: None,
+        reason: None,
+        recorder: None,
     }
 }

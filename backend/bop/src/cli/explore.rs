@@ -105,9 +105,9 @@ pub(super) fn run(args: ExploreArgs) -> Result<ExitCode> {
     let base_id = format!("{id}-base");
     let baseline = Baseline::of_run_or_scenario(&store, &args.run_or_scenario, base_id.clone())?;
     if matches!(baseline, Baseline::Record { .. }) {
-        eprintln!("bop: recording the baseline {base_id}");
+        say!("bop: recording the baseline {base_id}");
     }
-    let base = baseline.ensure(&store, &|m| eprintln!("bop: {}", super::describe_run(m)))?;
+    let base = baseline.ensure(&store, &|m| say!("bop: {}", super::describe_run(m)))?;
     let parallel = args
         .parallel
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -122,7 +122,7 @@ pub(super) fn run(args: ExploreArgs) -> Result<ExitCode> {
         parallel,
     };
     let e = crate::explore::explore(&store, &bop, &id, params, &stop, &|line| {
-        eprintln!("bop: {line}")
+        say!("bop: {line}")
     })?;
     print_out(&crate::explore::render(&e))
 }

@@ -69,9 +69,10 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         plan,
     };
     let recorded = record_faulty(&store, baseline, faulty, &|base| {
-        eprintln!(
+        say!(
             "bop: recorded baseline {} (verdict {:?}) to resolve the plan's names",
-            base.id, base.verdict
+            base.id,
+            base.verdict
         )
     })?;
     report_run(&recorded.run)

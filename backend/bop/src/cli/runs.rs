@@ -1,4 +1,6 @@
-//! `bop runs`: the recorded runs as a table, newest first.
+//! `bop runs`: the recorded runs as a table, newest first, then the
+//! damaged run directories (no readable manifest) so they can be seen and
+//! deleted. A run left `running` by a recorder that is gone is `abandoned`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,8 +10,9 @@ use clap::Args;
 
 use super::{StoreArg, print_out};
 use bop_model::{Manifest, RunStatus, Verdict};
+use bop_store::{Damaged, Store};
 
-/// List the recorded runs, newest first.
+/// List the recorded runs, newest first, and the damaged run directories.
 #[derive(Args, Debug)]
 pub(super) struct RunsArgs {
     #[command(flatten)]
@@ -18,12 +21,37 @@ pub(super) struct RunsArgs {
 
 pub(super) fn run(args: RunsArgs) -> Result<ExitCode> {
     let store = args.store.open()?;
-    print_out(&runs_table(&store.list()?))
+    let listing = store.scan()?;
+    let mut out = runs_table(&store, &listing.runs);
+    out.push_str(&damaged_table(&listing.damaged));
+    print_out(&out)
 }
 
-fn runs_table(runs: &[Manifest]) -> String {
+/// The damaged directories, after the runs: `bop delete ID` removes them.
+fn damaged_table(damaged: &[Damaged]) -> String {
+    if damaged.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nDAMAGED (bop delete ID removes them)\n");
+    for d in damaged {
+        out.push_str(&format!("{:<24} {}\n", d.id, d.reason));
+    }
+    out
+}
+
+/// True when a run claims `running` but nothing records it any more: its
+/// recorder is gone (or, for a run from before recorders were recorded,
+/// nobody holds its recording lock).
+fn abandoned(store: &Store, m: &Manifest) -> bool {
+    match &m.recorder {
+        Some(r) => !crate::runner::recorder_alive(r),
+        None => store.is_recording(&m.id).is_ok_and(|busy| !busy),
+    }
+}
+
+fn runs_table(store: &Store, runs: &[Manifest]) -> String {
     let mut out = format!(
-        "{:<24} {:<20} {:>8} {:<8} {:>7} {:<16} {}\n",
+        "{:<24} {:<20} {:>8} {:<9} {:>7} {:<16} {}\n",
         "ID", "STARTED", "SECS", "VERDICT", "EVENTS", "CLASS", "COMMAND"
     );
     for m in runs {
@@ -34,6 +62,7 @@ fn runs_table(runs: &[Manifest]) -> String {
             format!("{:.2}", (e.saturating_sub(m.started_ms)) as f64 / 1000.0)
         });
         let verdict = match (m.status, m.verdict) {
+            (RunStatus::Running, _) if abandoned(store, m) => "abandoned",
             (RunStatus::Running, _) => "running",
             (RunStatus::Failed, _) => "failed",
             (_, Verdict::Pass) => "pass",
@@ -42,7 +71,7 @@ fn runs_table(runs: &[Manifest]) -> String {
         };
         let class = m.trace_class.as_deref().unwrap_or("-");
         out.push_str(&format!(
-            "{:<24} {:<20} {:>8} {:<8} {:>7} {:<16} {}\n",
+            "{:<24} {:<20} {:>8} {:<9} {:>7} {:<16} {}\n",
             m.id,
             started.to_string(),
             secs,
