@@ -59,7 +59,7 @@ test("a search started from the run page shows progress and finds the stale read
   assert.match(await card.innerText(), /reruns failed/);
   assert.equal(await card.locator(".bug-run").getAttribute("href"), `/runs/${encodeURIComponent(stale.run)}`);
   assert.equal(await card.locator(".bug-compare").getAttribute("href"), `/compare?a=demo&b=${encodeURIComponent(stale.run)}`);
-  assert.equal(await page.$eval("#search-bar", (el) => el.style.width), "100.0%");
+  assert.equal(await page.$eval("#search-bar", (el) => el.style.width), "100%");
   await page.screenshot({ path: screenshotPath("search-done") });
   // The list shows it.
   await page.goto(`${server.url}searches`);
