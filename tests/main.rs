@@ -21,6 +21,8 @@ mod diff;
 // The HTTP API and pages of bop serve through app(), one module per area;
 // reruns by the real binary.
 mod api;
+// Searches through the API: a real search of the demo, validation, stop, the queue.
+mod api_searches;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
 // Hardening of the CLI: closed pipes, error chains, validation, readiness, checks, signals.

@@ -38,17 +38,17 @@ use bop_store::Store;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const ADDR: &str = "127.0.0.1:7878";
+pub(crate) const ADDR: &str = "127.0.0.1:7878";
 const PLAN: &str = r#"{"faults":[{"kind":"delay","message":"client->primary#0/3","ms":500}]}"#;
 
 /// Stand-ins for `bop rerun`, written once before any test forks (a
 /// script still open for writing in a forked child cannot be executed:
 /// ETXTBSY).
-struct Scripts {
-    dir: PathBuf,
+pub(crate) struct Scripts {
+    pub(crate) dir: PathBuf,
 }
 
-fn scripts() -> &'static Scripts {
+pub(crate) fn scripts() -> &'static Scripts {
     static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
     SCRIPTS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
@@ -116,14 +116,14 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
     }
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    store: Store,
-    app: Router,
+    pub(crate) store: Store,
+    pub(crate) app: Router,
 }
 
 /// A store with `r1` (5 events), its rerun `r2`, and `r3`, newest last.
-fn fixture_with(bop_exe: PathBuf, max_concurrent: usize, timeout: Duration) -> Fixture {
+pub(crate) fn fixture_with(bop_exe: PathBuf, max_concurrent: usize, timeout: Duration) -> Fixture {
     scripts();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("runs")).unwrap();
@@ -176,22 +176,22 @@ fn fixture_with(bop_exe: PathBuf, max_concurrent: usize, timeout: Duration) -> F
     }
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     fixture_with(crate::common::bop_exe(), 2, Duration::from_secs(20))
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     fn content_type(&self) -> &str {
@@ -201,7 +201,7 @@ impl Reply {
             .unwrap_or("")
     }
     /// Asserts an API error of the documented shape.
-    fn assert_error(&self, status: StatusCode, code: &str) {
+    pub(crate) fn assert_error(&self, status: StatusCode, code: &str) {
         assert_eq!(self.status, status, "{}", self.text());
         assert_eq!(self.content_type(), "application/json", "{}", self.text());
         let body = self.json();
@@ -213,7 +213,7 @@ impl Reply {
     }
 }
 
-async fn send(app: &Router, req: Request<Body>) -> Reply {
+pub(crate) async fn send(app: &Router, req: Request<Body>) -> Reply {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -228,14 +228,14 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
     }
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
         .header(header::HOST, ADDR)
         .body(Body::empty())
         .unwrap()
 }
 
-fn post_json(uri: &str, body: &str) -> Request<Body> {
+pub(crate) fn post_json(uri: &str, body: &str) -> Request<Body> {
     Request::post(uri)
         .header(header::HOST, ADDR)
         .header(header::CONTENT_TYPE, "application/json")
@@ -252,14 +252,14 @@ fn delete(uri: &str) -> Request<Body> {
 
 /// A request the API must refuse: the status, the `error` code and a
 /// part of the `detail` sentence it must answer with.
-struct Refused {
+pub(crate) struct Refused {
     request: Request<Body>,
     status: StatusCode,
     error: &'static str,
     detail: String,
 }
 
-fn refused(
+pub(crate) fn refused(
     request: Request<Body>,
     status: StatusCode,
     error: &'static str,
@@ -298,7 +298,7 @@ async fn describe(req: Request<Body>) -> (String, Request<Body>) {
 /// Sends every case and checks each answer has the documented error shape
 /// (JSON `{error, detail}`) with the expected status, code and detail;
 /// reports every case that did not, by its request, in one failure.
-async fn assert_refused(app: &Router, cases: Vec<Refused>) {
+pub(crate) async fn assert_refused(app: &Router, cases: Vec<Refused>) {
     let mut failures = Vec::new();
     for case in cases {
         let (what, request) = describe(case.request).await;

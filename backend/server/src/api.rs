@@ -36,6 +36,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/explorations/{id}", get(get_exploration))
         .route("/reruns", get(list_reruns))
         .route("/reruns/{id}", get(get_rerun))
+        .route(
+            "/searches",
+            get(super::searches::api::list).post(super::searches::api::post),
+        )
+        .route("/searches/{id}", get(super::searches::api::get))
+        .route("/searches/{id}/stop", post(super::searches::api::stop))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
 }
 

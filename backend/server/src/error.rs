@@ -94,6 +94,18 @@ pub enum ApiError {
         /// Seconds after which a retry may find room.
         retry_after_s: u64,
     },
+    /// 400 `invalid_search`: a search request out of bounds (budget,
+    /// fault kinds, largest fault set).
+    #[error("{0}")]
+    InvalidSearch(String),
+    /// 429 `too_many_searches`: the search queue is full; sent with `Retry-After`.
+    #[error("{detail}")]
+    TooManySearches {
+        /// The sentence to show.
+        detail: String,
+        /// Seconds after which a retry may find room.
+        retry_after_s: u64,
+    },
     /// 500 `corrupt_run`: a file of the run cannot be parsed.
     #[error("{0}")]
     CorruptRun(String),
@@ -118,13 +130,16 @@ impl ApiError {
             | ApiError::BadQuery(_)
             | ApiError::UnknownFormat(_)
             | ApiError::MalformedJson(_)
-            | ApiError::InvalidFaultPlan(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidFaultPlan(_)
+            | ApiError::InvalidSearch(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ForbiddenHost(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooManyReruns { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyReruns { .. } | ApiError::TooManySearches { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::CorruptRun(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Status { status, .. } => *status,
         }
@@ -145,6 +160,8 @@ impl ApiError {
             ApiError::CrossOrigin(_) => "cross_origin",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooManyReruns { .. } => "too_many_reruns",
+            ApiError::InvalidSearch(_) => "invalid_search",
+            ApiError::TooManySearches { .. } => "too_many_searches",
             ApiError::CorruptRun(_) => "corrupt_run",
             ApiError::Internal(_) => "internal",
             ApiError::Status { status, .. } => status_code_name(*status),
@@ -203,7 +220,9 @@ impl IntoResponse for ApiError {
             Json(json!({ "error": self.code(), "detail": self.detail() })),
         )
             .into_response();
-        if let ApiError::TooManyReruns { retry_after_s, .. } = self {
+        if let ApiError::TooManyReruns { retry_after_s, .. }
+        | ApiError::TooManySearches { retry_after_s, .. } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));

@@ -17,6 +17,7 @@ mod graphs;
 mod listen;
 mod pages;
 mod reruns;
+mod searches;
 mod security;
 mod state;
 
@@ -38,6 +39,7 @@ pub use error::{ApiError, ServerError};
 pub use reruns::{
     MAX_DELAY_MS, MAX_FAULTS, MAX_QUEUED, RerunConfig, RerunState, RerunStatus, check_plan,
 };
+pub use searches::{MAX_QUEUED as MAX_QUEUED_SEARCHES, SearchConfig, SearchState, SearchStatus};
 pub use state::AppState;
 
 use bop_store::Store;
@@ -166,6 +168,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServerError> {
         tracing::info!(%addr, "listening");
         listen::serve(listener, router, shutdown_signal()).await;
         state.reruns().shutdown().await;
+        state.searches().shutdown().await;
         Ok(())
     })
 }

@@ -21,6 +21,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/compare", get(compare))
         .route("/explorations", get(explorations))
         .route("/explorations/{id}", get(exploration))
+        .route("/searches", get(searches))
+        .route("/searches/{id}", get(search))
         .route("/favicon.ico", get(favicon))
 }
 
@@ -145,6 +147,33 @@ async fn exploration(State(state): State<AppState>, Path(id): Path<String>) -> R
             id,
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "searches.html")]
+struct SearchesPage {
+    page: &'static str,
+}
+
+async fn searches() -> Response {
+    page(StatusCode::OK, &SearchesPage { page: "searches" })
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    page: &'static str,
+    id: String,
+}
+
+/// One search's page. A search the server has only queued has no record
+/// yet, so the shell is always served (200); the frontend shows the API's
+/// answer, a 404 included.
+async fn search(Path(id): Path<String>) -> Response {
+    if let Err(e) = validate_id(&id) {
+        return bad_id(&e);
+    }
+    page(StatusCode::OK, &SearchPage { page: "search", id })
 }
 
 #[derive(Deserialize, Debug)]

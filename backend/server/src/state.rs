@@ -1,5 +1,6 @@
 //! The state shared by every request: the store, the served address (for
-//! the Host/Origin checks), the static directory and the rerun manager.
+//! the Host/Origin checks), the static directory and the rerun and search
+//! managers.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use super::graphs::{CACHE_BYTES, Graphs, MAX_BUILDS};
 use super::reruns::{RerunConfig, Reruns};
+use super::searches::{SearchConfig, Searches};
 use bop_store::Store;
 
 /// Cheap to clone (one `Arc`).
@@ -19,6 +21,7 @@ struct Inner {
     addr: SocketAddr,
     static_dir: PathBuf,
     reruns: Reruns,
+    searches: Searches,
     graphs: Graphs,
 }
 
@@ -31,12 +34,26 @@ impl AppState {
         static_dir: PathBuf,
         reruns: RerunConfig,
     ) -> AppState {
+        let searches = SearchConfig::new(reruns.bop_exe.clone());
+        AppState::with_searches(store, addr, static_dir, reruns, searches)
+    }
+
+    /// [`AppState::new`] with searches run as `searches` says.
+    pub fn with_searches(
+        store: Store,
+        addr: SocketAddr,
+        static_dir: PathBuf,
+        reruns: RerunConfig,
+        searches: SearchConfig,
+    ) -> AppState {
         let reruns = Reruns::new(reruns, store.clone());
+        let searches = Searches::new(searches, store.clone());
         AppState(Arc::new(Inner {
             store,
             addr,
             static_dir,
             reruns,
+            searches,
             graphs: Graphs::new(MAX_BUILDS, CACHE_BYTES),
         }))
     }
@@ -59,6 +76,11 @@ impl AppState {
     /// The graph builder and its cache.
     pub(crate) fn graphs(&self) -> &Graphs {
         &self.0.graphs
+    }
+
+    /// The searches started by this server.
+    pub(crate) fn searches(&self) -> &Searches {
+        &self.0.searches
     }
 
     /// The reruns started by this server.

@@ -25,6 +25,8 @@ export const pages = {
   compare: (a?: string, b?: string): string => withQuery("/compare", { a, b }),
   explorations: (): string => "/explorations",
   exploration: (id: string): string => `/explorations/${seg(id)}`,
+  searches: (): string => "/searches",
+  search: (id: string): string => `/searches/${seg(id)}`,
 } as const;
 
 /** `GET /api/runs/{id}/export?format=`: the formats `bop export` writes. */
@@ -52,6 +54,12 @@ export const api = {
   compare: (a: string, b: string): string => withQuery("/api/compare", { a, b }),
   explorations: (): string => "/api/explorations",
   exploration: (id: string): string => `/api/explorations/${seg(id)}`,
+  /** `GET` every search; `POST` a search request: starts one. */
+  searches: (): string => "/api/searches",
+  /** `GET` the state and findings of one search. */
+  search: (id: string): string => `/api/searches/${seg(id)}`,
+  /** `POST`: stops a queued or running search. */
+  stopSearch: (id: string): string => `/api/searches/${seg(id)}/stop`,
 } as const;
 
 /** The most runs one `GET /api/runs` returns (api.rs `MAX_RUNS_PAGE`): the pickers and the run list ask for that many. */

@@ -4,13 +4,19 @@ import { comparePage } from "./compare.ts";
 import { explorationListPage, explorationPage } from "./explorations.ts";
 import { runListPage } from "./runlist.ts";
 import { runPage } from "./runview.ts";
+import { searchControl, searchListPage, searchPage } from "./searches.ts";
 
 const pages: Record<string, () => Promise<void>> = {
   runs: runListPage,
-  run: runPage,
+  run: () => {
+    searchControl(document.body.dataset.runId ?? "");
+    return runPage();
+  },
   compare: comparePage,
   explorations: explorationListPage,
   exploration: explorationPage,
+  searches: searchListPage,
+  search: searchPage,
 };
 
 const start = pages[document.body.dataset.page ?? ""];
