@@ -21,6 +21,8 @@ mod diff;
 // The HTTP API and pages of bop serve through app(), one module per area;
 // reruns by the real binary.
 mod api;
+// GET /api/runs on 3,000 runs: cursor paging, filters, group tags.
+mod api_runs_paging;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
 // bop search: lineage-driven fault injection finds the demo's seeded bugs.
