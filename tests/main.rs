@@ -23,6 +23,8 @@ mod diff;
 mod api;
 // Searches through the API: a real search of the demo, validation, stop, the queue.
 mod api_searches;
+// GET /api/runs on 3,000 runs: cursor paging, filters, group tags.
+mod api_runs_paging;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
 // Hardening of the CLI: closed pipes, error chains, validation, readiness, checks, signals.

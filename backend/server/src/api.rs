@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson};
+use super::runs_query::{BadRunsQuery, Groups, RunsQuery};
 use super::state::AppState;
 use bop_injector::FaultPlan;
 use bop_model::Exploration;
-use bop_model::{Manifest, RunStatus, Verdict};
+use bop_model::Verdict;
 use bop_store::{Store, validate_id};
 use bop_tracker::export::{self, Format};
 
@@ -82,76 +83,25 @@ fn checked(id: &str) -> Result<String, ApiError> {
     Ok(id.to_string())
 }
 
-/// Number of planned faults and how many fired, from the manifest's
-/// free-form fault records (the injector sets `"fired": true`).
-#[derive(Serialize, Debug)]
-struct FaultSummary {
-    planned: usize,
-    fired: usize,
-}
-
-/// One row of the run list.
-#[derive(Serialize, Debug)]
-struct RunSummary {
-    id: String,
-    command: String,
-    started_ms: u64,
-    duration_ms: Option<u64>,
-    status: RunStatus,
-    verdict: Verdict,
-    trace_class: Option<String>,
-    parent: Option<String>,
-    faults: FaultSummary,
-    events: u64,
-}
-
-impl From<Manifest> for RunSummary {
-    fn from(m: Manifest) -> RunSummary {
-        let fired = m.faults.iter().filter(|f| f.fired).count();
-        RunSummary {
-            duration_ms: m.ended_ms.map(|end| end.saturating_sub(m.started_ms)),
-            faults: FaultSummary {
-                planned: m.faults.len(),
-                fired,
-            },
-            id: m.id,
-            command: m.command,
-            started_ms: m.started_ms,
-            status: m.status,
-            verdict: m.verdict,
-            trace_class: m.trace_class,
-            parent: m.parent,
-            events: m.counts.events,
-        }
-    }
-}
-
 async fn list_runs(
     State(state): State<AppState>,
-    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(page) = query?;
-    let limit = page.limit(100, MAX_RUNS_PAGE)?;
-    let offset = page.offset;
-    let (total, runs, damaged) = blocking(&state, move |store| {
-        let listing = store.scan()?;
-        let total = listing.runs.len();
-        let runs: Vec<RunSummary> = listing
-            .runs
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(RunSummary::from)
-            .collect();
-        let damaged: Vec<_> = listing
-            .damaged
+    let Query(query) = query?;
+    let bad = |e: BadRunsQuery| ApiError::BadQuery(e.0);
+    let limit = query.limit(100, MAX_RUNS_PAGE).map_err(bad)?;
+    let (page, damaged) = blocking(&state, move |store| {
+        let mut listing = store.scan()?;
+        let damaged: Vec<_> = std::mem::take(&mut listing.damaged)
             .into_iter()
             .map(|d| json!({ "id": d.id, "reason": d.reason, "modified_ms": d.modified_ms }))
             .collect();
-        Ok((total, runs, damaged))
+        let groups = Groups::load(store);
+        Ok((query.page(listing, &groups, limit).map_err(bad)?, damaged))
     })
     .await?;
-    let mut page = json!({ "total": total, "offset": offset, "limit": limit, "runs": runs });
+    let mut page = serde_json::to_value(page)
+        .map_err(|e| ApiError::Internal(format!("cannot encode runs: {e}")))?;
     // Only when there are some, so the common answer keeps its old shape.
     if !damaged.is_empty() {
         page["damaged"] = Value::Array(damaged);

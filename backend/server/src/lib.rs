@@ -17,6 +17,7 @@ mod graphs;
 mod listen;
 mod pages;
 mod reruns;
+mod runs_query;
 mod searches;
 mod security;
 mod state;

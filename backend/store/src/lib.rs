@@ -162,7 +162,7 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 /// Directories of the store root that are not runs.
-const RESERVED: &[&str] = &["explorations"];
+const RESERVED: &[&str] = &["explorations", "searches"];
 /// The lock file a recorder holds (see the module header).
 const RECORDING_LOCK: &str = ".recording";
 

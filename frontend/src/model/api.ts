@@ -20,6 +20,15 @@ export interface RunSummary {
   parent: string | null;
   faults: { planned: number; fired: number };
   events: number;
+  /** The planned faults' kinds (absent when there are none). */
+  fault_kinds?: string[];
+  /** The exploration or search that recorded the run (absent for others). */
+  group?: RunGroupRef;
+}
+
+export interface RunGroupRef {
+  kind: "exploration" | "search";
+  id: string;
 }
 
 export interface RunsPage {
@@ -27,6 +36,8 @@ export interface RunsPage {
   offset: number;
   limit: number;
   runs: RunSummary[];
+  /** With `cursor=`: the next page's cursor, `null` on the last page. */
+  next_cursor?: string | null;
 }
 
 /** The API's error body. */

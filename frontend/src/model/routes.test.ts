@@ -18,6 +18,8 @@ test("unset query values are left out, set ones keep their order", () => {
   assert.equal(api.runs(), "/api/runs");
   assert.equal(api.runs({ limit: MAX_RUNS_PAGE }), "/api/runs?limit=1000");
   assert.equal(api.runs({ limit: 5, offset: 10 }), "/api/runs?offset=10&limit=5");
+  assert.equal(api.runs({ limit: 5, cursor: "" }), "/api/runs?limit=5&cursor=");
+  assert.equal(api.runs({ cursor: "17.a b" }), "/api/runs?cursor=17.a%20b");
   assert.equal(api.events("r", { offset: 0 }), "/api/runs/r/events?offset=0");
   assert.equal(api.export("r", "shiviz"), "/api/runs/r/export?format=shiviz");
 });

@@ -40,8 +40,9 @@ export interface PageParams {
 
 /** The JSON API under `/api/`. */
 export const api = {
-  /** `GET` a page of runs, newest first (`limit` 1-1000). */
-  runs: (p: PageParams = {}): string => withQuery("/api/runs", { offset: p.offset, limit: p.limit }),
+  /** `GET` a page of runs, newest first (`limit` 1-1000), by offset or by `cursor` (`""` for the first page). */
+  runs: (p: PageParams & { cursor?: string } = {}): string =>
+    withQuery("/api/runs", { offset: p.offset, limit: p.limit, cursor: p.cursor }),
   /** `GET` the manifest; `DELETE` the run. */
   run: (id: string): string => `/api/runs/${seg(id)}`,
   graph: (id: string): string => `/api/runs/${seg(id)}/graph`,
