@@ -25,3 +25,5 @@ mod api;
 mod hardening;
 // bop search: lineage-driven fault injection finds the demo's seeded bugs.
 mod search;
+// The tracer on patterns of real systems: late accepts, dual-stack servers.
+mod fidelity_tracer;
