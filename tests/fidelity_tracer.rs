@@ -143,3 +143,50 @@ fn a_dual_stack_server_and_its_ipv4_client_name_one_connection() {
     );
     assert_linked(&s, "dual", "tcp");
 }
+
+#[test]
+fn a_unix_connect_to_an_untraced_server_waits_only_for_its_accept() {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::MetadataExt;
+    let s = TempStore::new();
+    let path = s.path().join("untraced.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // This test process is the server bop does not trace: it accepts late
+    // (well after bop has started its client and the client connected).
+    let server = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut req = [0u8; 5];
+        conn.read_exact(&mut req).unwrap();
+        conn.write_all(b"world!").unwrap();
+        std::fs::File::from(std::os::fd::OwnedFd::from(conn))
+            .metadata()
+            .unwrap()
+            .ino()
+    });
+    let out = s.bop(&[
+        "run",
+        "-q",
+        "--id",
+        "out",
+        "--",
+        fidelity(),
+        "unix-late-client",
+        path.to_str().unwrap(),
+    ]);
+    assert_ok(&out, "bop run fidelity unix-late-client");
+    let accepted = server.join().unwrap();
+    let events = s.read("out").1;
+    let connect = calls(&events, "connect", Some("unix"));
+    let send = calls(&events, "sendto", Some("unix"));
+    assert_eq!((connect.len(), send.len()), (1, 1), "{events:#?}");
+    let peer = format!("unix:{accepted}");
+    assert_eq!(endpoint(connect[0]).peer.as_deref(), Some(peer.as_str()));
+    assert_eq!(endpoint(send[0]).peer.as_deref(), Some(peer.as_str()));
+    // Kept until the accept (under 700 ms), not for the whole 2 s wait.
+    let kept = send[0].start_ns - connect[0].end_ns.unwrap();
+    assert!(
+        (100_000_000..1_600_000_000).contains(&kept),
+        "kept {kept} ns"
+    );
+}

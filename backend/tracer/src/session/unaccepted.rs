@@ -24,6 +24,9 @@ use bop_model::ChannelKind;
 /// The longest a connecting thread waits for its connection's accept.
 pub(super) const WAIT: Duration = Duration::from_secs(2);
 
+/// How often a kept connect is looked at again while it waits.
+const STEP: Duration = Duration::from_millis(10);
+
 /// A connecting thread kept in its connect's return stop; its call stays
 /// the task's pending call (so an accept can find who connected).
 pub(super) struct Unaccepted {
@@ -50,10 +53,14 @@ impl Session {
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.pending = Some(p);
         }
+        // The loop looks again at each wake: a server bop does not trace
+        // accepts with no stop to tell, so it is polled every STEP.
         let waker = self.waker.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(WAIT);
-            waker.wake();
+            for _ in 0..WAIT.as_millis() / STEP.as_millis() {
+                std::thread::sleep(STEP);
+                waker.wake();
+            }
         });
         self.unaccepted.push(Unaccepted {
             tracee,
