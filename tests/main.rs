@@ -31,3 +31,5 @@ mod hardening;
 mod hardening_cli;
 // bop search: lineage-driven fault injection finds the demo's seeded bugs.
 mod search;
+// The tracer on patterns of real systems: late accepts, dual-stack servers.
+mod fidelity_tracer;

@@ -163,7 +163,10 @@ impl Resolver {
         socket::send(diag, &unix_diag_request(ino as u32), MsgFlags::empty()).ok()?;
         let mut buf = [0u8; 8192];
         let n = socket::recv(diag, &mut buf, MsgFlags::empty()).ok()?;
-        parse_unix_diag_peer(&buf[..n])
+        // Inode 0 is a connection the listener has not accepted yet: its
+        // socket has no inode until accept(2) grafts one, so it names
+        // nothing and must never be taken (or cached) as the peer.
+        parse_unix_diag_peer(&buf[..n]).filter(|&peer| peer != 0)
     }
 }
 
@@ -193,12 +196,14 @@ fn bracketed(link: &str, prefix: &str) -> Option<u64> {
 }
 
 /// `ip:port` or `[ip6]:port` (SockaddrStorage's own Display does not
-/// dispatch on the family).
+/// dispatch on the family). An IPv4-mapped IPv6 address is written in its
+/// IPv4 form (see `memory::inet6`).
 fn inet_addr(addr: &SockaddrStorage) -> Option<String> {
     if let Some(a) = addr.as_sockaddr_in() {
         return Some(a.to_string());
     }
-    addr.as_sockaddr_in6().map(|a| a.to_string())
+    addr.as_sockaddr_in6()
+        .map(|a| super::memory::inet6(a.ip().octets(), a.port()))
 }
 
 fn unix_path(addr: &SockaddrStorage) -> Option<String> {

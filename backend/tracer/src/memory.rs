@@ -176,6 +176,20 @@ impl Memory {
     }
 }
 
+/// `[ip6]:port`, or `ip4:port` for an IPv4-mapped address
+/// (`::ffff:a.b.c.d`). A dual-stack server (an `AF_INET6` socket with
+/// `IPV6_V6ONLY=0`) sees its IPv4 clients through mapped addresses while
+/// the clients see plain IPv4 ones; both name the same IPv4 endpoint on the
+/// wire, so writing one form lets the two ends of a connection (and a
+/// datagram's source and destination) match.
+pub(crate) fn inet6(ip: [u8; 16], port: u16) -> String {
+    let ip = std::net::Ipv6Addr::from(ip);
+    match ip.to_ipv4_mapped() {
+        Some(v4) => format!("{v4}:{port}"),
+        None => format!("[{ip}]:{port}"),
+    }
+}
+
 /// Decodes the bytes of a `struct sockaddr` (possibly short).
 pub(crate) fn decode_sockaddr(raw: &[u8]) -> Option<String> {
     let family = i32::from(u16::from_ne_bytes([*raw.first()?, *raw.get(1)?]));
@@ -187,7 +201,7 @@ pub(crate) fn decode_sockaddr(raw: &[u8]) -> Option<String> {
         }
         libc::AF_INET6 => {
             let ip: [u8; 16] = raw.get(8..24)?.try_into().ok()?;
-            Some(format!("[{}]:{}", std::net::Ipv6Addr::from(ip), port()?))
+            Some(inet6(ip, port()?))
         }
         libc::AF_UNIX => {
             let path = raw.get(2..)?;
@@ -224,6 +238,8 @@ mod tests {
         v6.extend_from_slice(&[0; 4]);
         v6.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
         assert_eq!(decode_sockaddr(&v6).as_deref(), Some("[::1]:7"));
+        let mapped = std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped().octets();
+        assert_eq!(inet6(mapped, 9), "127.0.0.1:9", "mapped: the IPv4 form");
         let mut unix = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
         unix.extend_from_slice(b"/tmp/s\0junk");
         assert_eq!(decode_sockaddr(&unix).as_deref(), Some("/tmp/s"));

@@ -7,7 +7,8 @@
 //! * `restart`: calls interrupted by a signal (`ERESTART*`);
 //! * `faults`: what the fault injector does at an entry, and held threads;
 //! * `tasks`: processes and threads coming and going (fork/clone/exec
-//!   events, signal stops, exits), and signalling a tree.
+//!   events, signal stops, exits), and signalling a tree;
+//! * `unaccepted`: unix stream connects kept until the server accepts.
 //!
 //! Every report about a thread first goes through [`Session::before_stop`].
 
@@ -16,6 +17,7 @@ mod exit;
 mod faults;
 mod restart;
 mod tasks;
+mod unaccepted;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -51,6 +53,8 @@ pub(super) struct Session {
     finishing: bool,
     /// Threads held at a send's entry by a delay fault, until the instant.
     held: Vec<(Stopped, Option<Instant>)>,
+    /// Threads kept at a unix connect's return until it is accepted.
+    unaccepted: Vec<unaccepted::Unaccepted>,
     seq: u64,
     processes: HashSet<i32>,
     threads: HashSet<i32>,
@@ -81,6 +85,7 @@ impl Session {
             roots: HashSet::new(),
             finishing: false,
             held: Vec::new(),
+            unaccepted: Vec::new(),
             seq: 0,
             processes: HashSet::new(),
             threads: HashSet::new(),
@@ -121,6 +126,7 @@ impl Session {
             self.waker.acknowledge();
             self.drain_control()?;
             self.release_due()?;
+            self.release_unaccepted(Some(Instant::now()))?;
             if self.tasks.is_empty() && self.early.is_empty() {
                 if self.finishing {
                     return Ok(());

@@ -12,6 +12,7 @@ use super::super::memory::Memory;
 use super::super::ptrace::{Errno, Stopped};
 use super::Session;
 use super::restart;
+use super::unaccepted;
 use bop_model::{Detail, Endpoint, Event};
 
 impl Session {
@@ -39,6 +40,14 @@ impl Session {
         }
         let end_ns = self.now();
         self.complete(tgid, tid, ret, &p.call, &mut p.event);
+        if p.record && unaccepted::awaits_accept(&p, ret) {
+            self.await_accept(tracee, p, ret, end_ns);
+            return Ok(());
+        }
+        if matches!(p.call, Decoded::Accept { .. }) && ret >= 0 {
+            // The connects this accept completes are written before it.
+            self.release_unaccepted(None)?;
+        }
         if p.record {
             self.emit_finished(p, tgid, tid, Some(ret), Some(end_ns))?;
         }
