@@ -25,3 +25,5 @@ mod api;
 mod hardening;
 // bop search: lineage-driven fault injection finds the demo's seeded bugs.
 mod search;
+// Fidelity of the tracker and injector on real guests (issue 13).
+mod fidelity_tracker;

@@ -1,0 +1,49 @@
+//! Fidelity of the tracker and the injector on real guests (issue 13):
+//! thread names that a prefix of a run shares with the whole run, so a
+//! plan naming a thread's event fires at that event in the rerun.
+
+use bop_tracker::CausalGraph;
+
+use crate::common::*;
+
+fn fidelity2() -> &'static str {
+    env!("CARGO_BIN_EXE_fidelity2")
+}
+
+/// The logical name of the event with this seq in `events`.
+fn name_of_seq(events: &[bop_model::Event], seq: u64) -> String {
+    let g = CausalGraph::build(events);
+    let i = events.iter().position(|e| e.seq == seq).unwrap();
+    g.event_name(i)
+}
+
+#[test]
+fn a_kill_after_a_deep_threads_event_fires_under_the_planned_name() {
+    let s = TempStore::new();
+    let out = s.bop(&["run", "-q", "--id", "base", "--", fidelity2(), "threads"]);
+    assert_ok(&out, "bop run fidelity2 threads");
+    let (_, ev) = s.read("base");
+    let g = CausalGraph::build(&ev);
+    let threads: Vec<&str> = g.threads().iter().map(|t| t.name.as_str()).collect();
+    // t0 started A and C; A started B: B is named by its creator, not by
+    // how many threads exist at smaller depths.
+    let b = threads
+        .iter()
+        .find(|n| n.ends_with(":t1.1"))
+        .unwrap_or_else(|| panic!("no thread started by t1: {threads:?}"));
+    assert!(threads.iter().any(|n| n.ends_with(":t2")), "{threads:?}");
+    let b_write = (0..ev.len())
+        .find(|&i| g.threads()[g.thread_of(i)].name == *b && bop_model::is_send(&ev[i].call))
+        .expect("B's first send");
+    let planned = g.event_name(b_write);
+    let process = &g.processes()[g.process_of(b_write)].name;
+    let crash = format!("{process}@{planned}");
+    let out = s.bop(&[
+        "rerun", "-q", "base", "--id", "k", "--kill", "--crash", &crash,
+    ]);
+    let (m, rerun) = s.read("k");
+    let f = &m.faults[0];
+    assert!(f.fired, "{f:?} {}", text(&out.stderr));
+    let seq = f.at.as_ref().and_then(|a| a.seq).expect("where it fired");
+    assert_eq!(name_of_seq(&rerun, seq), planned, "{f:?}");
+}
