@@ -1,6 +1,7 @@
 //! Fidelity of the tracker and the injector on real guests (issue 13):
 //! thread names that a prefix of a run shares with the whole run, so a
-//! plan naming a thread's event fires at that event in the rerun.
+//! plan naming a thread's event fires at that event in the rerun; peeks
+//! that consume no bytes.
 
 use bop_tracker::CausalGraph;
 
@@ -46,4 +47,24 @@ fn a_kill_after_a_deep_threads_event_fires_under_the_planned_name() {
     assert!(f.fired, "{f:?} {}", text(&out.stderr));
     let seq = f.at.as_ref().and_then(|a| a.seq).expect("where it fired");
     assert_eq!(name_of_seq(&rerun, seq), planned, "{f:?}");
+}
+
+#[test]
+fn peeks_before_each_read_leave_the_byte_accounting_alone() {
+    let s = TempStore::new();
+    let out = s.bop(&["run", "-q", "--id", "p", "--", fidelity2(), "peek"]);
+    assert_ok(&out, "bop run fidelity2 peek");
+    let (_, ev) = s.read("p");
+    let peeks = ev.iter().filter(|e| e.detail.peek).count();
+    assert_eq!(peeks, 3, "the tracer records each MSG_PEEK");
+    let g = CausalGraph::build(&ev);
+    let msgs = g.messages();
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    for (m, n) in msgs.iter().zip([10, 20, 30]) {
+        assert_eq!(m.bytes, n, "{m:?}");
+        // Each message is seen by its own peek and consumed by its read.
+        let sizes: Vec<Option<u64>> = m.recvs.iter().map(|&r| ev[r].bytes).collect();
+        assert_eq!(sizes, vec![Some(1), Some(n)], "{}: {sizes:?}", m.name);
+        assert!(ev[m.recvs[0]].detail.peek && !ev[m.recvs[1]].detail.peek);
+    }
 }
