@@ -1,7 +1,8 @@
 //! Fidelity of the tracker and the injector on real guests (issue 13):
 //! thread names that a prefix of a run shares with the whole run, so a
 //! plan naming a thread's event fires at that event in the rerun; peeks
-//! that consume no bytes.
+//! that consume no bytes; a fail-silent crash that keeps the crashed
+//! node's own pipes.
 
 use bop_tracker::CausalGraph;
 
@@ -67,4 +68,25 @@ fn peeks_before_each_read_leave_the_byte_accounting_alone() {
         assert_eq!(sizes, vec![Some(1), Some(n)], "{}: {sizes:?}", m.name);
         assert!(ev[m.recvs[0]].detail.peek && !ev[m.recvs[1]].detail.peek);
     }
+}
+
+#[test]
+fn a_crashed_nodes_own_pipes_still_deliver() {
+    let s = TempStore::new();
+    let script = r#"x=$(echo hello); [ "$x" = hello ] || exit 3"#;
+    let out = s.bop(&["run", "-q", "--id", "base", "--", "sh", "-c", script]);
+    assert_ok(&out, "bop run sh");
+    let (_, ev) = s.read("base");
+    let g = CausalGraph::build(&ev);
+    let root = g.processes()[0].name.clone();
+    let out = s.bop(&["rerun", "-q", "base", "--id", "c", "--crash", &root]);
+    // The shell read hello from its own $(...): only what leaves the
+    // crashed tree is lost.
+    assert_ok(&out, "the crashed shell still read hello");
+    let (m, ev) = s.read("c");
+    assert!(m.faults[0].fired, "{:?}", m.faults[0]);
+    assert!(
+        ev.iter().all(|e| e.injected.is_none()),
+        "nothing inside the tree was dropped"
+    );
 }

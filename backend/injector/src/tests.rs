@@ -405,6 +405,48 @@ fn a_crash_after_a_thread_event_fires_there_whatever_the_thread_order() {
 }
 
 #[test]
+fn a_crash_keeps_pipes_inside_the_crashed_tree() {
+    let (mut r, requests, _) = rpc(1);
+    const CHILD: i32 = 3;
+    let pipe = bop_model::Endpoint {
+        kind: Some(bop_model::ChannelKind::Pipe),
+        stream: true,
+        local: "pipe:9".into(),
+        peer: Some("pipe:9".into()),
+        path: None,
+    };
+    r.push(CLIENT, "pipe", |e| {
+        e.detail.fds = vec![7, 8];
+        e.detail.new_endpoints = vec![pipe.clone(), pipe.clone()];
+    });
+    r.push(CLIENT, "fork", |e| {
+        e.ret = Some(CHILD.into());
+        e.detail.child = Some(CHILD);
+    });
+    r.push(CHILD, "start", |e| e.detail.child = Some(CLIENT));
+    let internal = r.push(CHILD, "write", |e| {
+        e.fd = Some(8);
+        e.endpoint = Some(pipe.clone());
+        e.bytes = Some(6);
+        e.ret = Some(6);
+    });
+    let crash = Fault::Crash {
+        process: "client".into(),
+        after: None,
+        kill: false,
+    };
+    let mut inj = injector(vec![crash], &r);
+    let (decisions, _) = replay(&mut inj, r.events());
+    let acted: Vec<usize> = acted(decisions).into_iter().map(|(i, _)| i).collect();
+    assert_eq!(
+        acted,
+        vec![requests[0]],
+        "only what leaves the tree is lost"
+    );
+    assert!(!acted.contains(&internal));
+}
+
+#[test]
 fn a_crash_with_kill_names_the_process_and_its_children() {
     let (mut r, _, _) = rpc(1);
     const CHILD: i32 = 3;
