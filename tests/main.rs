@@ -33,3 +33,5 @@ mod hardening_cli;
 mod search;
 // The tracer on patterns of real systems: late accepts, dual-stack servers.
 mod fidelity_tracer;
+// Fidelity of the tracker and injector on real guests (issue 13).
+mod fidelity_tracker;

@@ -10,7 +10,10 @@
 //!
 //! * process: scenario node name (or `root#k`), then for a child
 //!   `PARENT-THREAD>k` (k-th process its creating thread started);
-//! * thread: `PROCESS:tN` (N-th thread of the process, t0 the first);
+//! * thread: `PROCESS:tPATH`, the tracker's rule (DESIGN.md "Logical
+//!   names"): t0 the first, `t3` the third thread t0 started, `t3.1` the
+//!   first t3 started, `txK` the K-th whose creator is unknown, so a
+//!   thread's locator depends only on its own creation history;
 //! * channel direction: `KIND:SENDER->PEER#n` (n-th distinct channel the
 //!   sender used towards that peer), the peer being the process that owns
 //!   the other end's address or inode, or `ext`;
@@ -26,7 +29,12 @@ use bop_model::{ChannelKind, Endpoint, Event, is_send};
 pub struct Locator {
     proc_key: HashMap<i32, String>,
     thread_key: HashMap<i32, String>,
-    threads_in_proc: HashMap<String, usize>,
+    /// Process locator of each tid's thread.
+    proc_of_thread: HashMap<i32, String>,
+    /// Threads started so far, per creating thread locator.
+    threads_made: HashMap<String, usize>,
+    /// Threads with an unknown creator so far, per process locator.
+    orphan_threads: HashMap<String, usize>,
     children_of_thread: HashMap<i32, usize>,
     roots: usize,
     owner: HashMap<String, String>,
@@ -171,23 +179,46 @@ impl Locator {
 
     /// A new thread: its locator, and for a new process the process's.
     fn start(&mut self, ev: &Event) {
-        let key = if ev.detail.thread {
+        let (proc_key, key) = if ev.detail.thread {
             let p = self
                 .proc_key
                 .get(&ev.pid)
                 .cloned()
                 .unwrap_or_else(|| format!("pid{}", ev.pid));
-            let n = self.threads_in_proc.entry(p.clone()).or_default();
-            let k = format!("{p}:t{n}");
-            *n += 1;
-            k
+            let key = self.thread_locator(&p, ev.detail.child);
+            (p, key)
         } else {
             let p = self.new_process(ev);
             self.proc_key.insert(ev.pid, p.clone());
-            self.threads_in_proc.insert(p.clone(), 1);
-            format!("{p}:t0")
+            let key = format!("{p}:t0");
+            (p, key)
         };
+        self.proc_of_thread.insert(ev.tid, proc_key);
         self.thread_key.insert(ev.tid, key);
+    }
+
+    /// The locator of a new thread of process `p` started by `creator`:
+    /// the creator's path plus its rank among the threads it started, or
+    /// `txK` when the creator is unknown or in another process.
+    fn thread_locator(&mut self, p: &str, creator: Option<i32>) -> String {
+        let known = creator
+            .filter(|c| self.proc_of_thread.get(c).is_some_and(|q| q == p))
+            .and_then(|c| self.thread_key.get(&c).cloned());
+        match known {
+            Some(c) => {
+                let n = self.threads_made.entry(c.clone()).or_default();
+                *n += 1;
+                match c.strip_suffix(":t0") {
+                    Some(proc) => format!("{proc}:t{n}"),
+                    None => format!("{c}.{n}"),
+                }
+            }
+            None => {
+                let n = self.orphan_threads.entry(p.to_string()).or_default();
+                *n += 1;
+                format!("{p}:tx{}", *n - 1)
+            }
+        }
     }
 
     /// The locator of a new process: its node name, else its creating

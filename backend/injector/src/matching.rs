@@ -58,6 +58,9 @@ struct Site {
     direction: Option<String>,
     event: Option<String>,
     process: Option<String>,
+    /// A send's receiving process locator, as far as known (a pipe's is
+    /// its creator's), or `ext`.
+    receiver: Option<String>,
 }
 
 /// An action and its label, before it is counted on a fault.
@@ -100,6 +103,10 @@ impl Injector {
             direction,
             event: self.locator.peek_event(e.tid, e.call),
             process: self.locator.process(e.pid).map(str::to_string),
+            receiver: e
+                .endpoint
+                .filter(|_| send)
+                .map(|ep| self.locator.peer(ep.kind, ep.peer.as_deref().or(e.addr))),
         }
     }
 
@@ -137,7 +144,12 @@ impl Injector {
                 active: true,
                 kill: false,
                 ..
-            } if site.send && site.process.as_deref().is_some_and(|x| under(x, process)) => {
+            } if site.send
+                && site.process.as_deref().is_some_and(|x| under(x, process))
+                && !site.receiver.as_deref().is_some_and(|x| under(x, process)) =>
+            {
+                // Fail-silent: only what leaves the crashed tree is lost;
+                // its own processes (a shell and its `$(...)`) still talk.
                 Some((Action::Drop, format!("drop (crash of {name})")))
             }
             Armed::Jitter { max_ms, seed } => {

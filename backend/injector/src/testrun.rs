@@ -78,6 +78,29 @@ impl Run {
         i
     }
 
+    /// Appends an event of thread `tid` of `pid`; returns its index.
+    pub(crate) fn push_on(&mut self, pid: i32, tid: i32, call: &str) -> usize {
+        self.push(pid, call, |e| e.tid = tid)
+    }
+
+    /// Thread `creator` of `pid` starts thread `tid`, recorded as the
+    /// tracer does: the start while the creator is stopped in its clone,
+    /// then the clone's exit.
+    pub(crate) fn thread(&mut self, pid: i32, creator: i32, tid: i32) -> &mut Run {
+        self.push(pid, "start", |e| {
+            e.tid = tid;
+            e.ret = None;
+            e.detail.child = Some(creator);
+            e.detail.thread = true;
+        });
+        self.push(pid, "clone", |e| {
+            e.tid = creator;
+            e.ret = Some(tid.into());
+            e.detail.child = Some(tid);
+        });
+        self
+    }
+
     /// Starts scenario node `name` as process `pid`.
     pub(crate) fn node(&mut self, pid: i32, name: &str) -> &mut Run {
         self.push(pid, "start", |e| e.detail.node = Some(name.into()));

@@ -343,6 +343,109 @@ fn a_crash_silences_the_process_from_its_event_on() {
     );
 }
 
+/// Node `n` (pid 1): t0 starts A (tid 2), A starts B (tid 3), and t0
+/// starts C (tid 4) either before A starts B or after B's first read;
+/// then B reads again. Returns the run and the index of B's second read.
+fn threads_out_of_depth_order(c_first: bool) -> (Run, usize) {
+    let mut r = Run::default();
+    r.node(1, "n");
+    r.thread(1, 1, 2);
+    if c_first {
+        r.thread(1, 1, 4);
+    }
+    r.thread(1, 2, 3);
+    r.push_on(1, 3, "read");
+    if !c_first {
+        r.thread(1, 1, 4);
+    }
+    let read = r.push_on(1, 3, "read");
+    (r, read)
+}
+
+#[test]
+fn thread_locators_follow_each_threads_own_creation_history() {
+    for c_first in [false, true] {
+        let (r, read) = threads_out_of_depth_order(c_first);
+        assert_eq!(r.event_name(read), "n:t1.1/2:read");
+        let mut loc = super::Locator::default();
+        for ev in r.events() {
+            loc.observe(ev);
+        }
+        let keys: Vec<_> = [1, 2, 3, 4]
+            .map(|t| loc.thread(t).map(str::to_string))
+            .into();
+        let want = ["n:t0", "n:t1", "n:t1.1", "n:t2"].map(|k| Some(k.to_string()));
+        assert_eq!(keys, want, "c_first={c_first}");
+    }
+}
+
+#[test]
+fn a_crash_after_a_thread_event_fires_there_whatever_the_thread_order() {
+    let (parent, planned) = threads_out_of_depth_order(false);
+    let after = parent.event_name(planned);
+    let kill = Fault::Crash {
+        process: "n".into(),
+        after: Some(after.clone()),
+        kill: true,
+    };
+    let mut inj = injector(vec![kill], &parent);
+    let (rerun, read) = threads_out_of_depth_order(true);
+    let (_, kills) = replay(&mut inj, rerun.events());
+    assert_eq!(kills, vec!["n"]);
+    let seq = Some(rerun.events()[read].seq);
+    assert_eq!(
+        summary(&inj.records()[0]),
+        (true, "killed n", 0, Some(("read", seq)))
+    );
+    assert_eq!(
+        rerun.event_name(read),
+        after,
+        "recorded under the planned name"
+    );
+}
+
+#[test]
+fn a_crash_keeps_pipes_inside_the_crashed_tree() {
+    let (mut r, requests, _) = rpc(1);
+    const CHILD: i32 = 3;
+    let pipe = bop_model::Endpoint {
+        kind: Some(bop_model::ChannelKind::Pipe),
+        stream: true,
+        local: "pipe:9".into(),
+        peer: Some("pipe:9".into()),
+        path: None,
+    };
+    r.push(CLIENT, "pipe", |e| {
+        e.detail.fds = vec![7, 8];
+        e.detail.new_endpoints = vec![pipe.clone(), pipe.clone()];
+    });
+    r.push(CLIENT, "fork", |e| {
+        e.ret = Some(CHILD.into());
+        e.detail.child = Some(CHILD);
+    });
+    r.push(CHILD, "start", |e| e.detail.child = Some(CLIENT));
+    let internal = r.push(CHILD, "write", |e| {
+        e.fd = Some(8);
+        e.endpoint = Some(pipe.clone());
+        e.bytes = Some(6);
+        e.ret = Some(6);
+    });
+    let crash = Fault::Crash {
+        process: "client".into(),
+        after: None,
+        kill: false,
+    };
+    let mut inj = injector(vec![crash], &r);
+    let (decisions, _) = replay(&mut inj, r.events());
+    let acted: Vec<usize> = acted(decisions).into_iter().map(|(i, _)| i).collect();
+    assert_eq!(
+        acted,
+        vec![requests[0]],
+        "only what leaves the tree is lost"
+    );
+    assert!(!acted.contains(&internal));
+}
+
 #[test]
 fn a_crash_with_kill_names_the_process_and_its_children() {
     let (mut r, _, _) = rpc(1);

@@ -63,6 +63,10 @@ pub struct Detail {
     /// `start`: true when the new task is a thread of an existing process.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub thread: bool,
+    /// recv family: true with `MSG_PEEK`, whose bytes stay in the channel
+    /// (the next receive gets them again), so byte accounting skips them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub peek: bool,
     /// New fds created by the call: accept/dup/socket → one, pipe/socketpair → two.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fds: Vec<i32>,

@@ -33,6 +33,8 @@ mod proptests;
 pub(crate) mod testlog;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod threadtests;
 
 pub use channels::{Channel, Message};
 pub use classes::{class_structure, trace_class};

@@ -45,8 +45,11 @@ pub struct Thread {
     pub tid: i32,
     /// Index of its process.
     pub process: usize,
-    /// Creation ordinal within its process (`t0` is the main thread).
+    /// Rank in its process's threads ordered by `path` (`t0` first).
     pub ordinal: usize,
+    /// Creation path: its creator's path plus its rank among the threads
+    /// that creator started; empty for the process's first thread.
+    pub path: Vec<usize>,
     /// Its events (indices into the log) in program order.
     pub events: Vec<usize>,
     /// The `fork`/`clone` event that created it, if recorded.
@@ -186,6 +189,7 @@ impl<'a> Split<'a> {
             tid: e.tid,
             process: p,
             ordinal: 0,
+            path: Vec::new(),
             events: Vec::new(),
             spawned_by: None,
         });
@@ -257,33 +261,44 @@ impl<'a> Split<'a> {
         }
     }
 
-    /// Thread ordinals: t0 is the first thread; others are ordered by
-    /// (depth of creation, path of creating positions), which is creation
-    /// order whenever one thread creates the others, and never depends on
-    /// how concurrent creators interleave. Returns each process's threads
-    /// in ordinal order.
+    /// Thread paths and ordinals. A thread's path is its creator's path
+    /// plus its rank among the threads that creator started (1-based), so
+    /// it depends only on the thread's own creation history and a prefix
+    /// of a run gives every thread the path the whole run gives it. The
+    /// rank is counted in `start` order, which is the creator's program
+    /// order: the tracer records a new thread's `start` while its creator
+    /// is still stopped in the creating `clone`. Threads whose creator is
+    /// unknown get `[MAX, k]`, k in start order. Ordinals are ranks in
+    /// path order. Returns each process's threads in ordinal order.
     fn thread_ordinals(&mut self) -> Vec<Vec<usize>> {
-        let mut tkey: Vec<(usize, Vec<u64>)> = vec![(0, Vec::new()); self.threads.len()];
+        let mut made: Vec<usize> = vec![0; self.threads.len()];
         for (p, ps) in self.procs.iter().enumerate() {
-            for (k, &t) in ps.threads.iter().enumerate() {
-                tkey[t] = if k == 0 {
-                    (0, Vec::new())
-                } else {
-                    match (self.creator[t], self.threads[t].spawned_by) {
-                        (Some(c), Some(f)) if self.threads[c].process == p => {
-                            let (d, mut path) = tkey[c].clone();
-                            path.push(self.position[f] as u64);
-                            (d + 1, path)
-                        }
-                        _ => (usize::MAX, vec![self.events[self.threads[t].events[0]].seq]),
+            let mut orphans = 0;
+            for &t in ps.threads.iter().skip(1) {
+                let path = match self.creator[t].filter(|&c| self.threads[c].process == p) {
+                    Some(c) if c < t => {
+                        made[c] += 1;
+                        let mut path = self.threads[c].path.clone();
+                        path.push(made[c]);
+                        path
+                    }
+                    _ => {
+                        orphans += 1;
+                        vec![usize::MAX, orphans - 1]
                     }
                 };
+                self.threads[t].path = path;
             }
         }
         let mut ordered = Vec::with_capacity(self.procs.len());
         for ps in &self.procs {
             let mut ts = ps.threads.clone();
-            ts.sort_by(|&a, &b| tkey[a].cmp(&tkey[b]).then(a.cmp(&b)));
+            ts.sort_by(|&a, &b| {
+                self.threads[a]
+                    .path
+                    .cmp(&self.threads[b].path)
+                    .then(a.cmp(&b))
+            });
             for (k, &t) in ts.iter().enumerate() {
                 self.threads[t].ordinal = k;
             }
@@ -355,10 +370,12 @@ impl<'a> Split<'a> {
         }
     }
 
-    /// Thread names: `process:tN`, N the thread's ordinal.
+    /// Thread names: `process:t` and the thread's path (`t0` for the
+    /// first thread, `t3` for the third its creator t0 started, `t3.1` for
+    /// the first t3 started, `tx0` for the first with an unknown creator).
     fn thread_names(&mut self, processes: &[Process]) {
         for t in &mut self.threads {
-            t.name = format!("{}:t{}", processes[t.process].name, t.ordinal);
+            t.name = format!("{}:{}", processes[t.process].name, path_name(&t.path));
         }
     }
 
@@ -382,13 +399,18 @@ impl<'a> Split<'a> {
                 children[q].push(p);
             }
         }
-        let child_key = |p: usize| -> (usize, usize, u64) {
+        let child_key = |p: usize| -> (bool, &[usize], usize, u64) {
             match processes[p].spawned_by {
-                Some(f) => (self.threads[self.thread_of[f]].ordinal, self.position[f], 0),
-                None => (usize::MAX, usize::MAX, self.procs[p].first_seq),
+                Some(f) => (
+                    false,
+                    &self.threads[self.thread_of[f]].path,
+                    self.position[f],
+                    0,
+                ),
+                None => (true, &[], usize::MAX, self.procs[p].first_seq),
             }
         };
-        let keys: Vec<(usize, usize, u64)> = (0..processes.len()).map(child_key).collect();
+        let keys: Vec<_> = (0..processes.len()).map(child_key).collect();
         for q in 0..processes.len() {
             let mut cs = children[q].clone();
             cs.sort_by_key(|&c| (keys[c], c));
@@ -399,6 +421,18 @@ impl<'a> Split<'a> {
                 processes[c].name = format!("{}/{exe}#{}", processes[q].name, *k);
                 *k += 1;
             }
+        }
+    }
+}
+
+/// The thread part of a thread name, from its creation path.
+pub(crate) fn path_name(path: &[usize]) -> String {
+    match path {
+        [] => "t0".to_string(),
+        [usize::MAX, k] => format!("tx{k}"),
+        _ => {
+            let ranks: Vec<String> = path.iter().map(usize::to_string).collect();
+            format!("t{}", ranks.join("."))
         }
     }
 }

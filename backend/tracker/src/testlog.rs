@@ -28,6 +28,7 @@ pub(crate) trait Ev: Sized {
     fn status(self, s: i32) -> Self;
     fn how(self, h: &str) -> Self;
     fn thread(self) -> Self;
+    fn peek(self) -> Self;
     fn parts(self, p: &[u64]) -> Self;
     fn injected(self, s: &str) -> Self;
 }
@@ -94,6 +95,10 @@ impl Ev for Event {
     }
     fn thread(mut self) -> Self {
         self.detail.thread = true;
+        self
+    }
+    fn peek(mut self) -> Self {
+        self.detail.peek = true;
         self
     }
     fn parts(mut self, p: &[u64]) -> Self {

@@ -121,6 +121,36 @@ fn read_spanning_two_messages() {
 }
 
 #[test]
+fn peeks_leave_their_bytes_for_the_next_read() {
+    let mut l = Log::default();
+    let (a, b) = (
+        tcp("10.0.0.1:1", "10.0.0.2:2"),
+        tcp("10.0.0.2:2", "10.0.0.1:1"),
+    );
+    l.push(ev(1, 1, "start").node("a"));
+    l.push(ev(2, 2, "start").node("b"));
+    l.push(ev(1, 1, "connect").fd(3).ep(a.clone()));
+    l.push(ev(2, 2, "accept").fd(3).ret(Some(4)).fds(&[4], [b.clone()]));
+    let sends: Vec<usize> = [10, 20, 30]
+        .map(|n| l.push(ev(1, 1, "write").fd(3).ep(a.clone()).bytes(n)))
+        .into();
+    let mut reads = Vec::new();
+    for n in [10, 20, 30] {
+        let peek = ev(2, 2, "recvfrom").fd(4).ep(b.clone()).bytes(1).peek();
+        let peek = l.push(peek);
+        let read = l.push(ev(2, 2, "read").fd(4).ep(b.clone()).bytes(n));
+        reads.push((peek, read));
+    }
+    let g = CausalGraph::build(&l.events);
+    for (k, &(peek, read)) in reads.iter().enumerate() {
+        assert_eq!(g.messages()[k].recvs, vec![peek, read], "message {k}");
+    }
+    let edges = edges(&g, EdgeKind::Message);
+    assert!(edges.contains(&(sends[1], reads[1].1)), "{edges:?}");
+    assert!(!edges.contains(&(sends[0], reads[1].1)), "{edges:?}");
+}
+
+#[test]
 fn message_split_over_reads_and_partial_overlap() {
     let mut l = Log::default();
     let (a, b) = (unix(11, 12), unix(12, 11));

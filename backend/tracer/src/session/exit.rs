@@ -77,7 +77,13 @@ impl Session {
             Decoded::Send { fd, buf, .. } if ok => {
                 self.moved(tgid, tid, (fd, buf, Source::None), ret, ev)
             }
-            Decoded::Recv { fd, buf, from, .. } if ok => {
+            Decoded::Recv {
+                fd,
+                buf,
+                from,
+                flags,
+            } if ok => {
+                ev.detail.peek = flags & libc::MSG_PEEK != 0;
                 self.moved(tgid, tid, (fd, buf, from), ret, ev)
             }
             // Another thread may have re-cached the fd between close's

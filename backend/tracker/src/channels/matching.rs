@@ -105,8 +105,11 @@ fn match_stream(
     }
     let (mut roff, mut j) = (0, 0);
     for &r in recvs {
+        // A peek sees the next bytes but leaves them for the next receive.
         let (a, b) = (roff, roff + moved(&events[r]));
-        roff = b;
+        if !events[r].detail.peek {
+            roff = b;
+        }
         while j < ranges.len() && ranges[j].1 <= a {
             j += 1;
         }
@@ -144,7 +147,10 @@ fn match_datagrams(
                 .or_else(|| kept.clone().next());
             if let Some(m) = pick {
                 messages[m].recvs.push(r);
-                next = m + 1;
+                // A peek leaves the datagram for the next receive.
+                if !events[r].detail.peek {
+                    next = m + 1;
+                }
             }
         }
     }

@@ -15,19 +15,19 @@ use bop_model::{ChannelKind, Event};
 /// Events acting on one channel, per side.
 pub(super) type OnChannel = [Vec<usize>; 2];
 
-/// Canonical order key of an event: (process name, thread ordinal,
+/// Canonical order key of an event: (process name, thread path,
 /// position). Used wherever a "first" must not depend on interleaving.
-fn ckey(names: &Names, i: usize) -> (&str, usize, usize) {
+fn ckey(names: &Names, i: usize) -> (&str, &[usize], usize) {
     let t = &names.threads[names.thread_of[i]];
     (
         names.processes[t.process].name.as_str(),
-        t.ordinal,
+        &t.path,
         names.position[i],
     )
 }
 
 /// The group a channel is counted in and its place in that group's order.
-type Group = (String, (String, usize, usize));
+type Group = (String, (String, Vec<usize>, usize));
 
 /// Names every channel; `on[c]` are the events on channel `c` per side.
 pub(super) fn name_channels(
@@ -118,7 +118,7 @@ fn group(events: &[Event], names: &Names, s: &Scan, on: &OnChannel, ends: &[Stri
             .filter_map(|i| Some((names.processes[proc_of(i)].name.clone(), events[i].fd?)))
             .min()
             .unwrap_or_else(|| ("?".to_string(), -1));
-        (format!("pipe:{}/fd{}", min.0, min.1), ("", 0, 0))
+        (format!("pipe:{}/fd{}", min.0, min.1), ("", &[][..], 0))
     } else {
         let created = s
             .connect
@@ -126,10 +126,10 @@ fn group(events: &[Event], names: &Names, s: &Scan, on: &OnChannel, ends: &[Stri
             .or_else(|| all().min_by_key(|&i| ckey(names, i)));
         (
             format!("{}->{}", ends[0], ends[1]),
-            created.map_or(("", 0, 0), |i| ckey(names, i)),
+            created.map_or(("", &[][..], 0), |i| ckey(names, i)),
         )
     };
-    (group, (order.0.to_string(), order.1, order.2))
+    (group, (order.0.to_string(), order.1.to_vec(), order.2))
 }
 
 /// `group#k` by order within each group (a pipe named by its fd keeps

@@ -193,7 +193,7 @@ fn run_line(o: &mut String, side: &str, r: &RunInfo) {
 }
 
 fn divergence(o: &mut String, d: &Divergence, indent: &str) {
-    let _ = writeln!(o, "{indent}{}", d.reason);
+    wrapped(o, indent, &d.reason);
     if !d.in_workload {
         let _ = writeln!(
             o,
@@ -211,7 +211,43 @@ fn divergence(o: &mut String, d: &Divergence, indent: &str) {
         .after
         .as_ref()
         .map_or(String::new(), |x| format!("   (after {x}, which matches)"));
-    let _ = writeln!(o, "{indent}  {at}{after}");
+    wrapped(o, &format!("{indent}  "), &format!("{at}{after}"));
+}
+
+/// Columns of text per line of a divergence, and lines kept of it.
+const WRAP: usize = 100;
+const WRAP_LINES: usize = 4;
+
+/// Writes `text` wrapped at [`WRAP`] characters (at a space when there is
+/// one), each line indented, and cut after [`WRAP_LINES`] lines: one
+/// divergence of a real run (a whole SQL payload) can be tens of KB, and
+/// `--json` keeps the full text.
+pub(super) fn wrapped(o: &mut String, indent: &str, text: &str) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut start = 0;
+    for line in 0..WRAP_LINES {
+        if start >= chars.len() {
+            return;
+        }
+        let mut end = (start + WRAP).min(chars.len());
+        if end < chars.len() {
+            if let Some(sp) = chars[start..end].iter().rposition(|&c| c == ' ') {
+                end = start + sp.max(1);
+            }
+        }
+        let piece: String = chars[start..end].iter().collect();
+        let cont = if line == 0 { "" } else { "  " };
+        let _ = writeln!(o, "{indent}{cont}{}", piece.trim_start());
+        start = end;
+    }
+    let rest = chars[start..].iter().filter(|c| !c.is_whitespace()).count();
+    if rest > 0 {
+        let more = chars.len() - start;
+        let _ = writeln!(
+            o,
+            "{indent}  ... ({more} more characters; the full text is in --json)"
+        );
+    }
 }
 
 fn message(m: &MessageInfo) -> String {
@@ -251,4 +287,23 @@ fn event(e: &EventInfo) -> String {
         s.push_str(&format!(" (injected: {i})"));
     }
     s
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrapped;
+
+    #[test]
+    fn long_divergence_lines_wrap_and_are_cut() {
+        let text = "word ".repeat(2000);
+        let mut o = String::new();
+        wrapped(&mut o, "  ", &text);
+        let lines: Vec<&str> = o.lines().collect();
+        assert_eq!(lines.len(), 5, "{o}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 106), "{o}");
+        assert!(lines[4].contains("more characters; the full text is in --json"));
+        let mut short = String::new();
+        wrapped(&mut short, "  ", "A: x   B: y");
+        assert_eq!(short, "  A: x   B: y\n");
+    }
 }
