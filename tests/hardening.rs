@@ -499,41 +499,14 @@ async fn a_cached_graph_follows_its_run() {
     assert_eq!(s.get("/api/runs/p/graph").await.0, StatusCode::NOT_FOUND);
 }
 
-/// A 64 KiB tmpfs, unmounted when dropped; `None` when it cannot be
-/// mounted (not root).
-struct SmallDisk(tempfile::TempDir);
-
-impl SmallDisk {
-    fn mount() -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(SmallDisk(dir))
-    }
-
-    fn fill(&self) {
-        let mut f = std::fs::File::create(self.0.path().join("filler")).unwrap();
-        while f.write_all(&[0u8; 4096]).is_ok() {}
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
-}
-
 #[tokio::test]
 async fn a_full_disk_leaves_no_plan_file() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = crate::common::SmallDisk::mount() else {
         eprintln!("skipped: cannot mount a tmpfs (not root)");
         return;
     };
     let s = Server::at(
-        tempfile::tempdir_in(disk.0.path()).unwrap(),
+        tempfile::tempdir_in(disk.path()).unwrap(),
         "/bin/false".into(),
     );
     disk.fill();

@@ -48,41 +48,13 @@ fn a_closed_stderr_keeps_the_targets_status() {
     );
 }
 
-/// A 64 KiB tmpfs, unmounted when dropped; `None` when it cannot be
-/// mounted (not root).
-struct SmallDisk(tempfile::TempDir);
-
-impl SmallDisk {
-    fn mount() -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(SmallDisk(dir))
-    }
-
-    fn fill(&self) {
-        use std::io::Write;
-        let mut f = std::fs::File::create(self.0.path().join("filler")).unwrap();
-        while f.write_all(&[0u8; 4096]).is_ok() {}
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
-}
-
 #[test]
 fn an_os_error_is_printed_once() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = crate::common::SmallDisk::mount() else {
         eprintln!("skipped: cannot mount a tmpfs (not root)");
         return;
     };
-    let store = disk.0.path().join("store");
+    let store = disk.path().join("store");
     std::fs::create_dir(&store).unwrap();
     disk.fill();
     let out = run(Command::new(crate::common::bop_exe())
