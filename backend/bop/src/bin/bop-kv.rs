@@ -185,9 +185,10 @@ fn client(primary: u16, replica: u16, history: String) {
         put.as_deref().unwrap_or("timeout")
     ));
     // Read-your-writes: the write was acknowledged, so the replica must have
-    // it. (The client thinks for 50 ms first, as clients do; replication
-    // normally takes well under a millisecond.)
-    std::thread::sleep(Duration::from_millis(50));
+    // it. (The client thinks for 200 ms first, as clients do; replication
+    // takes well under a millisecond untraced and a few under a loaded
+    // tracer, so only a fault makes the read stale.)
+    std::thread::sleep(Duration::from_millis(200));
     let mut r = Conn::open(replica);
     let got = r.call("GET x").unwrap_or("timeout".into());
     h.push(format!("get x from replica -> {got}"));

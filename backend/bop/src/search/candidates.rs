@@ -261,7 +261,7 @@ mod tests {
         let g = CausalGraph::build(&events);
         let all = candidates(&g, &FaultKind::ALL);
         // The replication SET races the client's GET at the replica: held
-        // past it by the measured gap (the client thinks 50 ms) plus margin.
+        // past it by the measured gap (the recorded client thought 50 ms) plus margin.
         match &all[0].fault {
             Fault::Delay {
                 message,
