@@ -58,11 +58,12 @@ export interface DiagramLayout {
 /**
  * Lays out a graph in one x-scale. O(events log events + arrows). With
  * `spec`, lanes follow it (comparisons: both runs on the same rows);
- * events of threads the spec lacks get no lane.
+ * events of threads the spec lacks get no lane. With `laneLayout` (lanes
+ * collapsed or hidden, layout/collapse.ts) lanes are those.
  */
-export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec): DiagramLayout {
+export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec, laneLayout?: LaneLayout): DiagramLayout {
   const { graph } = index;
-  const lanes = layoutLanes(graph, spec);
+  const lanes = laneLayout ?? layoutLanes(graph, spec);
   const n = graph.events.length;
   const laneOf = new Int32Array(n);
   const x = new Float64Array(n);
@@ -88,7 +89,8 @@ export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec)
   }
   if (n === 0) minX = maxX = 0;
   const laneEvents = lanes.lanes.map((lane) => {
-    const evs = lane.thread >= 0 ? Int32Array.from(index.eventsByThread[lane.thread]) : new Int32Array(0);
+    // A collapsed lane holds several threads: their events interleaved by x.
+    const evs = lane.threads.length === 1 ? Int32Array.from(index.eventsByThread[lane.threads[0]]) : Int32Array.from(lane.threads.flatMap((t) => Array.from(index.eventsByThread[t])));
     // Program order is x order almost always; sort to be sure (binary search relies on it).
     let sorted = true;
     for (let j = 1; j < evs.length; j++) if (x[evs[j]] < x[evs[j - 1]]) sorted = false;
