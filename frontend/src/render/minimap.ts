@@ -14,24 +14,24 @@ export function drawMinimap(ctx: Ctx, d: Density, box: Box, v: Viewport): void {
   ctx.fillStyle = THEME.gutter;
   ctx.fillRect(0, 0, box.width, box.height);
   const cw = box.width / Math.max(1, d.columns);
-  ctx.fillStyle = THEME.event[0];
+  ctx.fillStyle = THEME.label;
   for (const lane of d.lanes) {
     const y0 = miniY(d, box, lane.top);
     const h = Math.max(1, miniY(d, box, lane.bottom) - y0 - 1);
     for (let c = 0; c < d.columns; c++) {
       const n = lane.counts[c];
       if (n === 0) continue;
-      ctx.globalAlpha = 0.25 + 0.75 * Math.sqrt(n / Math.max(1, d.max));
+      ctx.globalAlpha = 0.35 + 0.65 * Math.sqrt(n / Math.max(1, d.max));
       ctx.fillRect(c * cw, y0, Math.max(1, cw), h);
     }
   }
   ctx.globalAlpha = 1;
   const w = windowBox(d, box, v);
-  ctx.fillStyle = THEME.selected;
-  ctx.globalAlpha = 0.15;
+  ctx.fillStyle = THEME.arrow[0];
+  ctx.globalAlpha = 0.12;
   ctx.fillRect(w.x, w.y, w.w, w.h);
   ctx.globalAlpha = 1;
-  ctx.strokeStyle = THEME.selected;
+  ctx.strokeStyle = THEME.arrow[0];
   ctx.lineWidth = 1.5;
   ctx.beginPath();
   ctx.rect(w.x + 0.75, w.y + 0.75, Math.max(1, w.w - 1.5), Math.max(1, w.h - 1.5));
