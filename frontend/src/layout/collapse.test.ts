@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { indexGraph } from "../model/graph.ts";
 import { eventId, smallGraph } from "../model/fixture.test-util.ts";
-import { layoutDiagram } from "./diagram.ts";
+import { layoutDiagram, mergeByX } from "./diagram.ts";
 import { ALL_LANES, collapsedLabel, groupHeaderAt, laneChoices, revealThread, setHidden, shapeLanes, showAll, toggleAllCollapsed, toggleCollapsed } from "./collapse.ts";
 import { GROUP_HEADER, LANE_HEIGHT, laneSpec, layoutLanes } from "./lanes.ts";
 
@@ -77,4 +77,11 @@ test("a process's header band is found by content y", () => {
   const primary = lanes.groups[1];
   assert.equal(groupHeaderAt(lanes, primary.top + 1), "primary");
   assert.equal(groupHeaderAt(lanes, primary.top + GROUP_HEADER + 1), null, "a lane, not the header");
+});
+
+test("lists merged by x keep x order and every event once", () => {
+  const x = Float64Array.from([5, 1, 3, 3, 9, 0, 7]);
+  const merged = mergeByX(x, [Int32Array.from([1, 2, 0]), Int32Array.from([5, 3, 6]), Int32Array.from([4])]);
+  assert.deepEqual(Array.from(merged), [5, 1, 2, 3, 0, 6, 4]);
+  assert.deepEqual(Array.from(mergeByX(x, [])), []);
 });
