@@ -23,6 +23,8 @@ mod explorations;
 mod compare;
 // Host and Origin checks against DNS rebinding and cross-site writes.
 mod security;
+// Navigation of big runs: find over a real run's events, the rerun tree.
+mod navigation;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -30,6 +30,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/runs/{id}", get(get_run).delete(delete_run))
         .route("/runs/{id}/graph", get(get_graph))
         .route("/runs/{id}/events", get(get_events))
+        .route("/runs/{id}/find", get(super::find::get_find))
+        .route("/runs/{id}/tree", get(super::tree::get_tree))
         .route("/runs/{id}/export", get(get_export))
         .route("/runs/{id}/reruns", post(post_rerun))
         .route("/compare", get(get_compare))

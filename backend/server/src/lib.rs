@@ -13,6 +13,7 @@
 
 mod api;
 mod error;
+mod find;
 mod graphs;
 mod listen;
 mod pages;
@@ -21,6 +22,7 @@ mod runs_query;
 mod searches;
 mod security;
 mod state;
+mod tree;
 
 use std::io::Write as _;
 use std::net::SocketAddr;

@@ -18,6 +18,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(runs))
         .route("/runs/{id}", get(run))
+        .route("/runs/{id}/tree", get(run_tree))
         .route("/compare", get(compare))
         .route("/explorations", get(explorations))
         .route("/explorations/{id}", get(exploration))
@@ -101,6 +102,27 @@ async fn run(State(state): State<AppState>, Path(id): Path<String>) -> Response 
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     page(status, &RunPage { page: "run", id })
+}
+
+#[derive(Template)]
+#[template(path = "tree.html")]
+struct TreePage {
+    page: &'static str,
+    id: String,
+}
+
+/// A run's rerun tree; like the run page, a missing run gets the shell
+/// (with 404) and the frontend shows the API's explanation.
+async fn run_tree(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if let Err(e) = validate_id(&id) {
+        return bad_id(&e);
+    }
+    let status = match state.store().run(&id) {
+        Ok(_) => StatusCode::OK,
+        Err(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    page(status, &TreePage { page: "tree", id })
 }
 
 #[derive(Template)]

@@ -100,8 +100,10 @@ pub enum StoreError {
 }
 
 mod records;
+mod tree;
 
 pub use records::{Record, Records};
+pub use tree::{RerunTree, TreeNode, rerun_tree};
 
 fn io_err<'a>(
     operation: &'static str,

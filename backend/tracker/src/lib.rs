@@ -15,6 +15,7 @@
 //! * [`compare`]: two runs of one target in logical names, and their first
 //!   divergence (`bop diff`); its module docs give the method step by step.
 //! * [`export`]: JSON contract (docs/EXPORT.md), dot, ShiViz, Perfetto.
+//! * [`find`]: the events whose name, call, channel or payload contain a text.
 //! * [`show`]: the strace-like timeline of `bop show`.
 //! * [`lineage`]: the causal past of the verdict and its races (`bop search`).
 
@@ -22,6 +23,7 @@ mod channels;
 pub mod classes;
 pub mod compare;
 pub mod export;
+pub mod find;
 mod graph;
 pub mod lineage;
 mod names;

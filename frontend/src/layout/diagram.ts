@@ -58,11 +58,12 @@ export interface DiagramLayout {
 /**
  * Lays out a graph in one x-scale. O(events log events + arrows). With
  * `spec`, lanes follow it (comparisons: both runs on the same rows);
- * events of threads the spec lacks get no lane.
+ * events of threads the spec lacks get no lane. With `laneLayout` (lanes
+ * collapsed or hidden, layout/collapse.ts) lanes are those.
  */
-export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec): DiagramLayout {
+export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec, laneLayout?: LaneLayout): DiagramLayout {
   const { graph } = index;
-  const lanes = layoutLanes(graph, spec);
+  const lanes = laneLayout ?? layoutLanes(graph, spec);
   const n = graph.events.length;
   const laneOf = new Int32Array(n);
   const x = new Float64Array(n);
@@ -88,7 +89,8 @@ export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec)
   }
   if (n === 0) minX = maxX = 0;
   const laneEvents = lanes.lanes.map((lane) => {
-    const evs = lane.thread >= 0 ? Int32Array.from(index.eventsByThread[lane.thread]) : new Int32Array(0);
+    // A collapsed lane holds several threads: their events merged by x.
+    const evs = lane.threads.length === 1 ? Int32Array.from(index.eventsByThread[lane.threads[0]]) : mergeByX(x, lane.threads.map((t) => index.eventsByThread[t]));
     // Program order is x order almost always; sort to be sure (binary search relies on it).
     let sorted = true;
     for (let j = 1; j < evs.length; j++) if (x[evs[j]] < x[evs[j - 1]]) sorted = false;
@@ -142,6 +144,37 @@ export function layoutDiagram(index: GraphIndex, scale: XScale, spec?: LaneSpec)
   };
   layout.arrows = new ArrowIndex(layout);
   return layout;
+}
+
+/**
+ * Event lists each (almost always) in x order, merged into one in x
+ * order, two at a time (O(n log k) for k lists): what a collapsed lane
+ * draws. Ties keep id order.
+ */
+export function mergeByX(x: Float64Array, lists: Int32Array[]): Int32Array {
+  if (lists.length === 0) return new Int32Array(0);
+  let level = lists;
+  while (level.length > 1) {
+    const next: Int32Array[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? merge2(x, level[i], level[i + 1]) : level[i]);
+    level = next;
+  }
+  return Int32Array.from(level[0]);
+}
+
+function merge2(x: Float64Array, a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const ea = a[i];
+    const eb = b[j];
+    out[k++] = x[ea] < x[eb] || (x[ea] === x[eb] && ea < eb) ? a[i++] : b[j++];
+  }
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
 }
 
 /** World x extent of an arrow (a lost arrow is its send point). */

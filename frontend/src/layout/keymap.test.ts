@@ -63,3 +63,17 @@ test("while the help is open only ? and Escape act, and both close it", () => {
 test("key labels", () => {
   assert.deepEqual(["ArrowLeft", "ArrowDown", "Escape", "+", "?"].map(keyLabel), ["←", "↓", "Esc", "+", "?"]);
 });
+
+test("the navigation keys act on the run page from anywhere but type in the find box", () => {
+  const expected: [string, Action][] = [
+    ["/", "find"],
+    ["n", "find-next"],
+    ["N", "find-prev"],
+    ["c", "collapse-all"],
+  ];
+  for (const [key, action] of expected) {
+    assert.equal(actionFor(press(key), ctx({ diagramFocused: false })), action, key);
+    assert.equal(actionFor(press(key), ctx({ inTextField: true })), null, `${key} types in a text field`);
+    assert.equal(actionFor(press(key), ctx({ page: "compare" })), null, `${key} is not a comparison key`);
+  }
+});

@@ -5,7 +5,7 @@
  * the keys, what they do and what the page says they do cannot drift apart.
  *
  * Where a key acts (`actionFor`), decided once for both pages:
- * - keys the browser gives no meaning to (+ - 0 f d ? Escape) act
+ * - keys the browser gives no meaning to (+ - 0 f d / n N c ? Escape) act
  *   anywhere on the page, so they work right after clicking a toolbar
  *   button, not only once a diagram has focus;
  * - arrow keys scroll the page when nothing claims them, and the
@@ -23,7 +23,7 @@ import type { NavAction } from "./navigate.ts";
 export type Page = "run" | "compare";
 
 /** Everything a key can do: a viewport step, or a page action. */
-export type Action = NavAction | "divergence" | "clear" | "help";
+export type Action = NavAction | "divergence" | "clear" | "help" | "find" | "find-next" | "find-prev" | "collapse-all";
 
 export interface KeyBinding {
   readonly action: Action;
@@ -46,6 +46,10 @@ export const KEYMAP: readonly KeyBinding[] = [
   { action: "pan-up", keys: ["ArrowUp"], description: "Scroll the lanes up", needsFocus: true },
   { action: "pan-down", keys: ["ArrowDown"], description: "Scroll the lanes down", needsFocus: true },
   { action: "divergence", keys: ["d"], description: "Zoom to the first divergence", needsFocus: false, pages: ["compare"] },
+  { action: "find", keys: ["/"], description: "Find events by name, call, channel or payload text", needsFocus: false, pages: ["run"] },
+  { action: "find-next", keys: ["n"], description: "Go to the next match of the find box", needsFocus: false, pages: ["run"] },
+  { action: "find-prev", keys: ["N"], description: "Go to the previous match", needsFocus: false, pages: ["run"] },
+  { action: "collapse-all", keys: ["c"], description: "Collapse every process's threads into one lane, or expand them", needsFocus: false, pages: ["run"] },
   { action: "clear", keys: ["Escape"], description: "Clear the selection (and close an open panel)", needsFocus: false },
   { action: "help", keys: ["?"], description: "Show or hide the list of keys", needsFocus: false },
 ];

@@ -12,6 +12,11 @@ export const GROUP_HEADER = 18;
 export interface Lane {
   /** Thread index in `graph.threads`; -1 for a lane the graph has no thread for (comparisons). */
   thread: number;
+  /**
+   * Every thread drawn in this lane: `[thread]`, or all the threads of a
+   * collapsed process (layout/collapse.ts); empty for an empty lane.
+   */
+  threads: number[];
   /** Logical thread name (`primary:t1`). */
   label: string;
   process: string;
@@ -115,7 +120,7 @@ export function layoutLanes(graph: Graph, spec: LaneSpec = laneSpec(graph)): Lan
       const t = threadIndex.get(name) ?? -1;
       if (t >= 0) laneOfThread[t] = lanes.length;
       group.lanes.push(lanes.length);
-      lanes.push({ thread: t, label: name, process, y: y + LANE_HEIGHT / 2 });
+      lanes.push({ thread: t, threads: t >= 0 ? [t] : [], label: name, process, y: y + LANE_HEIGHT / 2 });
       y += LANE_HEIGHT;
     }
     group.bottom = y;

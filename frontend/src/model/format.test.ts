@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventFacts, formatData, formatMs, formatNs, formatTick, messageFacts } from "./format.ts";
+import { eventFacts, formatData, formatMs, formatNs, formatTick, hexDump, messageFacts } from "./format.ts";
 import { smallGraph } from "./fixture.test-util.ts";
 
 test("durations", () => {
@@ -45,4 +45,14 @@ test("message facts say whether the message was dropped or lost", () => {
   assert.equal(facts.get(lost.dropped ? "dropped" : "lost"), lost.dropped ? "by the fault injector" : "never delivered");
   assert.equal(new Map(messageFacts({ ...lost, dropped: true })).get("dropped"), "by the fault injector");
   assert.equal(new Map(messageFacts({ ...lost, dropped: true })).has("lost"), false, "dropped says more than lost");
+});
+
+test("hex dumps: 16 bytes a line with offsets, printable text, cut at the limit", () => {
+  const hex = Array.from("GET /key\n", (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("") + "00".repeat(10);
+  const lines = hexDump(hex);
+  assert.equal(lines.length, 2);
+  assert.deepEqual(lines[0], { offset: "0000", hex: "47 45 54 20 2f 6b 65 79 0a 00 00 00 00 00 00 00", text: "GET /key........" });
+  assert.deepEqual(lines[1], { offset: "0010", hex: "00 00 00", text: "..." });
+  assert.equal(hexDump(hex, 4).map((l) => l.text).join(""), "GET ");
+  assert.deepEqual(hexDump(""), []);
 });

@@ -68,3 +68,31 @@ export function messageFacts(m: GraphMessage): [string, string][] {
   else if (m.lost) facts.push(["lost", "never delivered"]);
   return facts;
 }
+
+/** One line of a hex dump: offset, up to 16 bytes as hex, the same as text (`.` for non-printable). */
+export interface HexLine {
+  offset: string;
+  hex: string;
+  text: string;
+}
+
+/**
+ * A captured payload (hex) as hex-dump lines, at most `maxBytes` bytes
+ * (the rest is counted by the caller: `bytes` may exceed the capture).
+ */
+export function hexDump(hex: string, maxBytes = 256): HexLine[] {
+  const lines: HexLine[] = [];
+  const n = Math.min(Math.floor(hex.length / 2), maxBytes);
+  for (let at = 0; at < n; at += 16) {
+    const parts: string[] = [];
+    let text = "";
+    for (let i = at; i < Math.min(at + 16, n); i++) {
+      const pair = hex.slice(2 * i, 2 * i + 2);
+      const b = parseInt(pair, 16);
+      parts.push(pair);
+      text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
+    }
+    lines.push({ offset: at.toString(16).padStart(4, "0"), hex: parts.join(" "), text });
+  }
+  return lines;
+}

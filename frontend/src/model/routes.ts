@@ -21,6 +21,8 @@ export const pages = {
   /** The run list. */
   runs: (): string => "/",
   run: (id: string): string => `/runs/${seg(id)}`,
+  /** A run's rerun tree: its reruns, their reruns, ... with a comparison on every edge. */
+  tree: (id: string): string => `/runs/${seg(id)}/tree`,
   /** The comparison of A with B; without both, the page offers a picker. */
   compare: (a?: string, b?: string): string => withQuery("/compare", { a, b }),
   explorations: (): string => "/explorations",
@@ -47,6 +49,11 @@ export const api = {
   run: (id: string): string => `/api/runs/${seg(id)}`,
   graph: (id: string): string => `/api/runs/${seg(id)}/graph`,
   events: (id: string, p: PageParams = {}): string => withQuery(`/api/runs/${seg(id)}/events`, { offset: p.offset, limit: p.limit }),
+  /** `GET` a page of the events matching `q` (names, calls, channels, payload text), by id after or before one. */
+  find: (id: string, p: { q: string; after?: number; before?: number; limit?: number }): string =>
+    withQuery(`/api/runs/${seg(id)}/find`, { q: p.q, after: p.after, before: p.before, limit: p.limit }),
+  /** `GET` the rerun tree of a run. */
+  tree: (id: string): string => `/api/runs/${seg(id)}/tree`,
   export: (id: string, format: ExportFormat): string => withQuery(`/api/runs/${seg(id)}/export`, { format }),
   /** `POST` a fault plan: reruns the run with it. */
   reruns: (id: string): string => `/api/runs/${seg(id)}/reruns`,

@@ -27,7 +27,7 @@ import { clampY, pan, resize, type Viewport } from "../layout/viewport.ts";
 import { KeyHelp } from "./keyhelp.ts";
 
 /** What moved the viewport. */
-export type ViewportCause = "key" | "button" | "wheel" | "drag" | "resize" | "focus" | "layout";
+export type ViewportCause = "key" | "button" | "wheel" | "drag" | "resize" | "focus" | "layout" | "minimap" | "find";
 
 export interface ViewportChange {
   view: Viewport;
@@ -50,8 +50,8 @@ export interface ControllerOptions {
   /** What can be navigated now (it changes with the x-scale). */
   extent: () => Extent;
   initial: Viewport;
-  /** The key map's page actions: Escape on both pages, `d` on the comparison. */
-  actions: { clear: () => void; divergence?: () => void };
+  /** The key map's page actions: Escape on both pages, `d` on the comparison, find and collapse on the run page. */
+  actions: { clear: () => void; divergence?: () => void; find?: () => void; findNext?: () => void; findPrev?: () => void; collapseAll?: () => void };
   /** The pointer over surface `i` while no drag is going on (screen px on its canvas). */
   pointer: {
     hover(i: number, sx: number, sy: number): void;
@@ -116,6 +116,18 @@ export class ViewportController {
         return;
       case "divergence":
         this.o.actions.divergence?.();
+        return;
+      case "find":
+        this.o.actions.find?.();
+        return;
+      case "find-next":
+        this.o.actions.findNext?.();
+        return;
+      case "find-prev":
+        this.o.actions.findPrev?.();
+        return;
+      case "collapse-all":
+        this.o.actions.collapseAll?.();
         return;
       default:
         this.set(navigate(this.current, action, this.o.extent()), cause);

@@ -5,6 +5,7 @@ import { explorationListPage, explorationPage } from "./explorations.ts";
 import { runListPage } from "./runlist.ts";
 import { runPage } from "./runview.ts";
 import { searchControl, searchListPage, searchPage } from "./searches.ts";
+import { treePage } from "./tree.ts";
 
 const pages: Record<string, () => Promise<void>> = {
   runs: runListPage,
@@ -13,6 +14,7 @@ const pages: Record<string, () => Promise<void>> = {
     return runPage();
   },
   compare: comparePage,
+  tree: treePage,
   explorations: explorationListPage,
   exploration: explorationPage,
   searches: searchListPage,

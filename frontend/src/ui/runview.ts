@@ -12,21 +12,36 @@
  * `data-scale`, `data-selected`, `data-render-ms` (time of the last
  * frame) and the controller's `data-view-x0/k/y0`; `#faults` carries
  * `data-planned` and `data-fired`.
+ *
+ * Navigation for big diagrams (issue 16) lives in its own modules, wired
+ * here: lanes collapsed and hidden (ui/lanemenu.ts, layout/collapse.ts),
+ * arrows filtered (layout/arrows.ts), find (ui/find.ts), the minimap
+ * (ui/minimap.ts) and the details panel (ui/details.ts).
  */
 
 import { type Graph, type GraphMessage, parseGraph, type RunsPage } from "../model/api.ts";
 import { faultRows, faultSummary } from "../model/faults.ts";
 import { eventFacts, formatNs, messageFacts } from "../model/format.ts";
-import { causalCone, type GraphIndex, indexGraph } from "../model/graph.ts";
+import { causalCone, FUTURE, type GraphIndex, indexGraph, PAST } from "../model/graph.ts";
 import { api, MAX_RUNS_PAGE, pages } from "../model/routes.ts";
 import { ARROW_KIND_NAMES, ARROW_LOST, ARROW_MESSAGE, arrowAt, type DiagramLayout, eventAt, eventPoint, layoutDiagram, messageAnchor, type XScale } from "../layout/diagram.ts";
+import { ALL_LANES, groupHeaderAt, type LaneState, revealThread, shapeLanes, toggleAllCollapsed, toggleCollapsed } from "../layout/collapse.ts";
+import { type ArrowFilter, filterArrows, NO_FILTER } from "../layout/arrows.ts";
+import { GROUP_HEADER, type LaneSpec, laneSpec } from "../layout/lanes.ts";
+import { densityOf } from "../layout/minimap.ts";
 import { reveal } from "../layout/navigate.ts";
+import type { FindMatch } from "../model/find.ts";
+import { contentY, screenY } from "../layout/viewport.ts";
 import type { Viewport } from "../layout/viewport.ts";
 import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
 import { $, h, setStatus, showTooltip } from "./dom.ts";
+import { DetailsPanel } from "./details.ts";
+import { FindBox } from "./find.ts";
+import { ArrowMenu, LaneMenu } from "./lanemenu.ts";
+import { Minimap } from "./minimap.ts";
 import { RerunPanel } from "./rerun.ts";
 
 export async function runPage(): Promise<void> {
@@ -139,6 +154,7 @@ function showMeta(graph: Graph): void {
       h("code", { title: "command" }, r.command),
       r.trace_class ? h("span", { class: "meta-item", title: "trace class" }, ` class ${r.trace_class.slice(0, 10)}`) : null,
       r.parent ? h("span", { class: "meta-item" }, " rerun of ", h("a", { href: pages.run(r.parent) }, r.parent)) : null,
+      h("span", { class: "meta-item" }, " · ", h("a", { id: "tree-link", href: pages.tree(r.id) }, "rerun tree")),
       r.faults.length > 0 ? h("span", { class: "meta-item" }, ` · ${faultSummary(faultRows(r.faults))}`) : null,
     ),
   );
@@ -152,6 +168,14 @@ class DiagramView {
   private highlight: Highlight = { ...NO_HIGHLIGHT };
   private frame = 0;
   private note = "";
+  private readonly spec: LaneSpec;
+  private lanes: LaneState = ALL_LANES;
+  private arrowFilter: ArrowFilter = NO_FILTER;
+  private readonly details: DetailsPanel;
+  private readonly laneMenu: LaneMenu;
+  private readonly arrowMenu: ArrowMenu;
+  private readonly find: FindBox;
+  private readonly minimap: Minimap;
 
   constructor(
     private readonly root: HTMLElement,
@@ -161,6 +185,7 @@ class DiagramView {
     private readonly rerun: RerunPanel,
   ) {
     this.index = indexGraph(graph);
+    this.spec = laneSpec(graph);
     this.layout = this.layoutFor("time");
     this.nav = new ViewportController({
       page: "run",
@@ -173,6 +198,10 @@ class DiagramView {
           this.select(-1);
           this.rerun.close();
         },
+        find: () => this.find.focus(),
+        findNext: () => void this.find.step(1),
+        findPrev: () => void this.find.step(-1),
+        collapseAll: () => this.setLanes(toggleAllCollapsed(this.lanes, this.spec)),
       },
       pointer: {
         hover: (_, sx, sy) => this.hover(sx, sy),
@@ -187,6 +216,11 @@ class DiagramView {
       this.hideTooltip();
       this.request();
     });
+    this.details = new DetailsPanel($("details"), (e) => this.focusEvent(this.graph.events[e].name));
+    this.laneMenu = new LaneMenu($("lanes-menu"), this.spec, (s) => this.setLanes(s));
+    this.arrowMenu = new ArrowMenu($("arrows-menu"), graph, (f) => this.setArrows(f));
+    this.find = new FindBox($("find"), graph.run.id, (m) => this.focusMatch(m));
+    this.minimap = new Minimap($("minimap"), this.nav);
   }
 
   private get view(): Viewport {
@@ -196,7 +230,7 @@ class DiagramView {
   private layoutFor(scale: XScale): DiagramLayout {
     let l = this.layouts.get(scale);
     if (l === undefined) {
-      l = layoutDiagram(this.index, scale);
+      l = filterArrows(layoutDiagram(this.index, scale, undefined, shapeLanes(this.graph, this.lanes, this.spec)), this.graph, this.arrowFilter);
       this.layouts.set(scale, l);
     }
     return l;
@@ -204,14 +238,16 @@ class DiagramView {
 
   start(): void {
     const ds = this.root.dataset;
-    ds.lanes = String(this.layout.lanes.lanes.length);
-    ds.arrows = String(this.layout.arrowFrom.length);
+    this.writeCounts();
+    this.laneMenu.show(this.lanes);
+    this.arrowMenu.show(this.arrowFilter);
     ds.events = String(this.graph.events.length);
     ds.messages = String(this.graph.messages.length);
     ds.injected = String(this.layout.injected.reduce((n, x) => n + x, 0));
     ds.lost = String(this.graph.messages.filter((m) => m.lost || m.recvs.length === 0).length);
     this.sizeCanvas();
     this.nav.fit();
+    this.minimap.setDensity(densityOf(this.layout, this.minimap.columns()));
     this.request();
     new ResizeObserver(() => {
       this.sizeCanvas();
@@ -241,6 +277,11 @@ class DiagramView {
       /** A point on the arrow of a message: the middle of its first delivery, or the × of a lost one. */
       messagePoint: (id: string) => page(messageAnchor(this.layout, this.view, this.graph.messages.findIndex((m) => m.id === id))),
       viewport: () => ({ ...this.view }),
+      /** A point on a process's name in the label gutter (a click there collapses or expands it). */
+      groupHeaderPoint: (process: string) => {
+        const g = this.layout.lanes.groups.find((x) => x.process === process);
+        return g === undefined ? null : page([20, Math.max(screenY(this.view, g.top) + GROUP_HEADER / 2, this.view.top + 8)]);
+      },
     };
     (window as unknown as { bopDiagram: typeof hooks }).bopDiagram = hooks;
   }
@@ -285,7 +326,55 @@ class DiagramView {
     this.layout = this.layoutFor(scale);
     this.root.dataset.scale = scale;
     this.nav.fit();
+    this.minimap.setDensity(densityOf(this.layout, this.minimap.columns()));
     this.request();
+  }
+
+  /** `data-lanes` and `data-arrows`: what the layout draws now. */
+  private writeCounts(): void {
+    this.root.dataset.lanes = String(this.layout.lanes.lanes.length);
+    this.root.dataset.arrows = String(this.layout.arrowFrom.length);
+  }
+
+  /** Lays the diagram out again after lanes or arrows changed, keeping the view and the selection. */
+  private relayout(): void {
+    this.layouts.clear();
+    this.layout = this.layoutFor(this.layout.scale);
+    this.highlight = { ...this.highlight, hoverArrow: -1, hoverEvent: -1 };
+    this.writeCounts();
+    this.laneMenu.show(this.lanes);
+    this.arrowMenu.show(this.arrowFilter);
+    this.sizeCanvas();
+    this.nav.set(this.view, "layout");
+    this.minimap.setDensity(densityOf(this.layout, this.minimap.columns()));
+    this.request();
+  }
+
+  private setLanes(s: LaneState): void {
+    this.lanes = s;
+    this.relayout();
+  }
+
+  private setArrows(f: ArrowFilter): void {
+    this.arrowFilter = f;
+    this.relayout();
+  }
+
+  /**
+   * Centres a find match and selects it. Its lane is shown again if it was
+   * hidden; its x is where the current scale puts it, read from the match
+   * itself so the page need not hold the event to move there.
+   */
+  private focusMatch(m: FindMatch): void {
+    const process = this.graph.threads.find((t) => t.name === m.thread)?.process ?? "";
+    const shown = revealThread(this.lanes, process, m.thread);
+    if (shown !== this.lanes) this.setLanes(shown);
+    const t = this.graph.threads.findIndex((x) => x.name === m.thread);
+    const lane = t >= 0 ? this.layout.lanes.lanes[this.layout.lanes.laneOfThread[t]] : undefined;
+    const x = this.layout.scale === "time" ? (m.end_ns ?? m.start_ns) : m.lamport;
+    if (lane !== undefined) this.nav.set(reveal(this.view, x, lane.y, this.layout.lanes.height, { center: true }), "find");
+    const e = this.graph.events[m.id]?.name === m.name ? m.id : this.graph.events.findIndex((x) => x.name === m.name);
+    if (e >= 0) this.select(e);
   }
 
   private hit(sx: number, sy: number): { event: number; arrow: number } {
@@ -343,16 +432,28 @@ class DiagramView {
   }
 
   private select(event: number): void {
-    this.highlight = {
-      ...this.highlight,
-      selected: event,
-      cone: event >= 0 ? causalCone(this.index, event) : null,
-    };
+    const cone = event >= 0 ? causalCone(this.index, event) : null;
+    this.highlight = { ...this.highlight, selected: event, cone };
+    if (cone !== null) {
+      let past = 0;
+      let future = 0;
+      for (const f of cone) {
+        if (f & PAST) past++;
+        if (f & FUTURE) future++;
+      }
+      this.details.showEvent(this.graph.events[event], past, future);
+    } else this.details.clear();
     this.root.dataset.selected = event >= 0 ? this.graph.events[event].name : "";
     this.request();
   }
 
   private click(sx: number, sy: number): void {
+    if (sx < this.view.left && sy >= this.view.top) {
+      // The label gutter: a process's name collapses or expands its threads.
+      const process = groupHeaderAt(this.layout.lanes, contentY(this.view, sy));
+      if (process !== null) this.setLanes(toggleCollapsed(this.lanes, process));
+      return;
+    }
     const { event, arrow } = this.hit(sx, sy);
     if (event >= 0) {
       this.select(event === this.highlight.selected ? -1 : event);
@@ -361,6 +462,8 @@ class DiagramView {
     const kind = arrow >= 0 ? this.layout.arrowKind[arrow] : -1;
     if (kind === ARROW_MESSAGE || kind === ARROW_LOST) {
       const message: GraphMessage = this.graph.messages[this.layout.arrowMessage[arrow]];
+      this.select(-1);
+      this.details.showMessage(message, this.graph.events);
       this.rerun.open(message);
       return;
     }
