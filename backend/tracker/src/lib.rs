@@ -49,7 +49,7 @@ pub enum TrackError {
     UnknownFormat(String),
 }
 
-pub(crate) use bop_model::{is_blocking, is_fork, is_recv, is_send, is_thread_end};
+pub(crate) use bop_model::{is_blocking, is_fork, is_thread_end, receives, sends};
 
 /// Base name of an executable path (`/usr/bin/kvd` → `kvd`).
 pub(crate) fn basename(path: &str) -> &str {
