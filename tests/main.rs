@@ -37,3 +37,5 @@ mod fidelity_tracer;
 mod fidelity_tracker;
 // Blind spots of issue 13: transfers, eventfd handoffs, io_uring, unlinked sides.
 mod fidelity3;
+// Real systems (nginx, memcached, PostgreSQL): linked connections, stable names, plans that fire.
+mod real_systems;
