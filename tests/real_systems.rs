@@ -29,8 +29,9 @@ struct Recorded {
 /// Records `file` as run `id` and checks that it passed and that every
 /// connection is linked: both of its ends are traced processes, and its
 /// name carries no port of this run.
-fn record(s: &TempStore, file: &Path, id: &str) -> Recorded {
-    let out = s.bop(&["run", "-q", "--id", id, file.to_str().unwrap()]);
+fn record(s: &TempStore, file: &Path, id: &str, env: &[(&str, &str)]) -> Recorded {
+    let mut command = s.bop_command(&["run", "-q", "--id", id, file.to_str().unwrap()]);
+    let out = run(command.envs(env.iter().copied()));
     assert_ok(&out, &format!("bop run {}", file.display()));
     let (manifest, events) = s.read(id);
     assert_eq!(
@@ -80,17 +81,32 @@ fn record(s: &TempStore, file: &Path, id: &str) -> Recorded {
 
 /// Records `file` twice, compares the channel names, then reruns the first
 /// run dropping the message `pick` chooses and checks that the drop fired.
-fn twice_and_drop(file: &Path, pick: impl Fn(&CausalGraph<'_>) -> Option<String>) -> Recorded {
+/// `env` is added to bop's environment, which the nodes inherit.
+fn twice_and_drop(
+    file: &Path,
+    env: &[(&str, &str)],
+    pick: impl Fn(&CausalGraph<'_>) -> Option<String>,
+) -> Recorded {
     let s = TempStore::new();
-    let first = record(&s, file, "r1");
-    let second = record(&s, file, "r2");
+    let first = record(&s, file, "r1", env);
+    let second = record(&s, file, "r2", env);
     assert_eq!(first.channels, second.channels, "channel names differ");
     let g = CausalGraph::build(&first.events);
     let message = pick(&g).unwrap_or_else(|| {
         let names: Vec<&str> = g.messages().iter().map(|m| m.name.as_str()).collect();
         panic!("no message to drop among {names:?}")
     });
-    let out = s.bop(&["rerun", "-q", "r1", "--id", "d", "--drop", &message]);
+    let out = s.bop(&[
+        "rerun",
+        "-q",
+        "r1",
+        "--id",
+        "d",
+        "--timeout",
+        "40",
+        "--drop",
+        &message,
+    ]);
     let (m, _) = s.read("d");
     let f = m.faults.first().expect("the plan has its fault");
     assert!(f.fired, "{message}: {f:?}\n{}", text(&out.stderr));
@@ -115,7 +131,7 @@ fn nginx_in_front_of_two_backends() {
         Path::new("/usr/sbin/nginx").exists(),
         "nginx is not installed (.ci/run installs nginx-light)"
     );
-    let r = twice_and_drop(&demo("nginx.toml"), |g| {
+    let r = twice_and_drop(&demo("nginx.toml"), &[], |g| {
         // A backend's file, sent with sendfile to the front.
         message(g, "front/nginx#0->a/nginx#0#", Some("sendfile"))
     });
@@ -141,7 +157,7 @@ fn memcached_hands_connections_to_its_workers() {
         Path::new("/usr/bin/memcached").exists(),
         "memcached is not installed (.ci/run installs it)"
     );
-    let r = twice_and_drop(&demo("memcached.toml"), |g| {
+    let r = twice_and_drop(&demo("memcached.toml"), &[], |g| {
         // The answer to the get, on the second connection.
         g.messages()
             .iter()
@@ -184,5 +200,79 @@ fn memcached_hands_connections_to_its_workers() {
                 .any(|&x| g.happens_before(x, served) && g.thread_of(x) == g.thread_of(served))),
             "{conn} is read by a woken worker"
         );
+    }
+}
+
+#[test]
+fn postgres_serves_psql_over_tcp_and_its_unix_socket() {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.flatten().any(|v| v.path().join("bin/postgres").exists()))
+        .unwrap_or(false);
+    assert!(
+        installed,
+        "PostgreSQL is not installed (.ci/run installs postgresql)"
+    );
+    // initdb once, untraced: most of a run's time otherwise.
+    let template = PgTemplate::make();
+    let data = template.data();
+    let env = [("BOP_PG_TEMPLATE", data.as_str())];
+    let r = twice_and_drop(&demo("postgres.toml"), &env, |g| {
+        // The last message psql sends on its unix connection (Terminate):
+        // psql exits anyway, so the rerun ends at once.
+        let unix = g.channels().iter().position(|c| {
+            c.kind == ChannelKind::Unix && c.stream && !c.name.starts_with("socketpair:")
+        })?;
+        g.messages()
+            .iter()
+            .rfind(|m| m.channel == unix && !m.reverse)
+            .map(|m| m.name.clone())
+    });
+    let g = CausalGraph::build(&r.events);
+    let server = |kind: ChannelKind| {
+        g.channels()
+            .iter()
+            .filter(|c| c.kind == kind && c.stream && !c.name.starts_with("socketpair:"))
+            .map(|c| c.ends[1].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(server(ChannelKind::Tcp), ["pg"], "{:?}", r.channels);
+    assert_eq!(server(ChannelKind::Unix), ["pg"], "{:?}", r.channels);
+}
+
+/// A cluster made by initdb as the postgres user, removed when dropped.
+struct PgTemplate(PathBuf);
+
+impl PgTemplate {
+    fn make() -> PgTemplate {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .unwrap()
+            .flatten()
+            .map(|v| v.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+            .unwrap();
+        let dir = PathBuf::from(format!("/tmp/bop-pg-template.{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = PgTemplate(dir);
+        let out = run(std::process::Command::new("/bin/sh").args([
+            "-c",
+            &format!(
+                "chown postgres {d} && setpriv --reuid=postgres --regid=postgres --init-groups {bin}/initdb -D {d}/data -U postgres --auth=trust --no-sync -N > /dev/null",
+                d = t.0.display(),
+                bin = bin.display()
+            ),
+        ]));
+        assert_ok(&out, "initdb of the template cluster");
+        t
+    }
+
+    fn data(&self) -> String {
+        self.0.join("data").display().to_string()
+    }
+}
+
+impl Drop for PgTemplate {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
