@@ -28,6 +28,7 @@ import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
 import { $, h, setStatus, showTooltip } from "./dom.ts";
 import { RerunPanel } from "./rerun.ts";
+import { showUnseen } from "./unseen.ts";
 
 export async function runPage(): Promise<void> {
   const id = document.body.dataset.runId ?? "";
@@ -44,6 +45,7 @@ export async function runPage(): Promise<void> {
     return;
   }
   showMeta(graph);
+  showUnseen(graph, $("status"));
   if (graph.events.length === 0) setStatus("ok", "This run recorded no events.");
   else setStatus("ok", "");
   const view = new DiagramView($("diagram"), $("canvas") as HTMLCanvasElement, $("tooltip"), graph, new RerunPanel($("panel"), id));
