@@ -28,6 +28,8 @@ mod names;
 pub mod show;
 
 #[cfg(test)]
+mod blindtests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 pub(crate) mod testlog;
