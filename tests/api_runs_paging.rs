@@ -66,6 +66,8 @@ fn manifest(
         error: None,
         reason: None,
         recorder: None,
+        ports: Default::default(),
+        unseen: Vec::new(),
     }
 }
 

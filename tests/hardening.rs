@@ -49,6 +49,8 @@ fn run_manifest(id: &str, command: &str) -> Manifest {
         error: None,
         reason: None,
         recorder: None,
+        ports: Default::default(),
+        unseen: Vec::new(),
     }
 }
 

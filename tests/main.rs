@@ -35,3 +35,7 @@ mod search;
 mod fidelity_tracer;
 // Fidelity of the tracker and injector on real guests (issue 13).
 mod fidelity_tracker;
+// Blind spots of issue 13: transfers, eventfd handoffs, io_uring, unlinked sides.
+mod fidelity3;
+// Real systems (nginx, memcached, PostgreSQL): linked connections, stable names, plans that fire.
+mod real_systems;

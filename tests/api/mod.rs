@@ -115,6 +115,8 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
         error: None,
         reason: None,
         recorder: None,
+        ports: Default::default(),
+        unseen: Vec::new(),
     }
 }
 

@@ -185,6 +185,8 @@ mod tests {
                     error: None,
                     reason: None,
                     recorder: None,
+                    ports: Default::default(),
+                    unseen: Vec::new(),
                 };
                 let staged = store.root().join(format!("{run}.staged"));
                 std::fs::write(&staged, serde_json::to_vec(&manifest).unwrap()).unwrap();

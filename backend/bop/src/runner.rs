@@ -239,6 +239,7 @@ fn record_command(
         cwd: cwd.to_path_buf(),
         env: vec![],
         node: None,
+        ports: Default::default(),
         stdin: spec.stdin,
         stdout: open_append(dir.stdout_path())?,
         stderr: open_append(dir.stderr_path())?,
@@ -422,6 +423,8 @@ fn new_manifest(
         error: None,
         reason: None,
         recorder: this_recorder(),
+        ports: Default::default(),
+        unseen: Vec::new(),
     }
 }
 
@@ -491,6 +494,7 @@ fn finish_manifest(
         if !events.is_empty() {
             let graph = bop_tracker::CausalGraph::build(&events);
             manifest.trace_class = Some(bop_tracker::trace_class(&graph));
+            manifest.unseen = graph.unseen();
             // Name where each fault fired, in this run's logical names.
             for at in records.iter_mut().filter_map(|r| r.at.as_mut()) {
                 if let Some(i) = at

@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use bop_model::{ChannelKind, Endpoint, Event, is_send};
+use bop_model::{ChannelKind, Endpoint, Event, sends};
 
 /// Incremental locator state of one run.
 #[derive(Default, Debug, Clone)]
@@ -77,7 +77,7 @@ impl Locator {
     }
 
     fn direction_key(ep: &Endpoint, addr: Option<&str>) -> (String, Option<String>) {
-        let peer = if ep.kind == Some(ChannelKind::Pipe) {
+        let peer = if one_way(ep) {
             None
         } else {
             ep.peer.clone().or(addr.map(str::to_string))
@@ -101,8 +101,8 @@ impl Locator {
             return Some(d.clone());
         }
         let kind = ep.kind.map_or("?", |k| k.as_str());
-        let peer_key = if ep.kind == Some(ChannelKind::Pipe) {
-            "pipe".to_string()
+        let peer_key = if one_way(ep) {
+            kind.to_string()
         } else {
             self.peer(ep.kind, peer.as_deref())
         };
@@ -163,7 +163,7 @@ impl Locator {
             *n += 1;
             loc
         });
-        let message = match (&ev.endpoint, is_send(&ev.call)) {
+        let message = match (&ev.endpoint, sends(ev)) {
             (Some(ep), true) => self
                 .direction(ev.pid, ep, ev.detail.addr.as_deref(), true)
                 .map(|d| {
@@ -291,4 +291,9 @@ impl Locator {
             .map(|(p, _)| *p)
             .collect()
     }
+}
+/// Pipes and eventfds: one kernel object both ends share, written one way
+/// (its message directions are named by the sender alone).
+fn one_way(ep: &Endpoint) -> bool {
+    matches!(ep.kind, Some(ChannelKind::Pipe | ChannelKind::Eventfd))
 }

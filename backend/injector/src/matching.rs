@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bop_model::{ChannelKind, ConnectMode, Endpoint, is_send};
+use bop_model::{ChannelKind, ConnectMode, Endpoint, is_send, is_transfer};
 
 use super::armed::{Armed, jitter, under};
 use super::plan::Target;
@@ -89,7 +89,9 @@ impl Injector {
     }
 
     fn site(&mut self, e: &Entry) -> Site {
-        let send = is_send(e.call) && e.endpoint.is_some();
+        // A transfer's entry carries an endpoint only where a drop can act
+        // (its output, when its input is no channel).
+        let send = (is_send(e.call) || is_transfer(e.call)) && e.endpoint.is_some();
         let (message, direction) = match e.endpoint.filter(|_| send) {
             Some(ep) => (
                 self.locator.peek_message(e.pid, ep, e.addr),

@@ -1,11 +1,16 @@
 //! What each system call the tracer records is for, by name: the one table
 //! the tracer (which also maps syscall numbers to these names), the tracker
-//! and the injector consult, so "is this a send?" has one answer.
+//! and the injector consult, so "is this a send?" has one answer: by name
+//! ([`is_send`]) for the calls whose name fixes their role, by event
+//! ([`sends`], [`receives`]) once transfer calls, whose role depends on
+//! which of their fds are channels, count too.
+
+use crate::Event;
 
 /// The role of a recorded system call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallKind {
-    /// Creates fds: socket, socketpair, pipe, pipe2.
+    /// Creates fds: socket, socketpair, pipe, pipe2, eventfd, eventfd2.
     Create,
     /// bind/connect/listen/accept/accept4.
     Setup,
@@ -13,6 +18,13 @@ pub enum CallKind {
     Send,
     /// Moves bytes in (read family / recv family).
     Recv,
+    /// sendfile, splice, tee, copy_file_range: move bytes from one fd to
+    /// another inside the kernel. A send on the out fd when it is a
+    /// channel, a receive on the in fd when that is (EVENTS.md "Transfers").
+    Transfer,
+    /// io_uring_setup, io_uring_enter: I/O the kernel does for the process
+    /// outside system calls bop can see; recorded so the run says so.
+    Unseen,
     /// close / shutdown.
     Teardown,
     /// dup, dup2, dup3, fcntl.
@@ -41,6 +53,8 @@ pub const CALLS: &[(&str, CallKind)] = &[
     ("socketpair", CallKind::Create),
     ("pipe", CallKind::Create),
     ("pipe2", CallKind::Create),
+    ("eventfd", CallKind::Create),
+    ("eventfd2", CallKind::Create),
     ("bind", CallKind::Setup),
     ("connect", CallKind::Setup),
     ("listen", CallKind::Setup),
@@ -60,6 +74,12 @@ pub const CALLS: &[(&str, CallKind)] = &[
     ("recvfrom", CallKind::Recv),
     ("recvmsg", CallKind::Recv),
     ("recvmmsg", CallKind::Recv),
+    ("sendfile", CallKind::Transfer),
+    ("splice", CallKind::Transfer),
+    ("tee", CallKind::Transfer),
+    ("copy_file_range", CallKind::Transfer),
+    ("io_uring_setup", CallKind::Unseen),
+    ("io_uring_enter", CallKind::Unseen),
     ("shutdown", CallKind::Teardown),
     ("close", CallKind::Teardown),
     ("dup", CallKind::Dup),
@@ -106,6 +126,36 @@ pub fn is_recv(call: &str) -> bool {
     CallKind::of(call) == Some(CallKind::Recv)
 }
 
+/// Calls that move bytes between two fds inside the kernel.
+pub fn is_transfer(call: &str) -> bool {
+    CallKind::of(call) == Some(CallKind::Transfer)
+}
+
+/// Calls through which a process does I/O that bop cannot see.
+pub fn is_unseen(call: &str) -> bool {
+    CallKind::of(call) == Some(CallKind::Unseen)
+}
+
+/// True when the event put bytes into its endpoint's channel: a send, or
+/// the output half of a transfer (EVENTS.md "Transfers").
+pub fn sends(e: &Event) -> bool {
+    match CallKind::of(&e.call) {
+        Some(CallKind::Send) => true,
+        Some(CallKind::Transfer) => !e.detail.input,
+        _ => false,
+    }
+}
+
+/// True when the event took bytes out of its endpoint's channel: a
+/// receive, or the input half of a transfer.
+pub fn receives(e: &Event) -> bool {
+    match CallKind::of(&e.call) {
+        Some(CallKind::Recv) => true,
+        Some(CallKind::Transfer) => e.detail.input,
+        _ => false,
+    }
+}
+
 /// Calls that create a process or a thread (`detail.child` = new tid).
 pub fn is_fork(call: &str) -> bool {
     CallKind::of(call) == Some(CallKind::Spawn)
@@ -144,5 +194,19 @@ mod tests {
         assert!(is_blocking("epoll_wait") && !is_blocking("read"));
         assert!(is_recorded_call("connect") && !is_recorded_call("rt_sigreturn"));
         assert!(!is_recorded_call("conect") && CallKind::of("start").is_none());
+        assert!(is_transfer("splice") && !is_send("sendfile") && is_unseen("io_uring_setup"));
+    }
+
+    #[test]
+    fn a_transfer_is_a_send_or_a_receive_by_its_half() {
+        let mut e = Event {
+            call: "splice".into(),
+            ..Event::default()
+        };
+        assert!(sends(&e) && !receives(&e));
+        e.detail.input = true;
+        assert!(receives(&e) && !sends(&e));
+        e.call = "write".into();
+        assert!(sends(&e) && !receives(&e));
     }
 }

@@ -103,6 +103,16 @@ pub struct Detail {
     /// sendmmsg/recvmmsg: the byte count of each datagram.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<u64>,
+    /// Transfer calls (sendfile, splice, tee, copy_file_range): this event
+    /// is the input half, which took bytes out of `endpoint` (a receive);
+    /// without it, the output half, which put them in (a send).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub input: bool,
+    /// `start` of a scenario node: the TCP ports the scenario allocated, by
+    /// name, so that an address nobody traced is named `{port.NAME}` the
+    /// same way in every run.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ports: std::collections::BTreeMap<String, u16>,
 }
 
 impl Detail {
@@ -124,6 +134,9 @@ pub enum ChannelKind {
     Unix,
     /// Anonymous or named pipe.
     Pipe,
+    /// An eventfd counter: each write is a message, a read consumes every
+    /// write that came before it (a wakeup handing work to another thread).
+    Eventfd,
 }
 
 impl ChannelKind {
@@ -134,6 +147,7 @@ impl ChannelKind {
             ChannelKind::Udp => "udp",
             ChannelKind::Unix => "unix",
             ChannelKind::Pipe => "pipe",
+            ChannelKind::Eventfd => "eventfd",
         }
     }
 }
@@ -146,6 +160,8 @@ impl ChannelKind {
 ///   (from sock_diag); `path` is the bound or connected path if any.
 /// * Pipe: `local` and `peer` are both `pipe:INODE`: a write feeds the
 ///   pipe, a read drains it.
+/// * Eventfd: `local` and `peer` are both `eventfd:ID` (the kernel's
+///   `eventfd-id` from fdinfo: all eventfds share one inode).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Endpoint {
     /// Channel kind.

@@ -146,6 +146,24 @@ pub struct Manifest {
     /// recorder that is gone can be told from a live one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorder: Option<Recorder>,
+    /// The TCP ports a scenario allocated, by name (`{port.NAME}`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ports: std::collections::BTreeMap<String, u16>,
+    /// Processes that did I/O bop could not see (io_uring): their graph
+    /// is partial, and the run says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unseen: Vec<Unseen>,
+}
+
+/// A process that did I/O the tracer could not see.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Unseen {
+    /// The process's logical name.
+    pub process: String,
+    /// The calls that did it (`io_uring_setup`, `io_uring_enter`).
+    pub calls: Vec<String>,
+    /// How many such calls it made.
+    pub count: u64,
 }
 
 /// The recorder of a run: a pid alone can be reused, its start time with it

@@ -563,6 +563,8 @@ mod tests {
             error: None,
             reason: None,
             recorder: None,
+            ports: Default::default(),
+            unseen: Vec::new(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! Channel identity from the kernel: which communication object an fd of a
 //! tracee refers to, without guessing.
 //!
-//! * `/proc/PID/fd/N` says `socket:[INODE]`, `pipe:[INODE]` or a path.
+//! * `/proc/PID/fd/N` says `socket:[INODE]`, `pipe:[INODE]`,
+//!   `anon_inode:[eventfd]` or a path. Every eventfd shares one anonymous
+//!   inode; `/proc/PID/fdinfo/N` gives each its own `eventfd-id`.
 //! * For sockets, `pidfd_getfd(2)` copies the tracee's fd into the tracer
 //!   (allowed because we are its ptracer), so `getsockname`/`getpeername`
 //!   give the exact addresses of this end.
@@ -25,7 +27,7 @@ use bop_model::{ChannelKind, Endpoint};
 pub(super) enum FdTarget {
     /// A socket or a pipe.
     Channel(Endpoint),
-    /// A regular file, a tty, an eventfd...: not recorded.
+    /// A regular file, a tty, an epoll fd...: not recorded.
     Other,
     /// Not open (or the process is gone).
     Closed,
@@ -68,6 +70,18 @@ impl Resolver {
                 peer: Some(id),
                 path: None,
             });
+        }
+        if link == "anon_inode:[eventfd]" {
+            return match eventfd_id(tid, fd) {
+                Some(id) => FdTarget::Channel(Endpoint {
+                    kind: Some(ChannelKind::Eventfd),
+                    stream: false,
+                    local: format!("eventfd:{id}"),
+                    peer: Some(format!("eventfd:{id}")),
+                    path: None,
+                }),
+                None => FdTarget::Other, // a kernel before 5.16: no identity
+            };
         }
         let Some(ino) = bracketed(&link, "socket:") else {
             return FdTarget::Other;
@@ -267,6 +281,14 @@ fn parse_unix_diag_peer(buf: &[u8]) -> Option<u64> {
     None
 }
 
+/// The kernel's id of an eventfd (`eventfd-id:` in fdinfo, Linux 5.16+).
+fn eventfd_id(tid: i32, fd: i32) -> Option<u64> {
+    let info = fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("eventfd-id:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +320,23 @@ mod tests {
         let f = std::fs::File::open("/proc/self/status").unwrap();
         assert_eq!(r.resolve(me, me, f.as_raw_fd()), FdTarget::Other);
         assert_eq!(r.resolve(me, me, 9999), FdTarget::Closed);
+    }
+
+    #[test]
+    fn each_eventfd_has_its_own_identity() {
+        let me = std::process::id() as i32;
+        let mut r = Resolver::default();
+        let open = || unsafe { OwnedFd::from_raw_fd(libc::eventfd(0, libc::EFD_CLOEXEC)) };
+        let (a, b) = (open(), open());
+        let (FdTarget::Channel(ea), FdTarget::Channel(eb)) = (
+            r.resolve(me, me, a.as_raw_fd()),
+            r.resolve(me, me, b.as_raw_fd()),
+        ) else {
+            panic!("an eventfd is a channel")
+        };
+        assert_eq!(ea.kind, Some(ChannelKind::Eventfd));
+        assert!(ea.local.starts_with("eventfd:") && ea.peer.as_ref() == Some(&ea.local));
+        assert_ne!(ea.local, eb.local);
     }
 
     #[test]

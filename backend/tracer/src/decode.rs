@@ -22,6 +22,8 @@ use super::memory::Memory;
 pub(crate) enum Decoded {
     /// socket: the new fd is the return value.
     Socket,
+    /// eventfd, eventfd2: the new fd is the return value.
+    Eventfd,
     /// socketpair, pipe, pipe2: the kernel writes two fds at `fds`.
     FdPair {
         /// Address of the `int[2]`.
@@ -74,6 +76,20 @@ pub(crate) enum Decoded {
         /// Where recvfrom/recvmsg write the source address.
         from: Source,
     },
+    /// sendfile, splice, tee, copy_file_range: bytes from `input` to
+    /// `output` inside the kernel.
+    Transfer {
+        /// Where the bytes come from.
+        input: i32,
+        /// Where they go.
+        output: i32,
+        /// How many bytes were asked for (a dropped transfer reports them).
+        len: u64,
+        /// tee: the bytes stay in `input` (like `MSG_PEEK`).
+        peek: bool,
+    },
+    /// io_uring_setup, io_uring_enter: I/O bop cannot see.
+    Unseen,
     /// shutdown.
     Shutdown {
         /// The socket.
@@ -226,7 +242,11 @@ impl Decoded {
             | Decoded::Shutdown { fd, .. }
             | Decoded::Close { fd }
             | Decoded::Dup { fd, .. } => Some(fd),
+            // The output when it is a channel; entry settles it.
+            Decoded::Transfer { output, .. } => Some(output),
             Decoded::Socket
+            | Decoded::Eventfd
+            | Decoded::Unseen
             | Decoded::FdPair { .. }
             | Decoded::Spawn
             | Decoded::Exec
@@ -253,6 +273,8 @@ pub(crate) fn decode(nr: u64, args: [u64; 6], kind: CallKind, mem: &Memory) -> D
         CallKind::Setup => decode_setup(nr, args, mem),
         CallKind::Send => decode_send(nr, args, mem),
         CallKind::Recv => decode_recv(nr, args),
+        CallKind::Transfer => decode_transfer(nr, args),
+        CallKind::Unseen => Decoded::Unseen,
         CallKind::Teardown => decode_teardown(nr, args),
         CallKind::Dup => decode_dup(nr, args),
         CallKind::Spawn => Decoded::Spawn,
@@ -272,6 +294,7 @@ fn decode_create(nr: i64, args: [u64; 6]) -> Decoded {
     match nr {
         libc::SYS_socket => Decoded::Socket,
         libc::SYS_socketpair => Decoded::FdPair { fds: args[3] },
+        libc::SYS_eventfd | libc::SYS_eventfd2 => Decoded::Eventfd,
         _ => Decoded::FdPair { fds: args[0] }, // pipe, pipe2
     }
 }
@@ -376,6 +399,22 @@ fn decode_recv(nr: i64, args: [u64; 6]) -> Decoded {
     }
 }
 
+/// The argument order of each transfer call (sendfile(2), splice(2),
+/// tee(2), copy_file_range(2)).
+fn decode_transfer(nr: i64, args: [u64; 6]) -> Decoded {
+    let (input, output, len) = match nr {
+        libc::SYS_sendfile => (args[1], args[0], args[3]),
+        libc::SYS_tee => (args[0], args[1], args[2]),
+        _ => (args[0], args[2], args[4]), // splice, copy_file_range
+    };
+    Decoded::Transfer {
+        input: fd(input),
+        output: fd(output),
+        len,
+        peek: nr == libc::SYS_tee,
+    }
+}
+
 fn decode_teardown(nr: i64, args: [u64; 6]) -> Decoded {
     let fd = fd(args[0]);
     match nr {
@@ -431,7 +470,12 @@ mod tests {
             let d = of(nr, [3, 0, 0, 0, 0, 0]);
             let kind = super::super::syscall::lookup(nr as u64).unwrap().kind;
             let fits = match kind {
-                CallKind::Create => matches!(d, Decoded::Socket | Decoded::FdPair { .. }),
+                CallKind::Create => matches!(
+                    d,
+                    Decoded::Socket | Decoded::Eventfd | Decoded::FdPair { .. }
+                ),
+                CallKind::Transfer => matches!(d, Decoded::Transfer { .. }),
+                CallKind::Unseen => d == Decoded::Unseen,
                 CallKind::Setup => d.fd() == Some(3),
                 CallKind::Send => matches!(d, Decoded::Send { fd: 3, .. }),
                 CallKind::Recv => matches!(d, Decoded::Recv { fd: 3, .. }),
@@ -500,6 +544,33 @@ mod tests {
             of(libc::SYS_waitid, [0, 0, 0x40, 0, 0, 0]),
             Decoded::Wait {
                 reaped: Reaped::Siginfo { info: 0x40 }
+            }
+        );
+        assert_eq!(
+            of(libc::SYS_sendfile, [7, 8, 0, 100, 0, 0]),
+            Decoded::Transfer {
+                input: 8,
+                output: 7,
+                len: 100,
+                peek: false
+            }
+        );
+        assert_eq!(
+            of(libc::SYS_splice, [3, 0, 4, 0, 65536, 0]),
+            Decoded::Transfer {
+                input: 3,
+                output: 4,
+                len: 65536,
+                peek: false
+            }
+        );
+        assert_eq!(
+            of(libc::SYS_tee, [3, 4, 9, 0, 0, 0]),
+            Decoded::Transfer {
+                input: 3,
+                output: 4,
+                len: 9,
+                peek: true
             }
         );
         // A bad address pointer is no address, whatever the call.

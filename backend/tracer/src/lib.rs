@@ -99,6 +99,8 @@ pub struct SpawnSpec {
     pub env: Vec<(String, String)>,
     /// Scenario node name, recorded on the root's `start` event.
     pub node: Option<String>,
+    /// The ports the scenario allocated, recorded on that `start` too.
+    pub ports: std::collections::BTreeMap<String, u16>,
     /// stdin setup.
     pub stdin: Stdin,
     /// Where the process's stdout goes (a file in the run directory).

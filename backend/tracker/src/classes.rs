@@ -24,7 +24,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{CausalGraph, EdgeKind, is_blocking, is_recv};
+use super::{CausalGraph, EdgeKind, is_blocking, receives};
 
 /// Hex digits kept from the SHA-256 of the class text (64 bits).
 const CLASS_HEX: usize = 16;
@@ -49,7 +49,7 @@ fn outcome(g: &CausalGraph<'_>, i: usize) -> String {
         "exit" | "exit_group" => format!("status={}", e.detail.status.unwrap_or(0)),
         "killed" => format!("signal={}", e.detail.signal.as_deref().unwrap_or("?")),
         _ if e.ret.is_none() => "unfinished".to_string(),
-        c if is_recv(c) && e.ret == Some(0) => "eof".to_string(),
+        _ if receives(e) && e.ret == Some(0) => "eof".to_string(),
         _ => "ok".to_string(),
     }
 }

@@ -77,6 +77,10 @@ pub struct RunOut {
     pub parent: Option<String>,
     /// The fault plan and what each fault did.
     pub faults: Vec<bop_model::FaultRecord>,
+    /// Processes that did I/O bop could not see (io_uring), computed from
+    /// the events like `trace_class`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unseen: Vec<bop_model::Unseen>,
 }
 
 /// One process.
@@ -207,6 +211,7 @@ impl Export {
                 trace_class: trace_class(g),
                 parent: manifest.parent.clone(),
                 faults: manifest.faults.clone(),
+                unseen: g.unseen(),
             },
             processes: processes_out(g),
             threads: threads_out(g),

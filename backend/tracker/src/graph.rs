@@ -304,6 +304,33 @@ impl<'e> CausalGraph<'e> {
     pub fn broken_edges(&self) -> &[(usize, usize, Edge)] {
         &self.broken
     }
+
+    /// The processes that did I/O bop could not see (io_uring calls that
+    /// succeeded), in process order: their part of the graph is partial.
+    pub fn unseen(&self) -> Vec<bop_model::Unseen> {
+        let mut out: Vec<bop_model::Unseen> = Vec::new();
+        let mut by_process: HashMap<usize, usize> = HashMap::new();
+        for &i in &self.names.order {
+            let e = &self.events[i];
+            if !bop_model::is_unseen(&e.call) || e.ret.is_none_or(|r| r < 0) {
+                continue;
+            }
+            let p = self.process_of(i);
+            let k = *by_process.entry(p).or_insert_with(|| {
+                out.push(bop_model::Unseen {
+                    process: self.names.processes[p].name.clone(),
+                    calls: Vec::new(),
+                    count: 0,
+                });
+                out.len() - 1
+            });
+            if !out[k].calls.contains(&e.call) {
+                out[k].calls.push(e.call.clone());
+            }
+            out[k].count += 1;
+        }
+        out
+    }
 }
 
 /// One node per event and the program-order edges of each thread.

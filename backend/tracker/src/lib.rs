@@ -30,6 +30,8 @@ mod names;
 pub mod show;
 
 #[cfg(test)]
+mod blindtests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 pub(crate) mod testlog;
@@ -51,7 +53,7 @@ pub enum TrackError {
     UnknownFormat(String),
 }
 
-pub(crate) use bop_model::{is_blocking, is_fork, is_recv, is_send, is_thread_end};
+pub(crate) use bop_model::{is_blocking, is_fork, is_thread_end, receives, sends};
 
 /// Base name of an executable path (`/usr/bin/kvd` → `kvd`).
 pub(crate) fn basename(path: &str) -> &str {

@@ -30,6 +30,9 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
         g.channels().len(),
         g.messages().len(),
     );
+    for u in g.unseen() {
+        let _ = writeln!(out, "{}", unseen_line(&u));
+    }
     // Each process's events in recording order, bucketed in one pass.
     let mut by_process: Vec<Vec<usize>> = vec![Vec::new(); g.processes().len()];
     for &i in g.seq_order() {
@@ -53,6 +56,16 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
         let _ = writeln!(out, "\nlost messages: {}", lost.join(", "));
     }
     out
+}
+
+/// The plain warning for a process whose I/O bop could not see.
+pub fn unseen_line(u: &bop_model::Unseen) -> String {
+    format!(
+        "warning: {} did I/O bop cannot see ({} calls: {}): its messages are missing from this graph",
+        u.process,
+        u.count,
+        u.calls.join(", ")
+    )
 }
 
 /// `\nclient (pid 41, exe client, exit 0)`.

@@ -243,5 +243,7 @@ pub(crate) fn manifest(id: &str) -> Manifest {
         error: None,
         reason: None,
         recorder: None,
+        ports: Default::default(),
+        unseen: Vec::new(),
     }
 }

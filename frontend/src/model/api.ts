@@ -58,6 +58,15 @@ export interface GraphRun {
   parent: string | null;
   /** The manifest's fault records (see model/faults.ts faultRecords). */
   faults: unknown[];
+  /** Processes that did I/O bop could not see (io_uring); absent when none. */
+  unseen?: UnseenIo[];
+}
+
+/** A process whose I/O the tracer could not see: its part of the graph is partial. */
+export interface UnseenIo {
+  process: string;
+  calls: string[];
+  count: number;
 }
 
 export interface GraphProcess {

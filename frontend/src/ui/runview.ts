@@ -43,6 +43,7 @@ import { FindBox } from "./find.ts";
 import { ArrowMenu, LaneMenu } from "./lanemenu.ts";
 import { Minimap } from "./minimap.ts";
 import { RerunPanel } from "./rerun.ts";
+import { showUnseen } from "./unseen.ts";
 
 export async function runPage(): Promise<void> {
   const id = document.body.dataset.runId ?? "";
@@ -59,6 +60,7 @@ export async function runPage(): Promise<void> {
     return;
   }
   showMeta(graph);
+  showUnseen(graph, $("status"));
   if (graph.events.length === 0) setStatus("ok", "This run recorded no events.");
   else setStatus("ok", "");
   const view = new DiagramView($("diagram"), $("canvas") as HTMLCanvasElement, $("tooltip"), graph, new RerunPanel($("panel"), id));

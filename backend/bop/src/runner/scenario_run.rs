@@ -61,6 +61,7 @@ pub(super) fn record_scenario(
         .map_or(file.clone(), |f| f.to_string_lossy().into_owned());
     let command = format!("scenario {name}");
     let mut manifest = new_manifest(&dir, target, command, run, spec.capture_bytes);
+    manifest.ports = plan.ports.clone();
     dir.write_manifest(&manifest)?;
     let timeout = spec
         .timeout
@@ -98,7 +99,7 @@ fn trace_scenario(
     let (exit, reason, tees) = match &not_ready {
         None => {
             let (out, err) = (dir.stdout_path(), dir.stderr_path());
-            let client = spawn_process(&tracer, &plan.client, "client", out, err)?;
+            let client = spawn_process(&tracer, plan, &plan.client, "client", (out, err))?;
             // The client's output files exist once it is spawned: copy them now.
             let tees = Tees::start(dir, spec.passthrough);
             let (exit, reason) = wait_client(&tracer, client, deadline);
@@ -147,20 +148,21 @@ fn judge_not_ready(
     }
 }
 
-/// Starts one scenario process under the tracer as `node`, its output
-/// appended to `out` and `err`.
+/// Starts one scenario process of `plan` under the tracer as `node`, its
+/// output appended to `out` and `err`.
 fn spawn_process(
     tracer: &Tracer,
+    plan: &scenario::Plan,
     p: &Prepared,
     node: &str,
-    out: PathBuf,
-    err: PathBuf,
+    (out, err): (PathBuf, PathBuf),
 ) -> Result<i32, RunError> {
     Ok(tracer.spawn(SpawnSpec {
         argv: p.argv.clone(),
         cwd: p.cwd.clone(),
         env: p.env.clone(),
         node: Some(node.to_string()),
+        ports: plan.ports.clone(),
         stdin: Stdin::Null,
         stdout: open_append(out)?,
         stderr: open_append(err)?,
@@ -179,7 +181,7 @@ fn start_nodes(
     for n in &plan.nodes {
         let out = dir.file(&format!("{}.stdout", n.name));
         let err = dir.file(&format!("{}.stderr", n.name));
-        let pid = spawn_process(tracer, n, &n.name, out.clone(), err.clone())?;
+        let pid = spawn_process(tracer, plan, n, &n.name, (out.clone(), err.clone()))?;
         nodes.push(pid);
         if let Err(not_ready) = wait_ready(tracer, n, pid, deadline, [&out, &err]) {
             return Ok((nodes, Some(not_ready)));

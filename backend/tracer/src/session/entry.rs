@@ -32,6 +32,9 @@ pub(super) struct Pending {
     pub(super) fault: Option<usize>,
     /// The call was skipped; this is the result the tracee gets.
     pub(super) skip: Option<i64>,
+    /// A transfer between two channels: the input's fd and channel end,
+    /// written as the input half before the event (EVENTS.md "Transfers").
+    pub(super) source: Option<(i32, Endpoint)>,
 }
 
 impl Pending {
@@ -51,6 +54,7 @@ impl Pending {
             record: true,
             fault: None,
             skip: None,
+            source: None,
         }
     }
 
@@ -76,6 +80,17 @@ impl Pending {
     /// The channel end the call acts on, as seen at entry.
     pub(super) fn endpoint(&self) -> Option<&Endpoint> {
         self.event.endpoint.as_ref()
+    }
+
+    /// The channel end a send-like call puts bytes into, where the fault
+    /// injector may act: none for a transfer's input half, and none for a
+    /// transfer whose input is a channel too, since skipping it would leave
+    /// the bytes in that input (a drop cannot be done honestly there).
+    pub(super) fn send_endpoint(&self) -> Option<&Endpoint> {
+        match self.call {
+            Decoded::Transfer { .. } if self.event.detail.input || self.source.is_some() => None,
+            _ => self.endpoint(),
+        }
     }
 }
 
@@ -132,6 +147,27 @@ impl Session {
                 p.event.detail.addr = dest.clone();
             }
             Decoded::Recv { fd, .. } => p.event.endpoint = Some(self.channel(tgid, tid, *fd)?),
+            &Decoded::Transfer {
+                input,
+                output,
+                peek,
+                ..
+            } => {
+                let from = self.channel(tgid, tid, input);
+                match (self.channel(tgid, tid, output), from) {
+                    (None, None) => return None,
+                    (Some(to), from) => {
+                        p.event.endpoint = Some(to);
+                        p.source = from.map(|ep| (input, ep));
+                    }
+                    (None, Some(from)) => {
+                        p.event.fd = Some(input);
+                        p.event.endpoint = Some(from);
+                        p.event.detail.input = true;
+                        p.event.detail.peek = peek;
+                    }
+                }
+            }
             Decoded::Shutdown { fd, how } => {
                 p.event.detail.how = Some(how.as_str().into());
                 p.event.endpoint = Some(self.channel(tgid, tid, *fd)?);
@@ -152,6 +188,8 @@ impl Session {
                 p.event.detail.addr = addr.clone();
             }
             Decoded::Socket
+            | Decoded::Eventfd
+            | Decoded::Unseen
             | Decoded::FdPair { .. }
             | Decoded::Listen { .. }
             | Decoded::Accept { .. }

@@ -59,7 +59,9 @@ impl Session {
         let ok = ret >= 0;
         let mem = Memory::of(tid);
         match *call {
-            Decoded::Socket if ok => self.new_fds(tgid, tid, &[ret as i32], &mut ev.detail),
+            Decoded::Socket | Decoded::Eventfd if ok => {
+                self.new_fds(tgid, tid, &[ret as i32], &mut ev.detail)
+            }
             Decoded::FdPair { fds } if ok => {
                 let fds = mem.i32s::<2>(fds).map_or_else(Vec::new, Vec::from);
                 self.new_fds(tgid, tid, &fds, &mut ev.detail);
@@ -86,6 +88,8 @@ impl Session {
                 ev.detail.peek = flags & libc::MSG_PEEK != 0;
                 self.moved(tgid, tid, (fd, buf, from), ret, ev)
             }
+            // Bytes moved by the kernel from fd to fd: nothing to read back.
+            Decoded::Transfer { .. } if ok => ev.bytes = Some(ret as u64),
             // Another thread may have re-cached the fd between close's
             // entry and its return.
             Decoded::Close { fd } => self.fds.forget(tgid, fd),
@@ -106,6 +110,9 @@ impl Session {
             // Failed, or nothing to learn from the return (listed, so that
             // a new call is a compile error here until it is thought about).
             Decoded::Socket
+            | Decoded::Eventfd
+            | Decoded::Unseen
+            | Decoded::Transfer { .. }
             | Decoded::FdPair { .. }
             | Decoded::Send { .. }
             | Decoded::Recv { .. }

@@ -34,7 +34,7 @@ impl Session {
             pid: tgid,
             tid,
             call: p.name,
-            endpoint: p.endpoint(),
+            endpoint: p.send_endpoint(),
             addr: p.event.detail.addr.as_deref(),
             now_ms,
         };
@@ -115,14 +115,21 @@ impl Session {
     /// fired.
     pub(super) fn emit_finished(
         &mut self,
-        p: Pending,
+        mut p: Pending,
         tgid: i32,
         tid: i32,
         ret: Option<i64>,
         end_ns: Option<u64>,
     ) -> Result<(), TraceError> {
         let fault = p.fault;
+        let half = p.source.take();
+        let peek = matches!(p.call, Decoded::Transfer { peek: true, .. });
         let ev = p.finish(tgid, tid, ret, end_ns);
+        if let Some((fd, ep)) = half {
+            // The input half of a transfer between two channels comes first:
+            // it takes out the bytes the output half then puts in.
+            self.emit(input_half(&ev, fd, ep, peek))?;
+        }
         if let (Some(fault), Some(inj)) = (fault, self.config.injector.as_mut()) {
             inj.acted_on(
                 fault,
@@ -136,12 +143,27 @@ impl Session {
     }
 }
 
+/// The input half of a transfer whose output half is `ev`: the same call on
+/// the input's fd and channel end (EVENTS.md "Transfers").
+fn input_half(ev: &Event, fd: i32, ep: bop_model::Endpoint, peek: bool) -> Event {
+    let mut half = ev.clone();
+    half.fd = Some(fd);
+    half.endpoint = Some(ep);
+    half.detail.input = true;
+    half.detail.peek = peek;
+    half.injected = None;
+    half.data = None;
+    half
+}
+
 /// The length a skipped (dropped) send reports: what the caller asked to
 /// send, so it believes everything went out. A dropped sendmmsg also gets
 /// every datagram's `msg_len` filled in.
 fn dropped_length(mem: &Memory, call: &Decoded) -> u64 {
-    let Decoded::Send { buf, .. } = call else {
-        return 0; // only sends are dropped
+    let buf = match call {
+        Decoded::Send { buf, .. } => buf,
+        Decoded::Transfer { len, .. } => return *len,
+        _ => return 0, // only sends are dropped
     };
     match *buf {
         Buffer::Flat { len, .. } => len,

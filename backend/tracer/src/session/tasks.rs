@@ -62,6 +62,7 @@ impl Session {
                 self.threads.insert(raw);
                 let node = Detail {
                     node: spec.node.clone(),
+                    ports: spec.ports.clone(),
                     ..Detail::default()
                 };
                 self.emit_point(raw, raw, "start", node)?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::ok;
 use crate::names::Names;
-use crate::{is_recv, is_send};
+use crate::{receives, sends};
 use bop_model::{ChannelKind, Endpoint, Event};
 
 /// The kernel identity of a channel.
@@ -81,7 +81,7 @@ fn is_datagram(ep: &Endpoint) -> bool {
 /// unconnected or unknown endpoints).
 fn stream_key(ep: &Endpoint, fallback_peer: Option<&str>) -> Option<Key> {
     match ep.kind? {
-        ChannelKind::Pipe => Some(Key::Pipe(ep.local.clone())),
+        ChannelKind::Pipe | ChannelKind::Eventfd => Some(Key::Pipe(ep.local.clone())),
         kind @ (ChannelKind::Tcp | ChannelKind::Unix) if ep.stream => {
             let peer = ep.peer.as_deref().or(fallback_peer)?;
             let (a, b) = if ep.local.as_str() <= peer {
@@ -116,7 +116,7 @@ pub(super) fn discover(events: &[Event], names: &Names) -> (Vec<Scan>, Uses) {
 /// Side 0 of a stream socket nobody connected: the first local address
 /// seen. Display addresses default to the key's.
 fn settle(s: &mut Scan) {
-    if s.kind != ChannelKind::Pipe && s.stream && s.side0.is_none() {
+    if matches!(s.kind, ChannelKind::Tcp | ChannelKind::Unix) && s.stream && s.side0.is_none() {
         s.side0.clone_from(&s.first_local);
     }
     if let (Key::Stream(_, x, y), Some(s0)) = (&s.key, &s.side0) {
@@ -177,7 +177,8 @@ impl Builder<'_> {
         let e = &self.events[i];
         let good = ok(e);
         match e.call.as_str() {
-            "pipe" | "pipe2" if good => self.pipe(i),
+            "pipe" | "pipe2" if good => self.pipe(i, ChannelKind::Pipe),
+            "eventfd" | "eventfd2" if good => self.pipe(i, ChannelKind::Eventfd),
             "socketpair" if good => self.socketpair(i),
             "accept" | "accept4" if good => self.accept(i),
             "connect" if good || e.errno.as_deref() == Some("EINPROGRESS") => self.connect(i),
@@ -187,9 +188,11 @@ impl Builder<'_> {
         }
     }
 
-    fn pipe(&mut self, i: usize) {
+    /// A new pipe or eventfd: one kernel object, written by side 0.
+    fn pipe(&mut self, i: usize, kind: ChannelKind) {
         if let Some(ep) = self.events[i].detail.new_endpoints.first() {
-            let c = self.channel(Key::Pipe(ep.local.clone()), ChannelKind::Pipe, true);
+            let stream = kind == ChannelKind::Pipe;
+            let c = self.channel(Key::Pipe(ep.local.clone()), kind, stream);
             self.scans[c].created_by.get_or_insert(i);
             self.uses[i] = Some((c, Hint::Side(0)));
         }
@@ -247,8 +250,8 @@ impl Builder<'_> {
         let e = &self.events[i];
         let Some(ep) = &e.endpoint else { return };
         let Some(kind) = ep.kind else { return };
-        let send = is_send(&e.call);
-        let recv = is_recv(&e.call);
+        let send = sends(e);
+        let recv = receives(e);
         if is_datagram(ep) {
             if send || recv {
                 self.datagram(i, ep, kind, send);
@@ -258,8 +261,9 @@ impl Builder<'_> {
         let Some(key) = stream_key(ep, None) else {
             return;
         };
-        let c = self.channel(key, kind, true);
-        let hint = if kind == ChannelKind::Pipe {
+        let one_way = matches!(kind, ChannelKind::Pipe | ChannelKind::Eventfd);
+        let c = self.channel(key, kind, kind != ChannelKind::Eventfd);
+        let hint = if one_way {
             if send {
                 Hint::Side(0)
             } else if recv {

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use super::discover::{Hint, Scan, Uses};
 use super::ok;
 use crate::names::Names;
-use crate::{is_recv, is_send, is_thread_end};
+use crate::{is_thread_end, receives, sends};
 use bop_model::{ChannelKind, Event};
 
 /// One side of one channel: (channel, side).
@@ -29,13 +29,13 @@ pub(super) struct Ends {
 
 /// True when `e` read the end of file of a stream (a read of 0 bytes).
 fn is_eof_read(e: &Event, s: &Scan) -> bool {
-    is_recv(&e.call) && e.ret == Some(0) && e.errno.is_none() && s.stream
+    receives(e) && e.ret == Some(0) && e.errno.is_none() && s.stream
 }
 
 /// The side that writes what side `reader` reads: the other one, except
 /// on a pipe, where side 0 is the write end whoever reads.
 fn writer_of(s: &Scan, reader: u8) -> u8 {
-    if s.kind == ChannelKind::Pipe {
+    if matches!(s.kind, ChannelKind::Pipe | ChannelKind::Eventfd) {
         0
     } else {
         1 - reader
@@ -289,7 +289,7 @@ impl Walk<'_> {
     fn note_data(&mut self, i: usize, p: usize, (c, s): End) {
         let e = &self.events[i];
         let scan = &self.scans[c];
-        if scan.kind == ChannelKind::Pipe && s == 0 && is_send(&e.call) {
+        if matches!(scan.kind, ChannelKind::Pipe | ChannelKind::Eventfd) && s == 0 && sends(e) {
             self.pipe_writers.insert((p, c));
         }
         if is_eof_read(e, scan) {

@@ -7,7 +7,7 @@
 use super::discover::Scan;
 use super::naming::OnChannel;
 use super::{Channel, Message, moved, ok, parts};
-use crate::{is_dropped, is_recv, is_send};
+use crate::{is_dropped, receives, sends};
 use bop_model::{ChannelKind, Event};
 
 /// How far ahead a datagram receive looks for a datagram of its size.
@@ -51,28 +51,30 @@ pub(super) fn match_messages(
     let mut messages: Vec<Message> = Vec::new();
     for (c, s) in scans.iter().enumerate() {
         // Pipes and datagram flows go one way, from side 0 to side 1.
-        let one_way = s.kind == ChannelKind::Pipe || !s.stream;
+        let one_way = matches!(s.kind, ChannelKind::Pipe | ChannelKind::Eventfd) || !s.stream;
         let directions: &[u8] = if one_way { &[0] } else { &[0, 1] };
         for &d in directions {
             let reader = if one_way { 1 } else { 1 - d };
-            let data = |side: u8, is: fn(&str) -> bool| -> Vec<usize> {
+            let data = |side: u8, is: fn(&Event) -> bool| -> Vec<usize> {
                 on[c][usize::from(side)]
                     .iter()
                     .copied()
-                    .filter(|&i| is(&events[i].call) && ok(&events[i]) && moved(&events[i]) > 0)
+                    .filter(|&i| is(&events[i]) && ok(&events[i]) && moved(&events[i]) > 0)
                     .collect()
             };
-            let (sends, recvs) = (data(d, is_send), data(reader, is_recv));
+            let (sent, recvd) = (data(d, sends), data(reader, receives));
             let dir = Direction {
                 channel: c,
                 name: &channels[c].name,
                 reverse: d == 1,
                 first: messages.len(),
             };
-            if s.stream {
-                match_stream(events, &dir, &sends, &recvs, &mut messages);
+            if s.kind == ChannelKind::Eventfd {
+                match_counter(events, &dir, &sent, &recvd, &mut messages);
+            } else if s.stream {
+                match_stream(events, &dir, &sent, &recvd, &mut messages);
             } else {
-                match_datagrams(events, &dir, &sends, &recvs, &mut messages);
+                match_datagrams(events, &dir, &sent, &recvd, &mut messages);
             }
             let receiver_traced = channels[c].processes[usize::from(reader)].is_some();
             for m in &mut messages[dir.first..] {
@@ -117,6 +119,37 @@ fn match_stream(
         while k < ranges.len() && ranges[k].0 < b {
             messages[ranges[k].2].recvs.push(r);
             k += 1;
+        }
+    }
+}
+
+/// An eventfd: a read takes the whole counter (eventfd(2)), so it consumes
+/// every kept write not consumed yet that entered before the read returned
+/// (one entered later cannot have fed it: the tracer stamps entry before
+/// the kernel acts). A read in `EFD_SEMAPHORE` mode takes one unit, which
+/// this rule over-approximates by every pending write.
+fn match_counter(
+    events: &[Event],
+    dir: &Direction<'_>,
+    sends: &[usize],
+    recvs: &[usize],
+    messages: &mut Vec<Message>,
+) {
+    for &i in sends {
+        dir.push(events, i, moved(&events[i]), messages);
+    }
+    let mut next = dir.first;
+    for &r in recvs {
+        let until = events[r].end_ns.unwrap_or(u64::MAX);
+        while next < messages.len() {
+            let m = &mut messages[next];
+            if events[m.send].start_ns > until {
+                break;
+            }
+            if !m.dropped {
+                m.recvs.push(r);
+            }
+            next += 1;
         }
     }
 }

@@ -2,14 +2,17 @@
 //! names"): the process behind each side, then `a->b#k` for connections
 //! and flows, `pipe:creator#k` and `socketpair:creator#k` for what a
 //! process made, with ordinals in canonical order (never the recording
-//! order of concurrent events).
+//! order of concurrent events). A side no traced process used is named by
+//! what stays the same from run to run (issue #13, item 8): the traced
+//! process listening at its address, else the address with each port the
+//! scenario allocated written `{port.NAME}`.
 
 use std::collections::HashMap;
 
 use super::Channel;
 use super::discover::Scan;
 use crate::names::Names;
-use crate::{is_recv, is_send};
+use crate::{receives, sends};
 use bop_model::{ChannelKind, Event};
 
 /// Events acting on one channel, per side.
@@ -38,11 +41,15 @@ pub(super) fn name_channels(
 ) -> Vec<Channel> {
     let mut out: Vec<Channel> = Vec::with_capacity(scans.len());
     let mut groups: Vec<Group> = Vec::with_capacity(scans.len());
+    let stable = Stable::of(events, names);
     for (s, on_c) in scans.iter().zip(on) {
         let processes = holders(events, names, s, on_c);
         let ends = [0, 1].map(|k| match processes[k] {
             Some(p) => names.processes[p].name.clone(),
-            None => outside(s, k),
+            None => stable.listener(s, k).map_or_else(
+                || stable.ports_in(&outside(s, k)),
+                |p| names.processes[p].name.clone(),
+            ),
         });
         groups.push(group(events, names, s, on_c, &ends));
         out.push(Channel {
@@ -67,13 +74,13 @@ fn holders(events: &[Event], names: &Names, s: &Scan, on: &OnChannel) -> [Option
         let data = on[k]
             .iter()
             .copied()
-            .filter(|&i| is_send(&events[i].call) || is_recv(&events[i].call));
+            .filter(|&i| sends(&events[i]) || receives(&events[i]));
         let pick = data.min_by_key(|&i| ckey(names, i));
         let pick = pick.or_else(|| on[k].iter().copied().min_by_key(|&i| ckey(names, i)));
         pick.map(proc_of)
     };
     let mut processes = [holder(0), holder(1)];
-    if s.kind != ChannelKind::Pipe && s.stream {
+    if matches!(s.kind, ChannelKind::Tcp | ChannelKind::Unix) && s.stream {
         // Connect and accept say exactly who holds each end.
         if let Some(i) = s.connect {
             processes[0] = Some(proc_of(i));
@@ -85,11 +92,102 @@ fn holders(events: &[Event], names: &Names, s: &Scan, on: &OnChannel) -> [Option
     processes
 }
 
+/// What names an outside side stably: the scenario's ports (from the
+/// nodes' `start` events) and who listens where.
+struct Stable {
+    /// Allocated port → `{port.NAME}`.
+    ports: HashMap<u16, String>,
+    /// (kind, port or unix path) → the canonical first traced process that
+    /// bound or listened there.
+    listeners: HashMap<(ChannelKind, String), usize>,
+}
+
+impl Stable {
+    fn of(events: &[Event], names: &Names) -> Stable {
+        let mut ports = HashMap::new();
+        let mut listeners: HashMap<(ChannelKind, String), usize> = HashMap::new();
+        let mut best: HashMap<(ChannelKind, String), (&str, &[usize], usize)> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            for (name, port) in &e.detail.ports {
+                ports.insert(*port, format!("{{port.{name}}}"));
+            }
+            let bound = matches!(e.call.as_str(), "bind" | "listen") && e.ret == Some(0);
+            let Some(key) = e.endpoint.as_ref().filter(|_| bound).and_then(place) else {
+                continue;
+            };
+            let k = ckey(names, i);
+            if best.get(&key).is_none_or(|b| k < *b) {
+                best.insert(key.clone(), k);
+                listeners.insert(key, names.threads[names.thread_of[i]].process);
+            }
+        }
+        Stable { ports, listeners }
+    }
+
+    /// The traced process listening where side `k` of `s` is, if any. An
+    /// initiator's address is its own (ephemeral), never a listener's.
+    fn listener(&self, s: &Scan, k: usize) -> Option<usize> {
+        if k == 0 && s.stream {
+            return None;
+        }
+        let key = match s.kind {
+            ChannelKind::Unix => (ChannelKind::Unix, s.path.clone()?),
+            kind => (kind, port_of(s.addrs[k].as_deref()?)?.to_string()),
+        };
+        self.listeners.get(&key).copied()
+    }
+
+    /// `name` with every allocated port (a whole number in it) written
+    /// `{port.NAME}`.
+    fn ports_in(&self, name: &str) -> String {
+        if self.ports.is_empty() {
+            return name.to_string();
+        }
+        let mut out = String::with_capacity(name.len());
+        let mut digits = String::new();
+        let flush = |digits: &mut String, out: &mut String| {
+            let p = digits.parse::<u16>().ok().and_then(|p| self.ports.get(&p));
+            out.push_str(p.map_or(digits.as_str(), String::as_str));
+            digits.clear();
+        };
+        for c in name.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else {
+                flush(&mut digits, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut digits, &mut out);
+        out
+    }
+}
+
+/// Where a bound or listening endpoint is reachable: its port (IP
+/// addresses differ between a wildcard bind and the peer's view), or its
+/// unix path.
+fn place(ep: &bop_model::Endpoint) -> Option<(ChannelKind, String)> {
+    match ep.kind? {
+        ChannelKind::Unix => Some((ChannelKind::Unix, ep.path.clone()?)),
+        kind @ (ChannelKind::Tcp | ChannelKind::Udp) => {
+            Some((kind, port_of(&ep.local)?.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// The port of `ip:port` (`[v6]:port`), if it has one.
+fn port_of(addr: &str) -> Option<&str> {
+    addr.rsplit_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
+}
+
 /// The name of side `k` when no traced process holds it.
 fn outside(s: &Scan, k: usize) -> String {
     let addr = s.addrs[k].clone().unwrap_or_else(|| "?".to_string());
     match s.kind {
-        ChannelKind::Pipe => "outside".to_string(),
+        ChannelKind::Pipe | ChannelKind::Eventfd => "outside".to_string(),
         ChannelKind::Unix => format!("unix:{}", s.path.as_deref().unwrap_or("?")),
         // An outside TCP client's port is ephemeral: name it by IP.
         ChannelKind::Tcp if k == 0 => addr
@@ -106,14 +204,18 @@ fn group(events: &[Event], names: &Names, s: &Scan, on: &OnChannel, ends: &[Stri
     let all = || on[0].iter().chain(&on[1]).copied();
     let (group, order) = if let Some(i) = s
         .created_by
-        .filter(|_| s.kind == ChannelKind::Pipe || s.socketpair)
+        .filter(|_| matches!(s.kind, ChannelKind::Pipe | ChannelKind::Eventfd) || s.socketpair)
     {
-        let kind = if s.socketpair { "socketpair" } else { "pipe" };
+        let kind = match s.kind {
+            _ if s.socketpair => "socketpair",
+            ChannelKind::Eventfd => "eventfd",
+            _ => "pipe",
+        };
         (
             format!("{kind}:{}", names.processes[proc_of(i)].name),
             ckey(names, i),
         )
-    } else if s.kind == ChannelKind::Pipe {
+    } else if matches!(s.kind, ChannelKind::Pipe | ChannelKind::Eventfd) {
         let min = all()
             .filter_map(|i| Some((names.processes[proc_of(i)].name.clone(), events[i].fd?)))
             .min()

@@ -7,7 +7,8 @@ use super::difference::{Difference, incoming_edges};
 use super::frontier::Point;
 use super::side::{Outcome, Side};
 use super::{Cmp, Comparison, Divergence, DivergenceKind, MessageInfo, ThreadDiff};
-use crate::is_send;
+use crate::sends;
+use bop_model::Event;
 use bop_model::Verdict;
 
 /// How many payload bytes a preview shows.
@@ -27,9 +28,9 @@ pub(super) fn outcome_word(o: &Outcome) -> String {
 }
 
 /// What a call did, as a verb phrase: `sent 8 bytes`.
-fn did(call: &str, o: &Outcome) -> String {
+fn did(e: &Event, o: &Outcome) -> String {
     match o {
-        Outcome::Bytes(n) if is_send(call) => format!("sent {n} bytes"),
+        Outcome::Bytes(n) if sends(e) => format!("sent {n} bytes"),
         Outcome::Bytes(n) => format!("read {n} bytes"),
         Outcome::Eof => "read end of file".into(),
         Outcome::Failed(e) => format!("failed with {e}"),
@@ -42,7 +43,7 @@ fn did(call: &str, o: &Outcome) -> String {
 
 /// What event `i` of a side did: `sent 8 bytes`.
 fn side_did(s: &Side<'_>, i: usize) -> String {
-    did(&s.ev[i].call, &s.outcome(i))
+    did(&s.ev[i], &s.outcome(i))
 }
 
 /// `sendto of 8 bytes on client->primary#0`: for lists of events.

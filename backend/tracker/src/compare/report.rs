@@ -7,16 +7,12 @@ use std::collections::BTreeSet;
 use super::prose::{message_changes, moved_phrase, outcome_word, preview};
 use super::side::Side;
 use super::{Cmp, EventChange, EventInfo, MessageChange, MessageDiff, MessageInfo, ThreadDiff};
-use crate::is_send;
+use crate::sends;
 
 /// One event as the comparison shows it.
 fn info(s: &Side<'_>, i: usize) -> EventInfo {
     let e = &s.ev[i];
-    let ms = if is_send(&e.call) {
-        &s.sent[i]
-    } else {
-        &s.recvd[i]
-    };
+    let ms = if sends(e) { &s.sent[i] } else { &s.recvd[i] };
     EventInfo {
         name: s.name(i),
         channel: s.key[i].1.clone(),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::channels::moved;
 use crate::classes::is_noise;
-use crate::{CausalGraph, is_recv, is_send, is_thread_end};
+use crate::{CausalGraph, is_thread_end, receives, sends};
 use bop_model::Event;
 
 /// Key of an event for the per-thread alignment: the call (every
@@ -106,10 +106,10 @@ impl<'e> Side<'e> {
         if e.ret.is_none() {
             return Outcome::Unfinished;
         }
-        if is_send(&e.call) || is_recv(&e.call) {
+        if sends(e) || receives(e) {
             let n = moved(e);
             let stream = e.endpoint.as_ref().is_none_or(|ep| ep.stream);
-            if n == 0 && is_recv(&e.call) && stream {
+            if n == 0 && receives(e) && stream {
                 return Outcome::Eof;
             }
             return Outcome::Bytes(n);
