@@ -1,0 +1,163 @@
+// Browser tests of the run page of a big run (ui/windowed.ts): a real TCP
+// ping-pong recorded by the real `bop run` (over 50,000 events), served by
+// the real `bop serve`, opened in the system Chromium. The page must ask
+// for windows (`GET /api/runs/{id}/window`), never the whole graph; show
+// the level of detail zoomed out; fetch and draw events zoomed in; fetch
+// a new window when panned past what it holds and draw its events; select
+// an event and plan a rerun from a message in a window; and the
+// comparison of two big runs must say plainly that it does not draw them
+// instead of freezing the tab.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { bop, bopBinary, cleanup, launchBrowser, openPage, screenshotPath, startServer, tempDir } from "./harness.mjs";
+
+/** Round trips of the ping-pong: four events each (write, read on both sides). */
+const ROUND_TRIPS = 13_000;
+
+let store;
+let server;
+let browser;
+let events;
+
+before(async () => {
+  const guest = path.join(path.dirname(bopBinary()), "guest");
+  if (!existsSync(guest)) throw new Error(`${guest} is missing: build the workspace's binaries (make build, or cargo build --workspace --bins)`);
+  store = tempDir("bop-e2e-big-");
+  bop(["run", "--store", store, "--id", "big", "--quiet", "--", guest, "pingpong", String(ROUND_TRIPS)]);
+  server = await startServer(store);
+  const manifest = await (await fetch(`${server.url}api/runs/big`)).json();
+  events = manifest.counts.events;
+  assert.ok(events >= 50_000, `the ping-pong recorded ${events} events`);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (store) cleanup(store);
+});
+
+/** Opens the big run's page; returns helpers and every API request it made. */
+async function openBig() {
+  const opened = await openPage(browser, server.url);
+  const { page } = opened;
+  const requests = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/api/")) requests.push(new URL(r.url()));
+  });
+  await page.goto(`${server.url}runs/big`);
+  await page.waitForSelector("body[data-rendered=true]", { timeout: 30_000 });
+  const ds = () => page.evaluate(() => ({ ...document.querySelector("#diagram").dataset }));
+  const mode = (m) => page.waitForSelector(`#diagram[data-window-mode=${m}]`, { timeout: 20_000 });
+  /** Waits until the window drawn is no longer the one starting at `x0`, and in mode `m`. */
+  const newWindow = (x0, m) =>
+    page.waitForFunction(
+      ([x, wanted]) => {
+        const d = document.querySelector("#diagram").dataset;
+        return d.windowX0 !== x && d.windowMode === wanted;
+      },
+      [x0, m],
+      { timeout: 20_000 },
+    );
+  return { ...opened, requests, ds, mode, newWindow };
+}
+
+const windows = (requests) => requests.filter((u) => u.pathname === "/api/runs/big/window");
+const graphs = (requests) => requests.filter((u) => u.pathname === "/api/runs/big/graph");
+
+test("a big run opens by window, drawn as event density when zoomed out", async () => {
+  const { page, requests, ds, mode, errors, external } = await openBig();
+  await mode("lod");
+  const d = await ds();
+  assert.equal(d.windowed, "true");
+  assert.equal(Number(d.eventsTotal), events);
+  assert.ok(Number(d.lodColumns) > 100, `${d.lodColumns} density bars drawn`);
+  assert.ok(Number(d.drawnArrows) > 0, "bucketed arrows drawn");
+  assert.equal(graphs(requests).length, 0, "the whole graph is never fetched");
+  assert.ok(windows(requests).length >= 1);
+  const first = windows(requests)[0];
+  assert.equal(first.searchParams.get("scale"), "time");
+  assert.ok(Number(first.searchParams.get("columns")) >= 1000, "about two columns per px");
+  assert.match(await page.textContent("#status"), /zoom in to see them/);
+  await page.screenshot({ path: screenshotPath("windowed-lod") });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(external, []);
+  await page.close();
+});
+
+test("zooming in fetches events; panning past them fetches the next window and draws its events; zooming out shows the density again", async () => {
+  const { page, requests, ds, mode, newWindow, errors } = await openBig();
+  await mode("lod");
+  await page.focus("#diagram");
+  // Each + zooms 1.5x around the middle: 16 presses are ~650x, a few hundred events in view.
+  for (let i = 0; i < 16; i++) await page.keyboard.press("+");
+  await mode("events");
+  const zoomed = await ds();
+  assert.ok(Number(zoomed.drawnEvents) > 0, "events drawn");
+  const before = new Set(await page.evaluate(() => window.bopDiagram.inView(1000)));
+  assert.ok(before.size > 0);
+  const fetched = windows(requests).length;
+  // Drag the diagram left by three view widths: later events come into view.
+  const box = await page.locator("#canvas").boundingBox();
+  for (let i = 0; i < 3; i++) {
+    await page.mouse.move(box.x + box.width - 20, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 200, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+  }
+  await newWindow(zoomed.windowX0, "events");
+  assert.ok(windows(requests).length > fetched, "panning fetched a new window");
+  const now = await page.evaluate(() => window.bopDiagram.inView(1000));
+  const fresh = now.filter((n) => !before.has(n));
+  assert.ok(fresh.length > 0, "events the first window did not show are drawn");
+  const p = await page.evaluate((n) => window.bopDiagram.eventPoint(n), fresh[0]);
+  assert.ok(p !== null && p.x >= box.x && p.x <= box.x + box.width, `${fresh[0]} is on screen`);
+  const panned = await ds();
+  assert.ok(Number(panned.windowX0) > Number(zoomed.windowX0), "the new window is later in the run");
+  // Select an event in the new window: its causal cone is drawn from the events in hand.
+  await page.mouse.click(p.x, p.y);
+  assert.equal(await page.getAttribute("#diagram", "data-selected"), fresh[0]);
+  assert.match(await page.textContent("#status"), /within the loaded part of the run/);
+  await page.screenshot({ path: screenshotPath("windowed-events") });
+  // Fit: the density again (from the cache: no new request needed for it).
+  await page.keyboard.press("0");
+  await mode("lod");
+  assert.equal(graphs(requests).length, 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a message of a window opens the rerun panel with its logical name", async () => {
+  const { page, mode, errors } = await openBig();
+  await mode("lod");
+  await page.focus("#diagram");
+  for (let i = 0; i < 22; i++) await page.keyboard.press("+");
+  await mode("events");
+  await page.waitForTimeout(300);
+  const id = await page.evaluate(() => window.bopDiagram.messagesInView()[0] ?? null);
+  assert.ok(id !== null, "a message is in view");
+  const p = await page.evaluate((m) => window.bopDiagram.messagePoint(m), id);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForSelector("#panel:not([hidden])");
+  assert.equal(await page.textContent("#panel .message-name"), id);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("comparing two big runs says why it does not draw them, instead of freezing the tab", async () => {
+  const opened = await openPage(browser, server.url);
+  const { page, errors } = opened;
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(`${server.url}compare?a=big&b=big`);
+  await page.waitForSelector("body[data-rendered]", { timeout: 20_000 });
+  assert.equal(await page.getAttribute("body", "data-rendered"), "too-big");
+  const text = await page.textContent("#status");
+  assert.match(text, new RegExp(`big has ${events.toLocaleString("en")} events`));
+  assert.match(text, /bop diff big big/);
+  assert.ok(!requests.some((u) => u.includes("/graph")), "no whole graph fetched");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
