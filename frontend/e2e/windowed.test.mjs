@@ -64,6 +64,17 @@ async function openBig() {
   return { ...opened, requests, ds, mode, newWindow };
 }
 
+/** Presses + (1.5x each), letting each window arrive, until events are drawn. */
+async function zoomUntilEvents(page, ds) {
+  for (let i = 0; i < 30; i++) {
+    await page.keyboard.press("+");
+    await page.waitForTimeout(250);
+    await page.waitForFunction(() => document.querySelector("#diagram").dataset.windowMode !== "loading");
+    if ((await ds()).windowMode === "events") return i + 1;
+  }
+  throw new Error("30 zoom steps never reached single events");
+}
+
 const windows = (requests) => requests.filter((u) => u.pathname === "/api/runs/big/window");
 const graphs = (requests) => requests.filter((u) => u.pathname === "/api/runs/big/graph");
 
@@ -91,17 +102,17 @@ test("zooming in fetches events; panning past them fetches the next window and d
   const { page, requests, ds, mode, newWindow, errors } = await openBig();
   await mode("lod");
   await page.focus("#diagram");
-  // Each + zooms 1.5x around the middle: 16 presses are ~650x, a few hundred events in view.
-  for (let i = 0; i < 16; i++) await page.keyboard.press("+");
-  await mode("events");
+  // Each + zooms 1.5x around the middle, until the window in view holds events.
+  await zoomUntilEvents(page, ds);
   const zoomed = await ds();
   assert.ok(Number(zoomed.drawnEvents) > 0, "events drawn");
   const before = new Set(await page.evaluate(() => window.bopDiagram.inView(1000)));
   assert.ok(before.size > 0);
   const fetched = windows(requests).length;
-  // Drag the diagram left by three view widths: later events come into view.
+  // Drag the diagram left by ten view widths, past the window in hand (at
+  // most four tiles, eight views at the zoom that fetched it: model/window.ts planWindow).
   const box = await page.locator("#canvas").boundingBox();
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 10; i++) {
     await page.mouse.move(box.x + box.width - 20, box.y + box.height / 2);
     await page.mouse.down();
     await page.mouse.move(box.x + 200, box.y + box.height / 2, { steps: 8 });
@@ -111,6 +122,7 @@ test("zooming in fetches events; panning past them fetches the next window and d
   assert.ok(windows(requests).length > fetched, "panning fetched a new window");
   const now = await page.evaluate(() => window.bopDiagram.inView(1000));
   const fresh = now.filter((n) => !before.has(n));
+  assert.ok(Number((await ds()).windowX0) > Number(zoomed.windowX0));
   assert.ok(fresh.length > 0, "events the first window did not show are drawn");
   const p = await page.evaluate((n) => window.bopDiagram.eventPoint(n), fresh[0]);
   assert.ok(p !== null && p.x >= box.x && p.x <= box.x + box.width, `${fresh[0]} is on screen`);
@@ -130,11 +142,11 @@ test("zooming in fetches events; panning past them fetches the next window and d
 });
 
 test("a message of a window opens the rerun panel with its logical name", async () => {
-  const { page, mode, errors } = await openBig();
+  const { page, ds, mode, errors } = await openBig();
   await mode("lod");
   await page.focus("#diagram");
-  for (let i = 0; i < 22; i++) await page.keyboard.press("+");
-  await mode("events");
+  await zoomUntilEvents(page, ds);
+  for (let i = 0; i < 6; i++) await page.keyboard.press("+");
   await page.waitForTimeout(300);
   const id = await page.evaluate(() => window.bopDiagram.messagesInView()[0] ?? null);
   assert.ok(id !== null, "a message is in view");

@@ -25,10 +25,12 @@
  * Test hooks, besides runview.ts's: `#diagram[data-windowed]`,
  * `data-window-mode` (lod | events), `data-window-x0/x1/columns` of the
  * window drawn, `data-window-requests` (window fetches started),
- * `data-window-aborted`, `data-window-cached`, `data-events` (events in
+ * `data-window-aborted`, `data-window-cached`, `data-window-latency-ms`
+ * (from the viewport change to the answer of the last window fetched), `data-events` (events in
  * hand), `data-events-total` (the run's), `data-lod-columns` (density
  * bars drawn), `data-first-frame-ms` (since navigation start);
- * `window.bopDiagram.inView()` lists the events in hand that are in view.
+ * `window.bopDiagram.inView()` and `messagesInView()` list the events and
+ * delivered messages in hand whose marks are on screen.
  */
 
 import type { GraphMessage, GraphRun } from "../model/api.ts";
@@ -118,7 +120,7 @@ export class WindowedView {
   private scale: WindowScale = "time";
   private drawn: Entry | null = null;
   private want: WindowRequest | null = null;
-  private inflight: { key: string; abort: AbortController } | null = null;
+  private inflight: { key: string; abort: AbortController; since: number } | null = null;
   private timer: number | undefined;
   private requests = 0;
   private aborted = 0;
@@ -233,12 +235,15 @@ export class WindowedView {
       messagesInView: (limit = 100) => {
         const ev = this.drawn?.events;
         if (ev === undefined) return [];
-        const [a, b] = visibleX(this.view);
+        const v = this.view;
+        const inside = (e: number) => {
+          const [x, y] = eventPoint(ev.layout, v, e);
+          return x >= v.left && x <= v.width && y >= v.top && y <= v.height;
+        };
         const out: string[] = [];
         for (const m of ev.index.graph.messages) {
           if (out.length >= limit) break;
-          const x = ev.layout.x[m.send];
-          if (m.recvs.length > 0 && x >= a && x <= b && ev.layout.x[m.recvs[0]] <= b) out.push(m.id);
+          if (m.recvs.length > 0 && inside(m.send) && inside(m.recvs[0])) out.push(m.id);
         }
         return out;
       },
@@ -246,9 +251,12 @@ export class WindowedView {
       inView: (limit = 100) => {
         const ev = this.drawn?.events;
         if (ev === undefined) return [];
-        const [a, b] = visibleX(this.view);
+        const v = this.view;
         const out: string[] = [];
-        for (let i = 0; i < ev.layout.x.length && out.length < limit; i++) if (ev.layout.x[i] >= a && ev.layout.x[i] <= b) out.push(ev.index.graph.events[i].name);
+        for (let i = 0; i < ev.layout.x.length && out.length < limit; i++) {
+          const [x, y] = eventPoint(ev.layout, v, i);
+          if (x >= v.left && x <= v.width && y >= v.top && y <= v.height) out.push(ev.index.graph.events[i].name);
+        }
         return out;
       },
     };
@@ -286,7 +294,8 @@ export class WindowedView {
     if (this.inflight?.key === want.key) return;
     this.cancel();
     const abort = new AbortController();
-    this.inflight = { key: want.key, abort };
+    // The viewport change it answers happened DEBOUNCE_MS ago.
+    this.inflight = { key: want.key, abort, since: performance.now() - DEBOUNCE_MS };
     this.requests++;
     this.root.dataset.windowRequests = String(this.requests);
     void this.load(want, abort);
@@ -311,7 +320,10 @@ export class WindowedView {
       return;
     }
     if (abort.signal.aborted) return;
-    if (this.inflight?.abort === abort) this.inflight = null;
+    if (this.inflight?.abort === abort) {
+      this.root.dataset.windowLatencyMs = (performance.now() - this.inflight.since).toFixed(0);
+      this.inflight = null;
+    }
     this.cache.put(want.key, { key: want.key, window: w });
     const drawn = this.drawn?.window;
     if (drawn !== undefined && w.graph !== null && drawn.graph !== null) {
