@@ -6,7 +6,12 @@ import { DETAIL_PER_COLUMN, type WindowScale } from "./window.ts";
 
 const xOf = (e: GraphEvent, scale: WindowScale) => (scale === "time" ? (e.end_ns ?? e.start_ns) : e.lamport);
 
+/** The answer as the page gets it: fresh JSON, sharing nothing with `g`. */
 export function windowAnswer(g: Graph, q: { scale?: WindowScale; x0?: number; x1?: number; columns?: number } = {}): unknown {
+  return JSON.parse(JSON.stringify(answer(g, q)));
+}
+
+function answer(g: Graph, q: { scale?: WindowScale; x0?: number; x1?: number; columns?: number }): unknown {
   const scale = q.scale ?? "time";
   const xs = g.events.map((e) => xOf(e, scale));
   const ext = (s: WindowScale) => {

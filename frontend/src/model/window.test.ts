@@ -58,7 +58,10 @@ test("plans snap to a grid: small pans and zooms ask for the same window, with a
   assert.notEqual(planWindow("time", 100e6, 110e6, 1200, ext).key, p.key, "a 5x zoom asks again");
   const all = planWindow("time", -5e6, 1.05e9, 1200, ext);
   assert.deepEqual([all.x0, all.x1], ext, "clamped to the run, whole numbers");
-  assert.ok(all.columns >= 1200 && all.columns <= MAX_COLUMNS, `${all.columns} columns: at least one per px`);
+  const px = (1200 * 1e9) / 1.055e9; // the run's width on screen
+  assert.ok(all.columns >= 0.95 * px && all.columns <= MAX_COLUMNS, `${all.columns} columns for ${px} px: about one per px`);
+  const deep = planWindow("time", 100e6, 100.001e6, 1200, ext);
+  assert.ok(deep.columns <= MAX_COLUMNS && deep.columns >= 4 * 1200, `${deep.columns} columns over four tiles`);
   assert.ok(Number.isInteger(p.x0) && Number.isInteger(p.x1));
 });
 

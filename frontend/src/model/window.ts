@@ -20,8 +20,14 @@ export type WindowScale = "time" | "logical";
 export const MAX_COLUMNS = 8000;
 /** Events per column above which the server answers a level of detail. */
 export const DETAIL_PER_COLUMN = 4;
-/** Columns per screen px the page asks for (see `planWindow`). */
-const COLUMNS_PER_PX = 2;
+/**
+ * Columns per screen px of the view the page asks for at the finest zoom
+ * of a level (see `planWindow`): 1 to 2 per px as the zoom goes. More
+ * would sharpen the density a little but also raise the detail limit
+ * (`DETAIL_PER_COLUMN` per column), and a detailed window of 30,000
+ * events takes a few hundred ms to parse and lay out on arrival.
+ */
+const COLUMNS_PER_PX = 1;
 
 export interface LodLane {
   thread: string;
@@ -144,29 +150,37 @@ function parseLod(x: Json, columns: number): Lod {
  * sorted by whole-graph id (which keeps program order within a thread).
  */
 function localGraph(x: Json, events: unknown[]): [Graph, Int32Array] {
-  const evs = events.filter(isObject) as unknown as GraphEvent[];
-  if (evs.length !== events.length) throw new GraphError("window.events holds something that is not an event");
-  for (const [i, e] of evs.entries()) num(e.id, `events[${i}].id`);
+  // The answer is ours alone: its objects are renumbered in place (copying
+  // 30,000 events costs as much as parsing them).
+  const evs = events as GraphEvent[];
+  for (const [i, e] of evs.entries()) {
+    if (!isObject(e)) throw new GraphError(`window.events[${i}] is not an event`);
+    num(e.id, `events[${i}].id`);
+  }
   evs.sort((a, b) => a.id - b.id);
   const ids = Int32Array.from(evs, (e) => e.id);
   const local = new Map<number, number>();
   ids.forEach((id, i) => local.set(id, i));
   const at = (id: unknown) => (typeof id === "number" ? local.get(id) : undefined);
-  const outEvents = evs.map((e, i) => ({ ...e, id: i }));
+  evs.forEach((e, i) => (e.id = i));
   const messages: GraphMessage[] = [];
   for (const m of (Array.isArray(x.messages) ? x.messages : []) as GraphMessage[]) {
     const send = at(m?.send);
     if (send === undefined || !Array.isArray(m.recvs)) continue;
-    const recvs = m.recvs.map(at).filter((r): r is number => r !== undefined);
-    messages.push({ ...m, send, recvs });
+    m.send = send;
+    m.recvs = m.recvs.map(at).filter((r): r is number => r !== undefined);
+    messages.push(m);
   }
   const edges: GraphEdge[] = [];
   for (const e of (Array.isArray(x.edges) ? x.edges : []) as GraphEdge[]) {
     const from = at(e?.from);
     const to = at(e?.to);
-    if (from !== undefined && to !== undefined) edges.push({ ...e, from, to });
+    if (from === undefined || to === undefined) continue;
+    e.from = from;
+    e.to = to;
+    edges.push(e);
   }
-  const graph = parseGraph({ schema: 1, run: x.run, processes: x.processes, threads: x.threads, channels: x.channels, events: outEvents, messages, edges });
+  const graph = parseGraph({ schema: 1, run: x.run, processes: x.processes, threads: x.threads, channels: x.channels, events: evs, messages, edges });
   return [graph, ids];
 }
 
@@ -186,7 +200,7 @@ export interface WindowRequest {
  * The window to fetch for a view of world x [a, b] on a plot `plotPx`
  * wide, within the run's extent: four tiles of the level around the view
  * (module comment), clamped to the extent, with whole numbers at the ends
- * (time in ns and Lamport clocks are integers) and about two columns per
+ * (time in ns and Lamport clocks are integers) and one or two columns per
  * screen px of the view.
  */
 export function planWindow(scale: WindowScale, a: number, b: number, plotPx: number, extent: [number, number]): WindowRequest {

@@ -3,7 +3,8 @@
  * wires the controls: real-time / logical layout, hover tooltips, click
  * an event to see its causal past and future, click a message arrow to
  * rerun with a fault. Pan, zoom and keys are ui/controller.ts's, shared
- * with the comparison.
+ * with the comparison. A run of more than WINDOWED_MIN_EVENTS events
+ * opens by window instead (ui/windowed.ts): only what is in view is fetched.
  *
  * Test hooks: `document.body.dataset.rendered` is "true" once drawn
  * ("error" when loading failed); `#diagram` carries `data-lanes`,
