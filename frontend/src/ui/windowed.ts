@@ -45,7 +45,7 @@ import { type Viewport, visibleX, zoomAt } from "../layout/viewport.ts";
 import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { drawLod } from "../render/lod.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
-import { describe, getJson } from "./client.ts";
+import { ApiFailure, describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
 import { setStatus, showTooltip } from "./dom.ts";
 import type { RerunPanel } from "./rerun.ts";
@@ -103,14 +103,22 @@ function manifestEvents(m: unknown): number {
 
 /**
  * The first window of a big run (the whole run at the plot's width), or
- * null when the run is small enough for the whole graph. Throws what the
+ * null when the run is small enough for the whole graph (or the server
+ * has no windows). Throws what the
  * API answered when it cannot be loaded.
  */
 export async function firstWindow(id: string, plotPx: number): Promise<GraphWindow | null> {
   const events = manifestEvents(await getJson<unknown>(api.run(id)));
   if (events <= WINDOWED_MIN_EVENTS) return null;
   const columns = Math.min(8000, Math.max(1, Math.ceil(2 * plotPx)));
-  return parseWindow(await getJson<unknown>(api.window(id, { scale: "time", columns })));
+  try {
+    return parseWindow(await getJson<unknown>(api.window(id, { scale: "time", columns })));
+  } catch (e) {
+    // The run exists (its manifest answered): a 404 here is a server
+    // without windows (an older bop serve). The whole graph still works, slowly.
+    if (e instanceof ApiFailure && e.status === 404) return null;
+    throw e;
+  }
 }
 
 export class WindowedView {
