@@ -21,6 +21,7 @@ mod runs_query;
 mod searches;
 mod security;
 mod state;
+mod windows;
 
 use std::io::Write as _;
 use std::net::SocketAddr;

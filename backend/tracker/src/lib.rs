@@ -17,6 +17,8 @@
 //! * [`export`]: JSON contract (docs/EXPORT.md), dot, ShiViz, Perfetto.
 //! * [`show`]: the strace-like timeline of `bop show`.
 //! * [`lineage`]: the causal past of the verdict and its races (`bop search`).
+//! * [`window`]: windows of a graph and their level of detail (the
+//!   contract of `GET /api/runs/{id}/window`; the index lives in bop-store).
 
 mod channels;
 pub mod classes;
@@ -26,6 +28,7 @@ mod graph;
 pub mod lineage;
 mod names;
 pub mod show;
+pub mod window;
 
 #[cfg(test)]
 mod proptests;
