@@ -158,7 +158,7 @@ test("a message of a window opens the rerun panel with its logical name", async 
   // The nearest arrow's message: inView[0], or one crossing the same point.
   const named = await page.textContent("#panel .message-name");
   assert.ok(inView.includes(named), `the panel names ${named}, a message of the window`);
-  assert.match(named, /->.*#\d+\/\d+$/, "a logical message name");
+  assert.match(named, /->.*#\d+\/r?\d+$/, "a logical message name");
   assert.deepEqual(errors, []);
   await page.close();
 });
