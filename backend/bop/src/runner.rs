@@ -489,25 +489,37 @@ fn finish_manifest(
             manifest.error = Some(e.to_string());
         }
     }
-    if let Ok(events) = dir.events() {
+    let events = dir.events().ok();
+    let graph = events
+        .as_deref()
+        .filter(|ev| !ev.is_empty())
+        .map(bop_tracker::CausalGraph::build);
+    if let Some(events) = &events {
         manifest.counts.events = events.len() as u64;
-        if !events.is_empty() {
-            let graph = bop_tracker::CausalGraph::build(&events);
-            manifest.trace_class = Some(bop_tracker::trace_class(&graph));
-            manifest.unseen = graph.unseen();
-            // Name where each fault fired, in this run's logical names.
-            for at in records.iter_mut().filter_map(|r| r.at.as_mut()) {
-                if let Some(i) = at
-                    .seq
-                    .and_then(|seq| events.iter().position(|e| e.seq == seq))
-                {
-                    at.event = Some(graph.event_name(i));
-                }
+    }
+    if let (Some(graph), Some(events)) = (&graph, &events) {
+        manifest.trace_class = Some(bop_tracker::trace_class(graph));
+        manifest.unseen = graph.unseen();
+        // Name where each fault fired, in this run's logical names.
+        for at in records.iter_mut().filter_map(|r| r.at.as_mut()) {
+            if let Some(i) = at
+                .seq
+                .and_then(|seq| events.iter().position(|e| e.seq == seq))
+            {
+                at.event = Some(graph.event_name(i));
             }
         }
     }
     manifest.faults = records;
     dir.write_manifest(manifest)?;
+    // The window index, while the graph is at hand; a failure (a full
+    // disk) leaves nothing behind and the server builds it when asked.
+    if let Some(graph) = &graph {
+        let stamp = bop_store::index::Stamp::of(dir);
+        if let Err(e) = bop_store::index::write(dir, graph, stamp) {
+            tracing::warn!("no window index for run {}: {e}", dir.id);
+        }
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiJson};
 use super::runs_query::{BadRunsQuery, Groups, RunsQuery};
 use super::state::AppState;
+use super::windows::WindowParams;
 use bop_injector::FaultPlan;
 use bop_model::Exploration;
 use bop_model::Verdict;
@@ -29,6 +30,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/runs", get(list_runs))
         .route("/runs/{id}", get(get_run).delete(delete_run))
         .route("/runs/{id}/graph", get(get_graph))
+        .route("/runs/{id}/window", get(get_window))
         .route("/runs/{id}/events", get(get_events))
         .route("/runs/{id}/find", get(super::find::get_find))
         .route("/runs/{id}/tree", get(super::tree::get_tree))
@@ -129,6 +131,20 @@ async fn get_graph(
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
+async fn get_window(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<WindowParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = checked(&id)?;
+    let Query(params) = query?;
+    let json = state
+        .windows()
+        .window(state.store(), &id, params.query()?)
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
 async fn get_events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -199,6 +215,7 @@ async fn delete_run(
     let deleted = id.clone();
     blocking(&state, move |store| Ok(store.delete(&deleted)?)).await?;
     state.graphs().forget(&id);
+    state.windows().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

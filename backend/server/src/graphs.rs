@@ -105,6 +105,11 @@ impl Graphs {
         }
     }
 
+    /// The semaphore bounding builds (window index builds share it).
+    pub(crate) fn builds(&self) -> Arc<Semaphore> {
+        self.builds.clone()
+    }
+
     fn cached(&self, id: &str, stamp: Stamp) -> Option<Bytes> {
         self.cache
             .lock()

@@ -23,6 +23,7 @@ mod searches;
 mod security;
 mod state;
 mod tree;
+mod windows;
 
 use std::io::Write as _;
 use std::net::SocketAddr;

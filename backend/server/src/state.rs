@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::graphs::{CACHE_BYTES, Graphs, MAX_BUILDS};
 use super::reruns::{RerunConfig, Reruns};
 use super::searches::{SearchConfig, Searches};
+use super::windows::{MAX_OPEN, Windows};
 use bop_store::Store;
 
 /// Cheap to clone (one `Arc`).
@@ -23,6 +24,7 @@ struct Inner {
     reruns: Reruns,
     searches: Searches,
     graphs: Graphs,
+    windows: Windows,
 }
 
 impl AppState {
@@ -48,13 +50,15 @@ impl AppState {
     ) -> AppState {
         let reruns = Reruns::new(reruns, store.clone());
         let searches = Searches::new(searches, store.clone());
+        let graphs = Graphs::new(MAX_BUILDS, CACHE_BYTES);
         AppState(Arc::new(Inner {
             store,
             addr,
             static_dir,
             reruns,
             searches,
-            graphs: Graphs::new(MAX_BUILDS, CACHE_BYTES),
+            windows: Windows::new(graphs.builds(), MAX_OPEN),
+            graphs,
         }))
     }
 
@@ -76,6 +80,11 @@ impl AppState {
     /// The graph builder and its cache.
     pub(crate) fn graphs(&self) -> &Graphs {
         &self.0.graphs
+    }
+
+    /// The open window indexes.
+    pub(crate) fn windows(&self) -> &Windows {
+        &self.0.windows
     }
 
     /// The searches started by this server.

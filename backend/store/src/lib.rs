@@ -5,6 +5,7 @@
 //! runs/<id>/manifest.json   replaced atomically (write tmp, fsync, rename)
 //! runs/<id>/events.jsonl    append-only, one event per line, one write(2) per line
 //! runs/<id>/stdout, stderr  the target's output
+//! runs/<id>/index.sqlite    the window index of an ended run (`index`)
 //! ```
 //!
 //! Each event line goes to the kernel in a single `write`, so a crash of
@@ -99,6 +100,7 @@ pub enum StoreError {
     },
 }
 
+pub mod index;
 mod records;
 mod tree;
 

@@ -198,20 +198,31 @@ pub struct EdgeOut {
     pub message: Option<String>,
 }
 
+impl RunOut {
+    /// The run's manifest facts with a trace class computed elsewhere (the
+    /// window index stores the class; the manifest is read fresh).
+    pub fn new(manifest: &Manifest, trace_class: String) -> RunOut {
+        RunOut {
+            id: manifest.id.clone(),
+            command: manifest.command.clone(),
+            exit_status: manifest.exit_status,
+            verdict: manifest.verdict,
+            trace_class,
+            parent: manifest.parent.clone(),
+            faults: manifest.faults.clone(),
+            unseen: manifest.unseen.clone(),
+        }
+    }
+}
+
 impl Export {
     /// Builds the export from a graph already built.
     pub fn from_graph(manifest: &Manifest, g: &CausalGraph<'_>) -> Export {
         Export {
             schema: EXPORT_SCHEMA,
             run: RunOut {
-                id: manifest.id.clone(),
-                command: manifest.command.clone(),
-                exit_status: manifest.exit_status,
-                verdict: manifest.verdict,
-                trace_class: trace_class(g),
-                parent: manifest.parent.clone(),
-                faults: manifest.faults.clone(),
                 unseen: g.unseen(),
+                ..RunOut::new(manifest, trace_class(g))
             },
             processes: processes_out(g),
             threads: threads_out(g),
@@ -223,7 +234,8 @@ impl Export {
     }
 }
 
-fn processes_out(g: &CausalGraph<'_>) -> Vec<ProcessOut> {
+/// Processes of the export.
+pub fn processes_out(g: &CausalGraph<'_>) -> Vec<ProcessOut> {
     let procs = g.processes();
     procs
         .iter()
@@ -238,7 +250,8 @@ fn processes_out(g: &CausalGraph<'_>) -> Vec<ProcessOut> {
         .collect()
 }
 
-fn threads_out(g: &CausalGraph<'_>) -> Vec<ThreadOut> {
+/// Threads of the export.
+pub fn threads_out(g: &CausalGraph<'_>) -> Vec<ThreadOut> {
     g.threads()
         .iter()
         .map(|t| ThreadOut {
@@ -249,7 +262,8 @@ fn threads_out(g: &CausalGraph<'_>) -> Vec<ThreadOut> {
         .collect()
 }
 
-fn channels_out(g: &CausalGraph<'_>) -> Vec<ChannelOut> {
+/// Channels of the export.
+pub fn channels_out(g: &CausalGraph<'_>) -> Vec<ChannelOut> {
     g.channels()
         .iter()
         .map(|c| ChannelOut {
@@ -263,59 +277,67 @@ fn channels_out(g: &CausalGraph<'_>) -> Vec<ChannelOut> {
 
 /// Events in recording order.
 fn events_out(g: &CausalGraph<'_>) -> Vec<EventOut> {
-    let (events, channels) = (g.events(), g.channels());
-    g.seq_order()
-        .iter()
-        .map(|&i| {
-            let e = &events[i];
-            EventOut {
-                id: i,
-                seq: e.seq,
-                name: g.event_name(i),
-                thread: g.threads()[g.thread_of(i)].name.clone(),
-                process: g.processes()[g.process_of(i)].name.clone(),
-                call: e.call.clone(),
-                fd: e.fd,
-                channel: g.channel_of(i).map(|c| channels[c].name.clone()),
-                ret: e.ret,
-                errno: e.errno.clone(),
-                bytes: e.bytes,
-                start_ns: e.start_ns,
-                end_ns: e.end_ns,
-                lamport: g.lamport(i),
-                data: e.data.clone(),
-                injected: e.injected.clone(),
-            }
-        })
-        .collect()
+    g.seq_order().iter().map(|&i| event_out(g, i)).collect()
+}
+
+/// Event `i` of the export, alone: what the window index stores per event
+/// so that nothing holds every event's export at once.
+pub fn event_out(g: &CausalGraph<'_>, i: usize) -> EventOut {
+    let e = &g.events()[i];
+    EventOut {
+        id: i,
+        seq: e.seq,
+        name: g.event_name(i),
+        thread: g.threads()[g.thread_of(i)].name.clone(),
+        process: g.processes()[g.process_of(i)].name.clone(),
+        call: e.call.clone(),
+        fd: e.fd,
+        channel: g.channel_of(i).map(|c| g.channels()[c].name.clone()),
+        ret: e.ret,
+        errno: e.errno.clone(),
+        bytes: e.bytes,
+        start_ns: e.start_ns,
+        end_ns: e.end_ns,
+        lamport: g.lamport(i),
+        data: e.data.clone(),
+        injected: e.injected.clone(),
+    }
 }
 
 fn messages_out(g: &CausalGraph<'_>) -> Vec<MessageOut> {
-    g.messages()
-        .iter()
-        .map(|m| MessageOut {
-            id: m.name.clone(),
-            channel: g.channels()[m.channel].name.clone(),
-            reverse: m.reverse,
-            send: m.send,
-            recvs: m.recvs.clone(),
-            bytes: m.bytes,
-            lost: m.lost,
-            dropped: m.dropped,
-        })
-        .collect()
+    (0..g.messages().len()).map(|m| message_out(g, m)).collect()
+}
+
+/// Message `m` of the export, alone.
+pub fn message_out(g: &CausalGraph<'_>, m: usize) -> MessageOut {
+    let msg = &g.messages()[m];
+    MessageOut {
+        id: msg.name.clone(),
+        channel: g.channels()[msg.channel].name.clone(),
+        reverse: msg.reverse,
+        send: msg.send,
+        recvs: msg.recvs.clone(),
+        bytes: msg.bytes,
+        lost: msg.lost,
+        dropped: msg.dropped,
+    }
 }
 
 fn edges_out(g: &CausalGraph<'_>) -> Vec<EdgeOut> {
     g.edges()
         .into_iter()
-        .map(|(from, to, e)| EdgeOut {
-            from,
-            to,
-            kind: e.kind,
-            message: e.message.map(|m| g.messages()[m].name.clone()),
-        })
+        .map(|(from, to, e)| edge_out(g, from, to, e))
         .collect()
+}
+
+/// One cross edge of the export.
+pub fn edge_out(g: &CausalGraph<'_>, from: usize, to: usize, e: super::Edge) -> EdgeOut {
+    EdgeOut {
+        from,
+        to,
+        kind: e.kind,
+        message: e.message.map(|m| g.messages()[m].name.clone()),
+    }
 }
 
 /// The JSON export of a run (docs/EXPORT.md).

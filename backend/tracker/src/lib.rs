@@ -18,6 +18,8 @@
 //! * [`find`]: the events whose name, call, channel or payload contain a text.
 //! * [`show`]: the strace-like timeline of `bop show`.
 //! * [`lineage`]: the causal past of the verdict and its races (`bop search`).
+//! * [`window`]: windows of a graph and their level of detail (the
+//!   contract of `GET /api/runs/{id}/window`; the index lives in bop-store).
 
 mod channels;
 pub mod classes;
@@ -28,6 +30,7 @@ mod graph;
 pub mod lineage;
 mod names;
 pub mod show;
+pub mod window;
 
 #[cfg(test)]
 mod blindtests;

@@ -48,6 +48,9 @@ export const api = {
   /** `GET` the manifest; `DELETE` the run. */
   run: (id: string): string => `/api/runs/${seg(id)}`,
   graph: (id: string): string => `/api/runs/${seg(id)}/graph`,
+  /** `GET` one window of the graph (a big run's page asks for what it shows). */
+  window: (id: string, q: { scale: string; x0?: number; x1?: number; columns?: number; lanes?: string[] }): string =>
+    withQuery(`/api/runs/${seg(id)}/window`, { scale: q.scale, x0: q.x0, x1: q.x1, lanes: q.lanes?.join(","), columns: q.columns }),
   events: (id: string, p: PageParams = {}): string => withQuery(`/api/runs/${seg(id)}/events`, { offset: p.offset, limit: p.limit }),
   /** `GET` a page of the events matching `q` (names, calls, channels, payload text), by id after or before one. */
   find: (id: string, p: { q: string; after?: number; before?: number; limit?: number }): string =>

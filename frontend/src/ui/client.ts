@@ -12,15 +12,18 @@ export class ApiFailure extends Error {
   }
 }
 
-async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, {
       method,
       headers: body === undefined ? {} : { "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
   } catch (e) {
+    // A cancelled request is not a failure to report: whoever cancelled it knows.
+    if (signal?.aborted === true) throw e;
     throw new ApiFailure(0, { error: "network", detail: `cannot reach the bop server (${String(e)}); is bop serve still running?` });
   }
   if (res.status === 204) return undefined as T;
@@ -34,7 +37,8 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   return json as T;
 }
 
-export const getJson = <T>(url: string): Promise<T> => request<T>("GET", url);
+/** `signal` cancels the request (a window the view no longer needs); it then rejects with the AbortError. */
+export const getJson = <T>(url: string, signal?: AbortSignal): Promise<T> => request<T>("GET", url, undefined, signal);
 export const postJson = <T>(url: string, body: unknown): Promise<T> => request<T>("POST", url, body);
 export const del = (url: string): Promise<void> => request<void>("DELETE", url);
 

@@ -42,6 +42,7 @@ import { AXIS, GUTTER, THEME } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
 import { $, h, setStatus, showTooltip } from "./dom.ts";
+import { compareTooBig } from "./windowed.ts";
 
 export async function comparePage(): Promise<void> {
   const a = document.body.dataset.a ?? "";
@@ -55,6 +56,12 @@ export async function comparePage(): Promise<void> {
   let gb: Graph;
   let cmp: Comparison;
   try {
+    const tooBig = await compareTooBig(a, b);
+    if (tooBig !== null) {
+      setStatus("error", tooBig);
+      document.body.dataset.rendered = "too-big";
+      return;
+    }
     const [x, y, z] = await Promise.all([
       getJson<unknown>(api.graph(a)),
       getJson<unknown>(api.graph(b)),

@@ -3,7 +3,8 @@
  * wires the controls: real-time / logical layout, hover tooltips, click
  * an event to see its causal past and future, click a message arrow to
  * rerun with a fault. Pan, zoom and keys are ui/controller.ts's, shared
- * with the comparison.
+ * with the comparison. A run of more than WINDOWED_MIN_EVENTS events
+ * opens by window instead (ui/windowed.ts): only what is in view is fetched.
  *
  * Test hooks: `document.body.dataset.rendered` is "true" once drawn
  * ("error" when loading failed); `#diagram` carries `data-lanes`,
@@ -19,7 +20,7 @@
  * (ui/minimap.ts) and the details panel (ui/details.ts).
  */
 
-import { type Graph, type GraphMessage, parseGraph, type RunsPage } from "../model/api.ts";
+import { type Graph, type GraphMessage, type GraphRun, parseGraph, type RunsPage } from "../model/api.ts";
 import { faultRows, faultSummary } from "../model/faults.ts";
 import { eventFacts, formatNs, messageFacts } from "../model/format.ts";
 import { causalCone, FUTURE, type GraphIndex, indexGraph, PAST } from "../model/graph.ts";
@@ -44,12 +45,25 @@ import { ArrowMenu, LaneMenu } from "./lanemenu.ts";
 import { Minimap } from "./minimap.ts";
 import { RerunPanel } from "./rerun.ts";
 import { showUnseen } from "./unseen.ts";
+import { firstWindow, WindowedView } from "./windowed.ts";
 
 export async function runPage(): Promise<void> {
   const id = document.body.dataset.runId ?? "";
   setStatus("loading", `Loading run ${id}…`);
   let graph: Graph;
   try {
+    // A big run opens by window (ui/windowed.ts); a small one fetches its whole graph.
+    const plotPx = Math.max(200, $("diagram").clientWidth) - GUTTER;
+    const first = await firstWindow(id, plotPx);
+    if (first !== null) {
+      const view = new WindowedView($("diagram"), $("canvas") as HTMLCanvasElement, $("tooltip"), id, first, new RerunPanel($("panel"), id), first.totalEvents);
+      showMeta(first);
+      setStatus("ok", "");
+      view.start();
+      showFaults(first, view);
+      showCompareLinks(first);
+      return;
+    }
     graph = parseGraph(await getJson<unknown>(api.graph(id)));
   } catch (e) {
     setStatus("error", `Cannot show run ${id}: ${describe(e)}`);
@@ -73,7 +87,7 @@ export async function runPage(): Promise<void> {
  * "compare with parent" (for a rerun) and "compare with…" (any other
  * run of the store, picked from a list loaded when first opened).
  */
-function showCompareLinks(graph: Graph): void {
+function showCompareLinks(graph: { run: GraphRun }): void {
   const el = $("run-compare");
   const id = graph.run.id;
   const parent = graph.run.parent;
@@ -104,7 +118,7 @@ function showCompareLinks(graph: Graph): void {
  * it fired, at which event (a button that selects it in the diagram),
  * where and when, and what it did or why it did not fire.
  */
-function showFaults(graph: Graph, view: DiagramView): void {
+function showFaults(graph: { run: GraphRun }, view: { focusEvent(name: string): void }): void {
   const section = $("faults");
   const rows = faultRows(graph.run.faults);
   if (rows.length === 0) {
@@ -144,7 +158,7 @@ function showFaults(graph: Graph, view: DiagramView): void {
   section.hidden = false;
 }
 
-function showMeta(graph: Graph): void {
+function showMeta(graph: { run: GraphRun }): void {
   const r = graph.run;
   const meta = $("run-meta");
   meta.replaceChildren(

@@ -1,0 +1,220 @@
+//! `GET /api/runs/{id}/window`: windows of big runs from their index
+//! (bop-store's `index`), never from the whole log per request.
+//!
+//! An ended run is answered from `runs/<id>/index.sqlite`, opened once and
+//! kept open (at most [`MAX_OPEN`], least recently used closed first; each
+//! holds a few MB of page cache whatever the run's size). A run without a
+//! usable index (an old run, a damaged or stale file) gets one built, under
+//! the same semaphore that bounds graph builds, on the blocking pool, so
+//! every other endpoint stays answered while it builds. A run still being
+//! recorded has no index yet: it is answered from its log, as the graph is.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::Bytes;
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use super::error::ApiError;
+use bop_store::index::{self, Index, IndexError, Stamp};
+use bop_store::{RunDir, Store};
+use bop_tracker::window::{self, WindowQuery};
+
+/// Indexes kept open at once.
+pub(crate) const MAX_OPEN: usize = 16;
+
+/// `?scale&x0&x1&lanes&columns` as received.
+#[derive(Deserialize, Debug)]
+pub(crate) struct WindowParams {
+    scale: Option<String>,
+    x0: Option<u64>,
+    x1: Option<u64>,
+    lanes: Option<String>,
+    columns: Option<usize>,
+}
+
+impl WindowParams {
+    /// The query, or a 400 for a scale that is not one.
+    pub(crate) fn query(self) -> Result<WindowQuery, ApiError> {
+        let scale = match self.scale.as_deref() {
+            None => window::Scale::Time,
+            Some(s) => s
+                .parse()
+                .map_err(|e: window::WindowError| ApiError::BadQuery(e.to_string()))?,
+        };
+        Ok(WindowQuery {
+            scale,
+            x0: self.x0,
+            x1: self.x1,
+            lanes: self.lanes.map(|l| {
+                l.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
+            columns: self.columns.unwrap_or(window::DEFAULT_COLUMNS),
+        })
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> ApiError {
+        match e {
+            IndexError::Window(w) => ApiError::BadQuery(w.to_string()),
+            IndexError::Store(s) => s.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Index>>;
+
+#[derive(Debug, Default)]
+struct Open {
+    entries: HashMap<String, (Stamp, Shared, u64)>,
+    clock: u64,
+}
+
+/// Open indexes, shared by every request.
+#[derive(Debug)]
+pub(crate) struct Windows {
+    builds: Arc<Semaphore>,
+    open: Mutex<Open>,
+    max_open: usize,
+}
+
+impl Windows {
+    /// `builds` is the graph builds' semaphore: index builds count as
+    /// graph builds (they build one).
+    pub(crate) fn new(builds: Arc<Semaphore>, max_open: usize) -> Windows {
+        Windows {
+            builds,
+            open: Mutex::default(),
+            max_open: max_open.max(1),
+        }
+    }
+
+    fn cached(&self, id: &str, stamp: Stamp) -> Option<Shared> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.clock += 1;
+        let clock = open.clock;
+        let entry = open.entries.get_mut(id).filter(|e| e.0 == stamp)?;
+        entry.2 = clock;
+        Some(entry.1.clone())
+    }
+
+    fn keep(&self, id: &str, stamp: Stamp, ix: Shared) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.entries.remove(id);
+        while open.entries.len() >= self.max_open {
+            let Some(oldest) = open
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.2)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            open.entries.remove(&oldest);
+        }
+        open.clock += 1;
+        let clock = open.clock;
+        open.entries.insert(id.to_string(), (stamp, ix, clock));
+    }
+
+    /// Closes run `id`'s index (the run was deleted).
+    pub(crate) fn forget(&self, id: &str) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.entries.remove(id);
+    }
+
+    /// The JSON of one window of run `id`.
+    pub(crate) async fn window(
+        &self,
+        store: &Store,
+        id: &str,
+        q: WindowQuery,
+    ) -> Result<Bytes, ApiError> {
+        let (store2, id2) = (store.clone(), id.to_string());
+        let (run, recording, stamp) = blocking(move || {
+            let run = store2.run(&id2)?;
+            let recording = store2.is_recording(&id2)?;
+            let stamp = Stamp::of(&run);
+            Ok((run, recording, stamp))
+        })
+        .await?;
+        if recording {
+            let _permit = self.permit().await?;
+            return blocking(move || from_log(&run, &q)).await;
+        }
+        let ix = match self.cached(id, stamp) {
+            Some(ix) => ix,
+            None => {
+                let _permit = self.permit().await?;
+                match self.cached(id, stamp) {
+                    Some(ix) => ix,
+                    None => {
+                        let run2 = run.clone();
+                        let ix = blocking(move || open_or_build(&run2, stamp)).await?;
+                        let ix = Arc::new(Mutex::new(ix));
+                        self.keep(id, stamp, ix.clone());
+                        ix
+                    }
+                }
+            }
+        };
+        blocking(move || {
+            let manifest = run.manifest()?;
+            let ix = ix.lock().unwrap_or_else(PoisonError::into_inner);
+            to_json(&ix.window(&manifest, &q)?)
+        })
+        .await
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.builds
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("graph builds closed: {e}")))
+    }
+}
+
+/// The run's index if it is usable, else a new one (a damaged or stale
+/// file is removed first, so it is never served).
+fn open_or_build(run: &RunDir, stamp: Stamp) -> Result<Index, ApiError> {
+    match Index::open(run, stamp) {
+        Ok(ix) => Ok(ix),
+        Err(e) => {
+            if run.file(index::INDEX).exists() {
+                tracing::warn!(run = %run.id, "rebuilding the window index: {e}");
+                let _ = std::fs::remove_file(run.file(index::INDEX));
+            }
+            Ok(index::build(run)?)
+        }
+    }
+}
+
+/// A window of a run being recorded, from its log as it is now.
+fn from_log(run: &RunDir, q: &WindowQuery) -> Result<Bytes, ApiError> {
+    let (manifest, events) = (run.manifest()?, run.events()?);
+    let g = bop_tracker::CausalGraph::build(&events);
+    let x = bop_tracker::export::Export::from_graph(&manifest, &g);
+    let w = window::window_of_export(&x, q).map_err(|e| ApiError::BadQuery(e.to_string()))?;
+    to_json(&w)
+}
+
+fn to_json(w: &window::Window) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(w)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(format!("window does not serialize: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("window task failed: {e}")))?
+}

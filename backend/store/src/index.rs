@@ -1,0 +1,426 @@
+//! The window index of a run: `runs/<id>/index.sqlite`, written once after
+//! the run ends (or on the first window request of an older run), so that
+//! serving a window of a 10^6-event run reads a few pages instead of
+//! re-parsing a 200 MB event log (docs/ARCHITECTURE.md says why SQLite).
+//!
+//! Rows are columns, not JSON: an event is its id, recording order, lane,
+//! both x values and the fields of the export; names are rebuilt from the
+//! small tables (threads, channels) kept in `meta`, so the answer is the
+//! same `GraphEvent` the whole-graph export gives. The file is written as
+//! `.index.sqlite.tmp`, synced and renamed (a full disk leaves nothing
+//! behind), stamped with the event log's size and modification time, and
+//! its last row (`complete`) is written last: an index that fails
+//! [`Index::open`]'s checks is never served, the caller rebuilds it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, params};
+use serde::{Deserialize, Serialize};
+
+use super::{RunDir, StoreError};
+use bop_model::Manifest;
+use bop_tracker::CausalGraph;
+use bop_tracker::export;
+use bop_tracker::window::{self, Extent, Head, Scale, WindowQuery, x_of};
+
+mod query;
+
+/// File name of the index in a run directory.
+pub const INDEX: &str = "index.sqlite";
+/// Layout version; an index of another version is rebuilt.
+const INDEX_SCHEMA: i64 = 1;
+
+/// Errors of the window index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// SQLite failed (I/O, a full disk, a malformed file).
+    #[error("window index: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The index exists but cannot be trusted (another layout, another
+    /// event log, a write that never finished, a failed integrity check).
+    #[error("window index {path} is not usable: {reason}")]
+    Unusable {
+        /// The index file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The query does not fit the run.
+    #[error("{0}")]
+    Window(#[from] window::WindowError),
+    /// The run's files.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// What an index was built from: the event log's size and modification
+/// time. A log that grew or was replaced makes the index stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// Bytes of `events.jsonl`.
+    pub len: u64,
+    /// Its mtime in ns since the epoch (0 when unknown).
+    pub mtime_ns: i64,
+}
+
+impl Stamp {
+    /// The stamp of a run's event log now.
+    pub fn of(run: &RunDir) -> Stamp {
+        let path = run.file(super::EVENTS);
+        let meta = fs::metadata(path).ok();
+        let mtime_ns = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        Stamp {
+            len: meta.map_or(0, |m| m.len()),
+            mtime_ns,
+        }
+    }
+}
+
+/// The run-wide facts kept in `meta`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Facts {
+    stamp: Stamp,
+    trace_class: String,
+    events: u64,
+    extent: Extent,
+}
+
+/// An open, checked window index.
+#[derive(Debug)]
+pub struct Index {
+    conn: Connection,
+    facts: Facts,
+    processes: serde_json::Value,
+    threads: serde_json::Value,
+    channels: serde_json::Value,
+    /// Per thread: its name and its process's name.
+    lanes: Vec<(String, String)>,
+    /// Per channel: its name.
+    channel_names: Vec<String>,
+    path: PathBuf,
+}
+
+fn tmp_path(run: &RunDir) -> PathBuf {
+    run.file(&format!(".{INDEX}.tmp"))
+}
+
+/// Builds run `run`'s index from its event log (an old run, or one whose
+/// index was damaged) and opens it.
+pub fn build(run: &RunDir) -> Result<Index, IndexError> {
+    let stamp = Stamp::of(run);
+    let events = run.events()?;
+    let g = CausalGraph::build(&events);
+    write(run, &g, stamp)?;
+    drop(g);
+    drop(events);
+    Index::open(run, stamp)
+}
+
+/// Writes the index of run `run` from its built graph, atomically.
+pub fn write(run: &RunDir, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
+    let tmp = tmp_path(run);
+    let _ = fs::remove_file(&tmp);
+    let written = write_file(&tmp, g, stamp).and_then(|()| {
+        let file = fs::File::open(&tmp).map_err(io("cannot open", &tmp))?;
+        file.sync_all().map_err(io("cannot sync", &tmp))?;
+        let target = run.file(INDEX);
+        fs::rename(&tmp, &target).map_err(io("cannot replace", &target))
+    });
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn io<'a>(op: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> IndexError + 'a {
+    move |source| {
+        IndexError::Store(StoreError::Io {
+            operation: op,
+            path: p.display().to_string(),
+            source,
+        })
+    }
+}
+
+const TABLES: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE events(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lane INTEGER NOT NULL,
+  t INTEGER NOT NULL, l INTEGER NOT NULL, injected TEXT, position INTEGER NOT NULL,
+  call TEXT NOT NULL, fd INTEGER, channel INTEGER, ret INTEGER, errno TEXT, bytes INTEGER,
+  start_ns INTEGER NOT NULL, end_ns INTEGER, data TEXT);
+CREATE TABLE messages(m INTEGER PRIMARY KEY, name TEXT NOT NULL, channel INTEGER NOT NULL,
+  reverse INTEGER NOT NULL, send INTEGER NOT NULL, bytes INTEGER NOT NULL,
+  lost INTEGER NOT NULL, dropped INTEGER NOT NULL);
+CREATE TABLE recvs(m INTEGER NOT NULL, k INTEGER NOT NULL, recv INTEGER NOT NULL,
+  PRIMARY KEY (m, k)) WITHOUT ROWID;
+CREATE TABLE edges(k INTEGER PRIMARY KEY, src INTEGER NOT NULL, dst INTEGER NOT NULL,
+  kind INTEGER NOT NULL, message INTEGER);
+CREATE TABLE deliveries(src_lane INTEGER NOT NULL, dst_lane INTEGER NOT NULL,
+  src_t INTEGER NOT NULL, dst_t INTEGER NOT NULL, src_l INTEGER NOT NULL, dst_l INTEGER NOT NULL);
+";
+
+const INDEXES: &str = "
+CREATE INDEX events_t ON events(t, lane, injected);
+CREATE INDEX events_l ON events(l, lane, injected);
+CREATE INDEX messages_send ON messages(send);
+CREATE INDEX recvs_recv ON recvs(recv);
+CREATE INDEX edges_src ON edges(src);
+CREATE INDEX edges_dst ON edges(dst);
+CREATE INDEX deliveries_src_t ON deliveries(src_t);
+CREATE INDEX deliveries_dst_t ON deliveries(dst_t);
+CREATE INDEX deliveries_src_l ON deliveries(src_l);
+CREATE INDEX deliveries_dst_l ON deliveries(dst_l);
+";
+
+fn write_file(path: &Path, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
+    let mut conn = Connection::open(path)?;
+    // The file is synced and renamed by the caller: no journal needed.
+    conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")?;
+    conn.execute_batch(TABLES)?;
+    let tx = conn.transaction()?;
+    let extent = insert_events(&tx, g)?;
+    insert_messages(&tx, g)?;
+    insert_edges(&tx, g)?;
+    tx.execute_batch(INDEXES)?;
+    let facts = Facts {
+        stamp,
+        trace_class: bop_tracker::trace_class(g),
+        events: g.events().len() as u64,
+        extent,
+    };
+    let mut put = tx.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2)")?;
+    put.execute(params!["schema", INDEX_SCHEMA.to_string()])?;
+    put.execute(params!["facts", json(&facts)?])?;
+    put.execute(params!["processes", json(&export::processes_out(g))?])?;
+    put.execute(params!["threads", json(&export::threads_out(g))?])?;
+    put.execute(params!["channels", json(&export::channels_out(g))?])?;
+    put.execute(params!["complete", "1"])?;
+    drop(put);
+    tx.commit()?;
+    conn.close().map_err(|(_, e)| e)?;
+    Ok(())
+}
+
+fn json<T: Serialize>(x: &T) -> Result<String, IndexError> {
+    serde_json::to_string(x).map_err(|e| IndexError::Unusable {
+        path: String::new(),
+        reason: format!("cannot encode: {e}"),
+    })
+}
+
+fn int(x: u64) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
+    g: &CausalGraph<'_>,
+) -> Result<Extent, IndexError> {
+    let mut ins = tx.prepare(
+        "INSERT INTO events(id, seq, lane, t, l, injected, position, call, fd, channel, ret,
+         errno, bytes, start_ns, end_ns, data) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+    )?;
+    let mut extent: Option<Extent> = None;
+    for &i in g.seq_order() {
+        let e = export::event_out(g, i);
+        let (t, l) = (x_of(&e, Scale::Time), x_of(&e, Scale::Logical));
+        let x = extent.get_or_insert(Extent {
+            time: [t, t],
+            logical: [l, l],
+        });
+        x.time = [x.time[0].min(t), x.time[1].max(t)];
+        x.logical = [x.logical[0].min(l), x.logical[1].max(l)];
+        ins.execute(params![
+            i as i64,
+            int(e.seq),
+            g.thread_of(i) as i64,
+            int(t),
+            int(l),
+            e.injected,
+            g.position(i) as i64,
+            e.call,
+            e.fd,
+            g.channel_of(i).map(|c| c as i64),
+            e.ret,
+            e.errno,
+            e.bytes.map(int),
+            int(e.start_ns),
+            e.end_ns.map(int),
+            e.data,
+        ])?;
+    }
+    Ok(extent.unwrap_or_default())
+}
+
+fn insert_messages(tx: &rusqlite::Transaction<'_>, g: &CausalGraph<'_>) -> Result<(), IndexError> {
+    let mut ins = tx.prepare(
+        "INSERT INTO messages(m, name, channel, reverse, send, bytes, lost, dropped)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+    )?;
+    let mut recv = tx.prepare("INSERT INTO recvs(m, k, recv) VALUES (?1, ?2, ?3)")?;
+    for (m, msg) in g.messages().iter().enumerate() {
+        ins.execute(params![
+            m as i64,
+            msg.name,
+            msg.channel as i64,
+            msg.reverse,
+            msg.send as i64,
+            int(msg.bytes),
+            msg.lost,
+            msg.dropped,
+        ])?;
+        for (k, &r) in msg.recvs.iter().enumerate() {
+            recv.execute(params![m as i64, k as i64, r as i64])?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_edges(tx: &rusqlite::Transaction<'_>, g: &CausalGraph<'_>) -> Result<(), IndexError> {
+    let mut ins =
+        tx.prepare("INSERT INTO edges(k, src, dst, kind, message) VALUES (?1,?2,?3,?4,?5)")?;
+    let mut del = tx.prepare(
+        "INSERT INTO deliveries(src_lane, dst_lane, src_t, dst_t, src_l, dst_l)
+         VALUES (?1,?2,?3,?4,?5,?6)",
+    )?;
+    let x = |i: usize| {
+        let e = &g.events()[i];
+        (int(e.end_ns.unwrap_or(e.start_ns)), int(g.lamport(i)))
+    };
+    for (k, (a, b, e)) in g.edges().into_iter().enumerate() {
+        let kind = bop_tracker::EdgeKind::ALL
+            .iter()
+            .position(|&x| x == e.kind)
+            .unwrap_or(0);
+        ins.execute(params![
+            k as i64,
+            a as i64,
+            b as i64,
+            kind as i64,
+            e.message.map(|m| m as i64)
+        ])?;
+        if e.kind == bop_tracker::EdgeKind::Message {
+            let ((ta, la), (tb, lb)) = (x(a), x(b));
+            del.execute(params![
+                g.thread_of(a) as i64,
+                g.thread_of(b) as i64,
+                ta,
+                tb,
+                la,
+                lb
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+impl Index {
+    /// Opens a run's index and checks it: its layout version, that its
+    /// write finished, that it was built from the event log as it is now,
+    /// and SQLite's own `quick_check`. Any failure is
+    /// [`IndexError::Unusable`] (or a SQLite error): rebuild, never serve.
+    pub fn open(run: &RunDir, stamp: Stamp) -> Result<Index, IndexError> {
+        let path = run.file(INDEX);
+        let unusable = |reason: String| IndexError::Unusable {
+            path: path.display().to_string(),
+            reason,
+        };
+        if !path.is_file() {
+            return Err(unusable("missing".into()));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Bounded memory however big the run: a 4 MB page cache.
+        conn.execute_batch("PRAGMA cache_size=-4096; PRAGMA temp_store=MEMORY;")?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(unusable(format!("integrity check: {check}")));
+        }
+        let meta = |key: &str| -> Result<String, IndexError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .map_err(|_| unusable(format!("no '{key}' (an unfinished write)")))
+        };
+        if meta("complete")? != "1" || meta("schema")? != INDEX_SCHEMA.to_string() {
+            return Err(unusable("another layout or an unfinished write".into()));
+        }
+        let parse = |key: &str| -> Result<serde_json::Value, IndexError> {
+            serde_json::from_str(&meta(key)?).map_err(|e| unusable(format!("{key}: {e}")))
+        };
+        let facts: Facts =
+            serde_json::from_value(parse("facts")?).map_err(|e| unusable(e.to_string()))?;
+        if facts.stamp != stamp {
+            return Err(unusable("built from another event log".into()));
+        }
+        let rows: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        if rows as u64 != facts.events {
+            return Err(unusable(format!(
+                "{rows} events, {} expected",
+                facts.events
+            )));
+        }
+        let (threads, channels) = (parse("threads")?, parse("channels")?);
+        let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let lanes = threads
+            .as_array()
+            .map(|ts| {
+                ts.iter()
+                    .map(|t| (field(t, "name"), field(t, "process")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let channel_names = channels
+            .as_array()
+            .map(|cs| cs.iter().map(|c| field(c, "name")).collect())
+            .unwrap_or_default();
+        Ok(Index {
+            processes: parse("processes")?,
+            threads,
+            channels,
+            lanes,
+            channel_names,
+            conn,
+            facts,
+            path,
+        })
+    }
+
+    /// The index's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Events the run has.
+    pub fn events(&self) -> u64 {
+        self.facts.events
+    }
+
+    /// The run-wide parts of every window, with the manifest as it is now.
+    fn head(&self, manifest: &Manifest) -> Head {
+        Head {
+            run: export::RunOut::new(manifest, self.facts.trace_class.clone()),
+            processes: self.processes.clone(),
+            threads: self.threads.clone(),
+            channels: self.channels.clone(),
+            extent: self.facts.extent,
+        }
+    }
+
+    /// Answers a window query.
+    pub fn window(
+        &self,
+        manifest: &Manifest,
+        q: &WindowQuery,
+    ) -> Result<window::Window, IndexError> {
+        query::window(self, manifest, q)
+    }
+}
+
+#[cfg(test)]
+mod tests;
