@@ -96,6 +96,10 @@ async fn list_runs(
             .into_iter()
             .map(|d| json!({ "id": d.id, "reason": d.reason, "modified_ms": d.modified_ms }))
             .collect();
+        // A run whose recorder is gone shows as abandoned, as in `bop runs`.
+        for m in &mut listing.runs {
+            m.status = store.status_of(m);
+        }
         let groups = Groups::load(store);
         Ok((query.page(listing, &groups, limit).map_err(bad)?, damaged))
     })
@@ -114,7 +118,12 @@ async fn get_run(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = checked(&id)?;
-    let manifest = blocking(&state, move |store| Ok(store.manifest(&id)?)).await?;
+    let manifest = blocking(&state, move |store| {
+        let mut m = store.manifest(&id)?;
+        m.status = store.status_of(&m);
+        Ok(m)
+    })
+    .await?;
     Ok(axum::Json(manifest).into_response())
 }
 

@@ -99,8 +99,10 @@ pub enum StoreError {
     },
 }
 
+mod liveness;
 mod records;
 
+pub use liveness::{recorder_alive, this_recorder};
 pub use records::{Record, Records};
 
 fn io_err<'a>(
