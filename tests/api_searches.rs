@@ -217,6 +217,49 @@ async fn search_requests_are_validated() {
                 search,
                 "max_faults must be 1 to 5",
             ),
+            // The CLI's other options (issue 14).
+            refused(
+                post(r#"{"run":"r1","budget":5,"confirm":0}"#),
+                S::BAD_REQUEST,
+                search,
+                "confirm must be 1 to 20, not 0",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"confirm":21}"#),
+                S::BAD_REQUEST,
+                search,
+                "confirm must be 1 to 20",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"baselines":0}"#),
+                S::BAD_REQUEST,
+                search,
+                "baselines must be 1 to 50, not 0",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"parallel":0}"#),
+                S::BAD_REQUEST,
+                search,
+                "parallel must be 1 to 8, not 0",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"parallel":100}"#),
+                S::BAD_REQUEST,
+                search,
+                "parallel must be 1 to 8, not 100",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"confirm":"3"}"#),
+                S::UNPROCESSABLE_ENTITY,
+                body,
+                "invalid type",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"baselines":1.5}"#),
+                S::UNPROCESSABLE_ENTITY,
+                body,
+                "invalid type",
+            ),
             refused(
                 post(r#"{"run":"../r1","budget":5}"#),
                 S::BAD_REQUEST,
@@ -336,6 +379,34 @@ async fn a_failing_child_is_a_failed_search_with_its_output() {
     assert!(
         end["log"][0].as_str().unwrap().contains("injected failure"),
         "{end}"
+    );
+}
+
+/// Every option of `POST /api/searches` reaches the child as the CLI's
+/// flag (the stand-in prints its arguments and fails).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_searchs_options_reach_bop_search() {
+    let f = fixture_with(scripts().dir.join("args"), 2, Duration::from_secs(20));
+    let body = r#"{"run":"r1","budget":7,"faults":["delay","drop"],"max_faults":2,"confirm":4,"baselines":2,"parallel":1}"#;
+    let id = start(&f.app, body).await;
+    let seen = poll(&f.app, &id, Duration::from_secs(20), |s| !live(s)).await;
+    let end = seen.last().unwrap();
+    let args = end["log"][0].as_str().unwrap_or_default();
+    let want = format!(
+        "args: search r1 --store {} --id {id} --budget 7 --faults delay,drop --max-faults 2 --confirm 4 --baselines 2 --parallel 1 --json",
+        f.store.root().display()
+    );
+    assert_eq!(args, want, "{end}");
+    // Absent, they are the CLI's defaults and the server's parallelism.
+    let id = start(&f.app, r#"{"run":"r1","budget":7}"#).await;
+    let seen = poll(&f.app, &id, Duration::from_secs(20), |s| !live(s)).await;
+    let args = seen.last().unwrap()["log"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        args.ends_with("--max-faults 3 --confirm 3 --baselines 5 --parallel 2 --json"),
+        "{args}"
     );
 }
 

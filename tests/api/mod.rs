@@ -65,6 +65,8 @@ pub(crate) fn scripts() -> &'static Scripts {
             r#"mkdir "$4/$6" && cp "$8" "$4/$6/plan.json" && sed "s/PARENT/$2/; s/NEWID/$6/" "$4/template.json" > "$4/$6/manifest.json""#,
         );
         write("hang", "echo started >&2; exec sleep 30");
+        // Says how it was called, then fails: what a search child is given.
+        write("args", "echo \"args: $*\" >&2; exit 3");
         Scripts { dir }
     })
 }

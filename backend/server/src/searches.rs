@@ -1,11 +1,13 @@
 //! Searches started from the browser (issue 14, DESIGN.md "Search").
 //!
 //! `POST /api/searches` checks its body (the base run exists and has
-//! events, a budget and fault kinds within bounds), picks the search's id
+//! events; the budget, fault kinds and the CLI's other options within
+//! bounds), picks the search's id
 //! and starts
 //!
 //! ```text
-//! BOP_EXE search BASE --store STORE --id ID --budget N --faults KINDS --max-faults K --parallel P --json
+//! BOP_EXE search BASE --store STORE --id ID --budget N --faults KINDS --max-faults K
+//!     --confirm C --baselines B --parallel P --json
 //! ```
 //!
 //! as a child process in its own process group, like a rerun
@@ -103,6 +105,15 @@ pub(crate) struct SearchRequest {
     /// Largest fault set (`--max-faults`), 3 when absent.
     #[serde(default)]
     pub max_faults: Option<usize>,
+    /// Reruns confirming a failing fault set (`--confirm`), 3 when absent.
+    #[serde(default)]
+    pub confirm: Option<usize>,
+    /// Plain reruns recorded first (`--baselines`), 5 when absent.
+    #[serde(default)]
+    pub baselines: Option<usize>,
+    /// Reruns at once (`--parallel`); the server's setting when absent.
+    #[serde(default)]
+    pub parallel: Option<usize>,
 }
 
 /// The checked parameters of one search.
@@ -112,6 +123,36 @@ pub(crate) struct Params {
     budget: usize,
     faults: Vec<FaultKind>,
     max_faults: usize,
+    confirm: usize,
+    baselines: usize,
+    /// `None`: [`SearchConfig::parallel`].
+    parallel: Option<usize>,
+}
+
+/// Most reruns confirming one fault set.
+pub(crate) const MAX_CONFIRM: usize = 20;
+/// Most baselines one search records.
+pub(crate) const MAX_BASELINES: usize = 50;
+/// Most reruns one search makes at once (each traces a whole target).
+pub(crate) const MAX_PARALLEL: usize = 8;
+
+/// `value` (or `default`) when it is within `range`, else a 400 naming it.
+fn bounded(
+    name: &str,
+    value: Option<usize>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ApiError> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(ApiError::InvalidSearch(format!(
+            "{name} must be {} to {}, not {v}",
+            range.start(),
+            range.end()
+        )))
+    }
 }
 
 impl SearchRequest {
@@ -124,12 +165,13 @@ impl SearchRequest {
                 self.budget
             )));
         }
-        let max_faults = self.max_faults.unwrap_or(3);
-        if !(1..=MAX_SET).contains(&max_faults) {
-            return Err(ApiError::InvalidSearch(format!(
-                "max_faults must be 1 to {MAX_SET}, not {max_faults}"
-            )));
-        }
+        let max_faults = bounded("max_faults", self.max_faults, 3, 1..=MAX_SET)?;
+        let confirm = bounded("confirm", self.confirm, 3, 1..=MAX_CONFIRM)?;
+        let baselines = bounded("baselines", self.baselines, 5, 1..=MAX_BASELINES)?;
+        let parallel = match self.parallel {
+            None => None,
+            p => Some(bounded("parallel", p, 1, 1..=MAX_PARALLEL)?),
+        };
         let mut faults = Vec::new();
         for kind in self.faults.unwrap_or_else(|| FaultKind::ALL.to_vec()) {
             if !faults.contains(&kind) {
@@ -146,6 +188,9 @@ impl SearchRequest {
             budget: self.budget,
             faults,
             max_faults,
+            confirm,
+            baselines,
+            parallel,
         })
     }
 }
@@ -612,6 +657,7 @@ impl Runner {
     async fn execute(&self) -> (Option<i32>, Option<String>) {
         let exe = &self.config.bop_exe;
         let kinds: Vec<&str> = self.params.faults.iter().map(|k| k.as_str()).collect();
+        let parallel = self.params.parallel.unwrap_or(self.config.parallel).max(1);
         let mut command = tokio::process::Command::new(exe);
         command
             .arg("search")
@@ -622,7 +668,9 @@ impl Runner {
             .args(["--budget", &self.params.budget.to_string()])
             .args(["--faults", &kinds.join(",")])
             .args(["--max-faults", &self.params.max_faults.to_string()])
-            .args(["--parallel", &self.config.parallel.max(1).to_string()])
+            .args(["--confirm", &self.params.confirm.to_string()])
+            .args(["--baselines", &self.params.baselines.to_string()])
+            .args(["--parallel", &parallel.to_string()])
             .arg("--json")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -754,7 +802,24 @@ mod tests {
         let p =
             request(r#"{"run":"r1","budget":10,"faults":["drop","drop"],"max_faults":1}"#).unwrap();
         assert_eq!(p.faults, vec![FaultKind::Drop]);
+        assert_eq!((p.confirm, p.baselines, p.parallel), (3, 5, None));
+        let p =
+            request(r#"{"run":"r1","budget":10,"confirm":5,"baselines":2,"parallel":1}"#).unwrap();
+        assert_eq!((p.confirm, p.baselines, p.parallel), (5, 2, Some(1)));
         for (json, expect) in [
+            (
+                r#"{"run":"r1","budget":5,"confirm":0}"#,
+                "confirm must be 1 to 20, not 0",
+            ),
+            (
+                r#"{"run":"r1","budget":5,"baselines":0}"#,
+                "baselines must be 1 to 50",
+            ),
+            (
+                r#"{"run":"r1","budget":5,"parallel":9}"#,
+                "parallel must be 1 to 8, not 9",
+            ),
+            (r#"{"run":"r1","budget":5,"parallel":"2"}"#, "invalid type"),
             (r#"{"run":"r1","budget":0}"#, "budget must be 1 to 1000"),
             (r#"{"run":"r1","budget":1001}"#, "budget must be 1 to 1000"),
             (
