@@ -445,3 +445,90 @@ async fn a_search_left_without_an_end_is_failed_not_running() {
     );
     assert_eq!(s["runs_done"], 3);
 }
+
+fn delete(path: &str) -> Request<Body> {
+    Request::delete(path)
+        .header(header::HOST, ADDR)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Issue 14: a run a live search needs (its base, the runs it records and
+/// reads back) cannot be deleted (409) until the search has ended; a
+/// search from the command line counts while one of its reruns records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_a_live_search_needs_cannot_be_deleted() {
+    let f = fixture_with(scripts().dir.join("hang"), 2, Duration::from_secs(20));
+    let id = start(&f.app, r#"{"run":"r1","budget":5}"#).await;
+    poll(&f.app, &id, Duration::from_secs(10), |s| {
+        s["state"] == "running"
+    })
+    .await;
+    // A run the search recorded and will read back (not locked now).
+    let baseline = format!("{id}-0");
+    let template = f.store.manifest("r3").unwrap();
+    let made = f.store.create(Some(&baseline)).unwrap();
+    made.write_manifest(&bop_model::Manifest {
+        id: baseline.clone(),
+        ..template.clone()
+    })
+    .unwrap();
+    drop(made);
+    // A command-line search whose rerun `cli-1` is being recorded.
+    let record = Search {
+        id: "cli".into(),
+        base: "r3".into(),
+        runs: 1,
+        bugs: vec![],
+        params: SearchParams {
+            budget: 10,
+            faults: vec![FaultKind::Drop],
+            max_faults: 1,
+            confirm: 3,
+            parallel: 1,
+            baselines: 1,
+        },
+        started_ms: 1,
+        ended_ms: None,
+        baselines: vec![],
+        baseline_failures: 0,
+        candidates: 4,
+        supports: 1,
+        ended: None,
+    };
+    f.store.searches().save(&record).unwrap();
+    let recording = f.store.create(Some("cli-1")).unwrap();
+    recording
+        .write_manifest(&bop_model::Manifest {
+            id: "cli-1".into(),
+            ..template
+        })
+        .unwrap();
+    for (run, detail) in [
+        ("r1", format!("run 'r1' is the base of search '{id}'")),
+        (
+            baseline.as_str(),
+            format!("run '{baseline}' belongs to search '{id}'"),
+        ),
+        ("r3", "run 'r3' is the base of search 'cli'".to_string()),
+    ] {
+        let reply = send(&f.app, delete(&format!("/api/runs/{run}"))).await;
+        reply.assert_error(StatusCode::CONFLICT, "conflict");
+        let got = reply.json()["detail"].as_str().unwrap().to_string();
+        assert!(got.contains(&detail), "{run}: {got}");
+        assert!(f.store.manifest(run).is_ok(), "{run} was deleted");
+    }
+    // Once the searches have ended, they go.
+    assert_eq!(stop(&f.app, &id).await, StatusCode::ACCEPTED);
+    poll(&f.app, &id, Duration::from_secs(20), |s| !live(s)).await;
+    drop(recording);
+    for run in ["r1", baseline.as_str(), "cli-1", "r3"] {
+        let reply = send(&f.app, delete(&format!("/api/runs/{run}"))).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NO_CONTENT,
+            "{run}: {}",
+            reply.text()
+        );
+    }
+}

@@ -203,8 +203,14 @@ async fn delete_run(
         )));
     }
     // The store refuses (409) a run whose recorder still holds it.
-    let deleted = id.clone();
-    blocking(&state, move |store| Ok(store.delete(&deleted)?)).await?;
+    let (deleted, searches) = (id.clone(), state.clone());
+    blocking(&state, move |store| {
+        if let Some(why) = searches.searches().holding(&deleted) {
+            return Err(ApiError::Conflict(why));
+        }
+        Ok(store.delete(&deleted)?)
+    })
+    .await?;
     state.graphs().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -403,6 +403,51 @@ impl Searches {
         all
     }
 
+    /// Why run `run` must not be deleted now, if a live search needs it:
+    /// it is the base of a queued or running search (which reads its
+    /// events and reruns it), or one of the runs a running search records
+    /// and reads back (`ID-k`, `ID-base`). Searches this server started,
+    /// and stored ones still running (`bop search` on the command line).
+    /// Reads the store: call it off the async workers.
+    pub(crate) fn holding(&self, run: &str) -> Option<String> {
+        let owns = |id: &str| {
+            run.strip_prefix(id)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|k| {
+                    k == "base" || (!k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+                })
+        };
+        let why = |id: &str, base: &str| {
+            if base == run {
+                Some(format!(
+                    "run '{run}' is the base of search '{id}', which is still going; stop it or wait for it to end"
+                ))
+            } else if owns(id) {
+                Some(format!(
+                    "run '{run}' belongs to search '{id}', which is still going; stop it or wait for it to end"
+                ))
+            } else {
+                None
+            }
+        };
+        let live = |state: SearchState| matches!(state, SearchState::Queued | SearchState::Running);
+        let owned: Vec<(String, String)> = lock(&self.jobs)
+            .iter()
+            .filter(|(_, j)| live(j.state))
+            .map(|(id, j)| (id.clone(), j.params.base.clone()))
+            .collect();
+        if let Some(reason) = owned.iter().find_map(|(id, base)| why(id, base)) {
+            return Some(reason);
+        }
+        self.store
+            .searches()
+            .list::<Search>()
+            .iter()
+            .filter(|r| r.ended_ms.is_none())
+            .filter(|r| live(stored_status(&self.store, r).state))
+            .find_map(|r| why(&r.id, &r.base))
+    }
+
     /// Stops search `id`: a queued one is stopped at once and never starts,
     /// a running one gets
     /// SIGTERM (then SIGKILL after [`KILL_GRACE`], by its runner).
