@@ -12,6 +12,7 @@
 //! in its own process). Routes: docs/API.md.
 
 mod api;
+mod child;
 mod error;
 mod graphs;
 mod listen;

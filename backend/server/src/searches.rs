@@ -10,8 +10,8 @@
 //!     --confirm C --baselines B --parallel P --json
 //! ```
 //!
-//! as a child process in its own process group, like a rerun
-//! ([`super::reruns`]): a tracer crash or hang never takes the server
+//! as a child process in its own process group, supervised like a rerun
+//! ([`super::child`]): a tracer crash or hang never takes the server
 //! down. At most [`SearchConfig::max_concurrent`] searches run at once (a
 //! semaphore; the others wait as `queued`), at most [`MAX_QUEUED`] wait
 //! (more are answered 429), and one that outlives
@@ -33,17 +33,15 @@ pub(crate) mod api;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
+use super::child;
 use super::error::ApiError;
 use bop_model::{Bug, FaultKind, Search};
 use bop_store::{Store, now_ms};
@@ -299,10 +297,7 @@ impl Searches {
     /// [`MAX_QUEUED`] wait already (429).
     fn room(&self, jobs: &HashMap<String, Job>) -> Result<(), ApiError> {
         if self.closing.load(Ordering::SeqCst) {
-            return Err(ApiError::Status {
-                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                detail: "the server is shutting down".into(),
-            });
+            return Err(child::shutting_down());
         }
         let queued = jobs
             .values()
@@ -469,7 +464,7 @@ impl Searches {
             SearchState::Running => {
                 job.stop_requested = true;
                 if let Some(pgid) = job.pgid {
-                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
+                    child::signal_group(pgid, Signal::SIGTERM, true);
                 }
                 Ok(())
             }
@@ -503,12 +498,9 @@ impl Searches {
                 .collect()
         };
         for pgid in &groups {
-            let _ = killpg(Pid::from_raw(*pgid), Signal::SIGTERM);
+            child::signal_group(*pgid, Signal::SIGTERM, true);
         }
-        let deadline = Instant::now() + KILL_GRACE + Duration::from_secs(3);
-        while self.running() > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        child::wait_while(|| self.running(), KILL_GRACE + Duration::from_secs(3)).await;
         let ids: Vec<String> = lock(&self.jobs).keys().cloned().collect();
         for id in ids {
             finish_record(&self.store, &id, "bop serve stopped");
@@ -700,95 +692,63 @@ impl Runner {
     /// Runs the child; returns its exit status and a failure sentence when
     /// it could not run or outlived the timeout.
     async fn execute(&self) -> (Option<i32>, Option<String>) {
-        let exe = &self.config.bop_exe;
         let kinds: Vec<&str> = self.params.faults.iter().map(|k| k.as_str()).collect();
         let parallel = self.params.parallel.unwrap_or(self.config.parallel).max(1);
-        let mut command = tokio::process::Command::new(exe);
-        command
-            .arg("search")
-            .arg(&self.params.base)
-            .arg("--store")
-            .arg(self.store.root())
-            .args(["--id", &self.id])
-            .args(["--budget", &self.params.budget.to_string()])
-            .args(["--faults", &kinds.join(",")])
-            .args(["--max-faults", &self.params.max_faults.to_string()])
-            .args(["--confirm", &self.params.confirm.to_string()])
-            .args(["--baselines", &self.params.baselines.to_string()])
-            .args(["--parallel", &parallel.to_string()])
-            .arg("--json")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            // Its own group, so a stop reaches its reruns too (killpg(2)).
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => return (None, Some(format!("cannot start {}: {e}", exe.display()))),
+        let root = self.store.root().display().to_string();
+        let args = [
+            "search",
+            &self.params.base,
+            "--store",
+            &root,
+            "--id",
+            &self.id,
+            "--budget",
+            &self.params.budget.to_string(),
+            "--faults",
+            &kinds.join(","),
+            "--max-faults",
+            &self.params.max_faults.to_string(),
+            "--confirm",
+            &self.params.confirm.to_string(),
+            "--baselines",
+            &self.params.baselines.to_string(),
+            "--parallel",
+            &parallel.to_string(),
+            "--json",
+        ];
+        let Some(tail) = self.update(|j| j.stderr.clone()) else {
+            return (
+                None,
+                Some("the search was forgotten before it started".into()),
+            );
         };
-        let pgid = child.id().map(|p| p as i32);
-        let tail = self.update(|j| {
-            j.pgid = pgid;
-            j.stderr.clone()
-        });
-        let reader = child.stderr.take().zip(tail).map(|(mut stderr, tail)| {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while let Ok(n @ 1..) = stderr.read(&mut buf).await {
-                    let mut t = lock(&tail);
-                    t.extend_from_slice(&buf[..n]);
-                    let excess = t.len().saturating_sub(STDERR_TAIL);
-                    t.drain(..excess);
-                }
+        let running =
+            match child::spawn("bop search", &self.config.bop_exe, args, tail, STDERR_TAIL) {
+                Ok(running) => running,
+                Err(detail) => return (None, Some(detail)),
+            };
+        let pgid = running.pgid();
+        self.update(|j| j.pgid = pgid);
+        let timeout = self.config.timeout;
+        let ended = running
+            .supervise(
+                timeout,
+                KILL_GRACE,
+                || self.stop_requested(),
+                || {
+                    self.update(|j| j.stop_requested = true);
+                },
+            )
+            .await;
+        let detail = ended.error.or_else(|| {
+            ended.timed_out.then(|| {
+                format!(
+                    "bop search did not finish within {} s and was stopped",
+                    timeout.as_secs()
+                )
             })
         });
-        let signal = |sig| {
-            if let Some(pgid) = pgid {
-                let _ = killpg(Pid::from_raw(pgid), sig);
-            }
-        };
-        let started = Instant::now();
-        let mut stop_sent: Option<Instant> = None;
-        let mut detail = None;
-        // Polls, so that a stop request's grace period is enforced here.
-        let status = loop {
-            match tokio::time::timeout(Duration::from_millis(100), child.wait()).await {
-                Ok(Ok(status)) => break Some(status),
-                Ok(Err(e)) => {
-                    detail = Some(format!("cannot wait for bop search: {e}"));
-                    break None;
-                }
-                Err(_) => {}
-            }
-            if stop_sent.is_none() && started.elapsed() > self.config.timeout {
-                detail = Some(format!(
-                    "bop search did not finish within {} s and was stopped",
-                    self.config.timeout.as_secs()
-                ));
-                self.update(|j| j.stop_requested = true);
-                signal(Signal::SIGTERM);
-            }
-            if stop_sent.is_none() && self.stop_requested() {
-                stop_sent = Some(Instant::now());
-            }
-            if stop_sent.is_some_and(|t| t.elapsed() > KILL_GRACE) {
-                signal(Signal::SIGKILL);
-                break child.wait().await.ok();
-            }
-        };
-        if let Some(reader) = reader
-            && tokio::time::timeout(Duration::from_secs(1), reader)
-                .await
-                .is_err()
-        {
-            tracing::warn!(id = %self.id, "stderr of bop search still open after it exited");
-        }
-        let code = status.map(|s| {
-            use std::os::unix::process::ExitStatusExt;
-            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
-        });
-        (code, detail)
+        (ended.code, detail)
     }
 }
 
