@@ -61,6 +61,21 @@ test("a search started from the run page shows progress and finds the stale read
   assert.equal(await card.locator(".bug-compare").getAttribute("href"), `/compare?a=demo&b=${encodeURIComponent(stale.run)}`);
   assert.equal(await page.$eval("#search-bar", (el) => el.style.width), "100%");
   await page.screenshot({ path: screenshotPath("search-done") });
+  // The failing run's diagram, reached from the bug, marks the plan's
+  // faulted messages (issue 14).
+  await card.locator(".bug-run").click();
+  await page.waitForURL(`**/runs/${encodeURIComponent(stale.run)}`, { timeout: 10_000 });
+  await rendered(page);
+  const graph = await api(`runs/${encodeURIComponent(stale.run)}/graph`);
+  const planned = stale.plan.faults.filter((f) => f.message !== undefined).map((f) => f.message);
+  assert.ok(planned.length > 0, JSON.stringify(stale.plan));
+  const occurred = planned.filter((m) => graph.messages.some((x) => x.id === m));
+  assert.ok(occurred.length > 0, `no planned message in ${stale.run}: ${JSON.stringify(planned)}`);
+  const marked = (await page.getAttribute("#diagram", "data-faulted-messages")).split(" ");
+  for (const m of occurred) assert.ok(marked.includes(m), `${m} not marked: ${marked}`);
+  assert.equal(Number(await page.getAttribute("#diagram", "data-faulted")), marked.length);
+  assert.ok(await page.isVisible(".legend .faulted"));
+  await page.screenshot({ path: screenshotPath("search-bug-run") });
   // The list shows it.
   await page.goto(`${server.url}searches`);
   await rendered(page);
