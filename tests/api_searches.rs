@@ -217,6 +217,49 @@ async fn search_requests_are_validated() {
                 search,
                 "max_faults must be 1 to 5",
             ),
+            // The CLI's other options (issue 14).
+            refused(
+                post(r#"{"run":"r1","budget":5,"confirm":0}"#),
+                S::BAD_REQUEST,
+                search,
+                "confirm must be 1 to 20, not 0",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"confirm":21}"#),
+                S::BAD_REQUEST,
+                search,
+                "confirm must be 1 to 20",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"baselines":0}"#),
+                S::BAD_REQUEST,
+                search,
+                "baselines must be 1 to 50, not 0",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"parallel":0}"#),
+                S::BAD_REQUEST,
+                search,
+                "parallel must be 1 to 8, not 0",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"parallel":100}"#),
+                S::BAD_REQUEST,
+                search,
+                "parallel must be 1 to 8, not 100",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"confirm":"3"}"#),
+                S::UNPROCESSABLE_ENTITY,
+                body,
+                "invalid type",
+            ),
+            refused(
+                post(r#"{"run":"r1","budget":5,"baselines":1.5}"#),
+                S::UNPROCESSABLE_ENTITY,
+                body,
+                "invalid type",
+            ),
             refused(
                 post(r#"{"run":"../r1","budget":5}"#),
                 S::BAD_REQUEST,
@@ -339,6 +382,34 @@ async fn a_failing_child_is_a_failed_search_with_its_output() {
     );
 }
 
+/// Every option of `POST /api/searches` reaches the child as the CLI's
+/// flag (the stand-in prints its arguments and fails).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_searchs_options_reach_bop_search() {
+    let f = fixture_with(scripts().dir.join("args"), 2, Duration::from_secs(20));
+    let body = r#"{"run":"r1","budget":7,"faults":["delay","drop"],"max_faults":2,"confirm":4,"baselines":2,"parallel":1}"#;
+    let id = start(&f.app, body).await;
+    let seen = poll(&f.app, &id, Duration::from_secs(20), |s| !live(s)).await;
+    let end = seen.last().unwrap();
+    let args = end["log"][0].as_str().unwrap_or_default();
+    let want = format!(
+        "args: search r1 --store {} --id {id} --budget 7 --faults delay,drop --max-faults 2 --confirm 4 --baselines 2 --parallel 1 --json",
+        f.store.root().display()
+    );
+    assert_eq!(args, want, "{end}");
+    // Absent, they are the CLI's defaults and the server's parallelism.
+    let id = start(&f.app, r#"{"run":"r1","budget":7}"#).await;
+    let seen = poll(&f.app, &id, Duration::from_secs(20), |s| !live(s)).await;
+    let args = seen.last().unwrap()["log"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        args.ends_with("--max-faults 3 --confirm 3 --baselines 5 --parallel 2 --json"),
+        "{args}"
+    );
+}
+
 /// A stored search without an end, whose process is gone (a killed
 /// `bop search`, or a server that died), reads as failed, not running.
 #[tokio::test]
@@ -373,4 +444,91 @@ async fn a_search_left_without_an_end_is_failed_not_running() {
         "{s}"
     );
     assert_eq!(s["runs_done"], 3);
+}
+
+fn delete(path: &str) -> Request<Body> {
+    Request::delete(path)
+        .header(header::HOST, ADDR)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Issue 14: a run a live search needs (its base, the runs it records and
+/// reads back) cannot be deleted (409) until the search has ended; a
+/// search from the command line counts while one of its reruns records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_a_live_search_needs_cannot_be_deleted() {
+    let f = fixture_with(scripts().dir.join("hang"), 2, Duration::from_secs(20));
+    let id = start(&f.app, r#"{"run":"r1","budget":5}"#).await;
+    poll(&f.app, &id, Duration::from_secs(10), |s| {
+        s["state"] == "running"
+    })
+    .await;
+    // A run the search recorded and will read back (not locked now).
+    let baseline = format!("{id}-0");
+    let template = f.store.manifest("r3").unwrap();
+    let made = f.store.create(Some(&baseline)).unwrap();
+    made.write_manifest(&bop_model::Manifest {
+        id: baseline.clone(),
+        ..template.clone()
+    })
+    .unwrap();
+    drop(made);
+    // A command-line search whose rerun `cli-1` is being recorded.
+    let record = Search {
+        id: "cli".into(),
+        base: "r3".into(),
+        runs: 1,
+        bugs: vec![],
+        params: SearchParams {
+            budget: 10,
+            faults: vec![FaultKind::Drop],
+            max_faults: 1,
+            confirm: 3,
+            parallel: 1,
+            baselines: 1,
+        },
+        started_ms: 1,
+        ended_ms: None,
+        baselines: vec![],
+        baseline_failures: 0,
+        candidates: 4,
+        supports: 1,
+        ended: None,
+    };
+    f.store.searches().save(&record).unwrap();
+    let recording = f.store.create(Some("cli-1")).unwrap();
+    recording
+        .write_manifest(&bop_model::Manifest {
+            id: "cli-1".into(),
+            ..template
+        })
+        .unwrap();
+    for (run, detail) in [
+        ("r1", format!("run 'r1' is the base of search '{id}'")),
+        (
+            baseline.as_str(),
+            format!("run '{baseline}' belongs to search '{id}'"),
+        ),
+        ("r3", "run 'r3' is the base of search 'cli'".to_string()),
+    ] {
+        let reply = send(&f.app, delete(&format!("/api/runs/{run}"))).await;
+        reply.assert_error(StatusCode::CONFLICT, "conflict");
+        let got = reply.json()["detail"].as_str().unwrap().to_string();
+        assert!(got.contains(&detail), "{run}: {got}");
+        assert!(f.store.manifest(run).is_ok(), "{run} was deleted");
+    }
+    // Once the searches have ended, they go.
+    assert_eq!(stop(&f.app, &id).await, StatusCode::ACCEPTED);
+    poll(&f.app, &id, Duration::from_secs(20), |s| !live(s)).await;
+    drop(recording);
+    for run in ["r1", baseline.as_str(), "cli-1", "r3"] {
+        let reply = send(&f.app, delete(&format!("/api/runs/{run}"))).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NO_CONTENT,
+            "{run}: {}",
+            reply.text()
+        );
+    }
 }

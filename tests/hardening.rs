@@ -460,6 +460,70 @@ async fn damaged_runs_are_listed_and_deletable() {
     assert_eq!(list.get("damaged"), None, "{list}");
 }
 
+/// Issue 17 item 11: a run whose recorder is gone is `abandoned` in
+/// `GET /api/runs` and `GET /api/runs/{id}` (what the run list page
+/// shows), as in `bop runs`; a live recording stays `running`.
+#[tokio::test]
+async fn a_run_whose_recorder_is_gone_is_abandoned() {
+    let s = Server::new("/bin/false".into());
+    let spawn = |id: &str| {
+        let mut cmd = Command::new(crate::common::bop_exe());
+        cmd.args(["run", "-q", "--store"])
+            .arg(s.store.root())
+            .args(["--id", id, "--", "sleep", "30"]);
+        crate::common::Started::spawn(&mut cmd)
+    };
+    let (live, killed) = (spawn("live"), spawn("killed"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(s.store.manifest("live").is_ok() && s.store.manifest("killed").is_ok()) {
+        assert!(Instant::now() < deadline, "no manifests after 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(killed.pid(), Signal::SIGKILL).unwrap();
+    let _ = killed.wait();
+    // A pid alive again, but another process: its start time differs.
+    let me = bop_store::this_recorder().unwrap();
+    let mut reused = run_manifest("reused", "sleep");
+    (reused.status, reused.ended_ms) = (RunStatus::Running, None);
+    reused.recorder = Some(bop_model::Recorder {
+        pid: me.pid,
+        start_ticks: me.start_ticks + 1,
+    });
+    add_manifest(&s.store, &reused);
+    let status = |list: &Value, id: &str| {
+        let runs = list["runs"].as_array().unwrap();
+        let run = runs.iter().find(|r| r["id"] == id);
+        run.map_or(Value::Null, |r| r["status"].clone())
+    };
+    let (code, list) = s.get("/api/runs").await;
+    assert_eq!(code, StatusCode::OK, "{list}");
+    for (id, want) in [
+        ("live", "running"),
+        ("killed", "abandoned"),
+        ("reused", "abandoned"),
+        ("p", "done"),
+    ] {
+        assert_eq!(status(&list, id), want, "{id} in the list: {list}");
+        let (code, m) = s.get(&format!("/api/runs/{id}")).await;
+        assert_eq!(code, StatusCode::OK, "{m}");
+        assert_eq!(m["status"], want, "{id}: {m}");
+    }
+    // The manifest itself is left as its recorder wrote it.
+    assert_eq!(
+        s.store.manifest("killed").unwrap().status,
+        RunStatus::Running
+    );
+    kill(live.pid(), Signal::SIGINT).unwrap();
+    let _ = live.wait();
+    let (_, m) = s.get("/api/runs/live").await;
+    assert_eq!(m["status"], "done", "{m}");
+}
+
+fn add_manifest(store: &Store, m: &Manifest) {
+    let run = store.create(Some(&m.id)).unwrap();
+    run.write_manifest(m).unwrap();
+}
+
 #[tokio::test]
 async fn a_cached_graph_follows_its_run() {
     let s = Server::new("/bin/false".into());

@@ -46,6 +46,34 @@ fn a_closed_stderr_keeps_the_targets_status() {
         Some(125),
         "an error to a closed stderr"
     );
+    // bop search writes progress lines to stderr for every rerun (issue 14).
+    s.record_guest("rpc", &["rpc"]);
+    let search = s.bop_command(&[
+        "search",
+        "rpc",
+        "--id",
+        "s",
+        "--budget",
+        "3",
+        "--baselines",
+        "1",
+        "--confirm",
+        "1",
+    ]);
+    // 0 or 1 (no bug, bugs: a dropped reply fails the rpc guest), never
+    // a panic's 101.
+    let code = status_with_closed_output(search);
+    assert!(matches!(code, Some(0 | 1)), "bop search exited {code:?}");
+    let record = s.path().join("searches").join("s.json");
+    assert!(record.is_file(), "the search was saved");
+    let explore = s.bop_command(&["explore", "rpc", "--runs", "1", "--id", "e"]);
+    assert_eq!(status_with_closed_output(explore), Some(0), "bop explore");
+    let failing = s.bop_command(&["search", "nope"]);
+    assert_eq!(
+        status_with_closed_output(failing),
+        Some(2),
+        "bop search's error"
+    );
 }
 
 #[test]

@@ -200,8 +200,12 @@ fn crash_with_kill_kills_the_process() {
 
 #[test]
 fn faults_that_cannot_fire_say_so_and_the_run_succeeds() {
-    let (s, _, _, _) = rpc_baseline();
-    let out = rerun(&s, &["--id", "n", "--drop", "nobody->nothing#0/7"]);
+    let (s, _, request, _) = rpc_baseline();
+    // The request's channel exists between real processes; its eighth
+    // message never occurs.
+    let channel = request.rsplit_once('/').unwrap().0;
+    let never = format!("{channel}/7");
+    let out = rerun(&s, &["--id", "n", "--drop", &never]);
     assert_ok(&out, "a fault that cannot fire");
     let f = &faults(&s, "n")[0];
     assert!(!f.fired && f.at.is_none());
@@ -234,12 +238,33 @@ fn bad_plans_are_refused_before_anything_runs() {
             vec!["--faults".into(), plan.display().to_string()],
             "unknown errno 'EBOGUS'",
         ),
+        // Issue 17 item 3: names that cannot occur in a rerun of `base`.
+        (
+            vec!["--drop".into(), "nosuch->other#0/0".into()],
+            "message 'nosuch->other#0/0' cannot occur in a rerun: no process 'nosuch' or 'other'",
+        ),
+        (
+            vec!["--drop".into(), "".into()],
+            "'' is not a message name (CHANNEL/N or CHANNEL/rN",
+        ),
+        (
+            vec!["--delay".into(), "////=5".into()],
+            "'////' is not a message name",
+        ),
+        (
+            vec!["--error".into(), "nosuch:t0/5:connect=EPIPE".into()],
+            "event 'nosuch:t0/5:connect' cannot occur in a rerun: no process 'nosuch'",
+        ),
+        (
+            vec!["--delay".into(), "x".into()],
+            "--delay x: use MESSAGE=MS",
+        ),
     ];
     for (args, want) in cases {
         let mut all: Vec<&str> = vec!["--id", "bad"];
         all.extend(args.iter().map(String::as_str));
         let out = rerun(&s, &all);
-        assert_status(&out, 125, &format!("{args:?}"));
+        assert_status(&out, 2, &format!("{args:?}"));
         assert!(
             text(&out.stderr).contains(want),
             "{args:?}: {}",
@@ -485,32 +510,55 @@ fn run_with_a_plan_records_a_baseline_then_the_faulty_run() {
 fn run_with_a_plan_naming_nothing_leaves_no_run() {
     let s = TempStore::new();
     let plan = s.path().join("plan.json");
-    std::fs::write(
-        &plan,
-        r#"{"faults": [{"kind": "crash", "process": "nope"}]}"#,
-    )
-    .unwrap();
-    let out = s.bop(&[
-        "run",
-        "-q",
-        "--id",
-        "g",
-        "--faults",
-        plan.to_str().unwrap(),
-        "--",
-        guest(),
-        "rpc",
-    ]);
-    assert_status(&out, 125, "a plan naming no process of the run");
-    assert!(
-        text(&out.stderr).contains("no process 'nope' in the run"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(
-        !s.path().join("g").exists() && !s.path().join("g-base").exists(),
-        "runs were left behind"
-    );
+    // Issue 17 item 3: each names something no run of the guest can have;
+    // each exits 2 with a sentence before the faulty run starts, and the
+    // baseline recorded to resolve names is removed.
+    let cases = [
+        (
+            r#"{"kind": "crash", "process": "nope"}"#,
+            "no process 'nope' in the run",
+        ),
+        (
+            r#"{"kind": "drop", "message": "nosuch->other#0/0"}"#,
+            "message 'nosuch->other#0/0' cannot occur in a rerun",
+        ),
+        (
+            r#"{"kind": "delay", "message": "////", "ms": 5}"#,
+            "'////' is not a message name",
+        ),
+        (
+            r#"{"kind": "error", "event": "nosuch:t0/5:connect", "errno": "EPIPE"}"#,
+            "event 'nosuch:t0/5:connect' cannot occur in a rerun",
+        ),
+        (
+            r#"{"kind": "partition", "groups": [["nosuch"], ["other"]]}"#,
+            "no process 'nosuch' in the run",
+        ),
+    ];
+    for (fault, want) in cases {
+        std::fs::write(&plan, format!(r#"{{"faults": [{fault}]}}"#)).unwrap();
+        let out = s.bop(&[
+            "run",
+            "-q",
+            "--id",
+            "g",
+            "--faults",
+            plan.to_str().unwrap(),
+            "--",
+            guest(),
+            "rpc",
+        ]);
+        assert_status(&out, 2, fault);
+        assert!(
+            text(&out.stderr).contains(want),
+            "{fault}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !s.path().join("g").exists() && !s.path().join("g-base").exists(),
+            "{fault}: runs were left behind"
+        );
+    }
 }
 
 #[test]

@@ -231,3 +231,22 @@ fn a_correct_system_yields_no_bug() {
     assert!(found.bugs.is_empty(), "{report}");
     assert!(found.runs >= 40, "{report}");
 }
+
+#[test]
+fn a_flaky_check_is_reported_and_yields_no_bug() {
+    let s = TempStore::new();
+    let (code, found, report) = search_target(&s, "flaky", "30");
+    assert_eq!(code, Some(0), "no bug: exit 0\n{report}");
+    assert!(found.bugs.is_empty(), "{report}");
+    // One check in four fails: the base run's (the 1st), then one of the
+    // five baselines (the 5th check).
+    assert_eq!(found.baselines.len(), 5, "{report}");
+    assert_eq!(found.baseline_failures, 1, "{report}");
+    assert!(
+        report.contains("1 of 5 baselines failed the check: a flaky check"),
+        "{report}"
+    );
+    assert!(found.runs >= 30, "{report}");
+    // Failures did happen under faults, and confirmation turned them down.
+    assert!(report.contains("not confirmed"), "{report}");
+}

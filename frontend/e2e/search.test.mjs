@@ -61,6 +61,25 @@ test("a search started from the run page shows progress and finds the stale read
   assert.equal(await card.locator(".bug-compare").getAttribute("href"), `/compare?a=demo&b=${encodeURIComponent(stale.run)}`);
   assert.equal(await page.$eval("#search-bar", (el) => el.style.width), "100%");
   await page.screenshot({ path: screenshotPath("search-done") });
+  // The failing run's diagram, reached from the bug, marks the plan's
+  // faulted messages (issue 14).
+  await card.locator(".bug-run").click();
+  await page.waitForURL(`**/runs/${encodeURIComponent(stale.run)}`, { timeout: 10_000 });
+  await rendered(page);
+  const graph = await api(`runs/${encodeURIComponent(stale.run)}/graph`);
+  const planned = stale.plan.faults.filter((f) => f.message !== undefined).map((f) => f.message);
+  assert.ok(planned.length > 0, JSON.stringify(stale.plan));
+  // A message held until the run ended never became one in the graph:
+  // then its send is the injected event flagged instead.
+  const occurred = planned.filter((m) => graph.messages.some((x) => x.id === m));
+  const marked = (await page.getAttribute("#diagram", "data-faulted-messages")).split(" ").filter(Boolean);
+  for (const m of occurred) assert.ok(marked.includes(m), `${m} not marked: ${marked}`);
+  assert.equal(Number(await page.getAttribute("#diagram", "data-faulted")), marked.length);
+  const flagged = Number(await page.getAttribute("#diagram", "data-injected"));
+  assert.ok(marked.length + flagged > 0, `nothing faulted shown for ${JSON.stringify(stale.plan)}`);
+  if (occurred.length === 0) assert.ok(flagged > 0, `the held send is flagged: ${JSON.stringify(planned)}`);
+  assert.ok(await page.isVisible(".legend .faulted"));
+  await page.screenshot({ path: screenshotPath("search-bug-run") });
   // The list shows it.
   await page.goto(`${server.url}searches`);
   await rendered(page);

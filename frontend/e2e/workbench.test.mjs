@@ -74,6 +74,7 @@ test("the demo run draws the graph the server computes; hovering an event shows 
   assert.equal(Number(d.arrows), deliveries + lost + others);
   assert.ok(Number(d.arrows) > 0);
   assert.equal(Number(d.injected), 0, "nothing injected in a plain run");
+  assert.equal(Number(d.faulted), 0, "no faulted message in a plain run");
   assert.equal(await page.isHidden("#faults"), true, "no fault list for a run without faults");
   await page.screenshot({ path: screenshotPath("run-demo") });
 
@@ -135,6 +136,7 @@ test(`clicking ${DROPPED} and choosing drop reruns the demo: done, verdict fail,
   const d = await page.$eval("#diagram", (el) => ({ ...el.dataset }));
   assert.ok(Number(d.injected) >= 1, `an injected event is flagged: ${JSON.stringify(d)}`);
   assert.ok(Number(d.lost) >= 1, "the dropped message is drawn as lost");
+  assert.ok(d.faultedMessages.split(" ").includes(DROPPED), `the dropped message is marked faulted: ${JSON.stringify(d)}`);
   const graph = await api(`runs/${rerunId}/graph`);
   const dropped = graph.messages.find((m) => m.id === DROPPED);
   assert.ok(dropped?.lost && dropped.recvs.length === 0, JSON.stringify(dropped));

@@ -67,6 +67,8 @@ pub(crate) fn scripts() -> &'static Scripts {
             r#"mkdir "$4/$6" && cp "$8" "$4/$6/plan.json" && sed "s/PARENT/$2/; s/NEWID/$6/" "$4/template.json" > "$4/$6/manifest.json""#,
         );
         write("hang", "echo started >&2; exec sleep 30");
+        // Says how it was called, then fails: what a search child is given.
+        write("args", "echo \"args: $*\" >&2; exit 3");
         Scripts { dir }
     })
 }
@@ -139,19 +141,29 @@ pub(crate) fn fixture_with(bop_exe: PathBuf, max_concurrent: usize, timeout: Dur
         run.write_manifest(&manifest(id, 1_000 + i as u64, parent))
             .unwrap();
         let mut w = run.event_writer().unwrap();
+        // Nodes `client` and `primary` start, then the client writes: a
+        // plan may name them (issue 17: names of processes a run does not
+        // have are refused).
         for seq in 1..=5 {
-            let ev = Event {
+            let (pid, call) = match seq {
+                1 => (10, "start"),
+                2 => (11, "start"),
+                _ => (10, "write"),
+            };
+            let mut ev = Event {
                 seq,
-                pid: 10,
-                tid: 10,
-                call: "write".into(),
-                fd: Some(1),
-                ret: Some(3),
-                bytes: Some(3),
+                pid,
+                tid: pid,
+                call: call.into(),
                 start_ns: seq * 10,
                 end_ns: Some(seq * 10 + 5),
                 ..Default::default()
             };
+            if call == "start" {
+                ev.detail.node = Some(if pid == 10 { "client" } else { "primary" }.into());
+            } else {
+                (ev.fd, ev.ret, ev.bytes) = (Some(1), Some(3), Some(3));
+            }
             w.append(&ev).unwrap();
         }
     }

@@ -152,6 +152,44 @@ async fn rerun_requests_are_validated() {
                 plan,
                 "no process 'nobody'",
             ),
+            // Issue 17 item 3: names r1 (processes client, primary)
+            // cannot have in any rerun.
+            refused(
+                post(r#"{"faults":[{"kind":"drop","message":"nosuch->other#0/0"}]}"#),
+                S::BAD_REQUEST,
+                plan,
+                "message 'nosuch->other#0/0' cannot occur in a rerun: no process 'nosuch' or 'other' in the run (processes: client, primary)",
+            ),
+            refused(
+                post(r#"{"faults":[{"kind":"drop","message":""}]}"#),
+                S::BAD_REQUEST,
+                plan,
+                "'' is not a message name",
+            ),
+            refused(
+                post(r#"{"faults":[{"kind":"delay","message":"////","ms":5}]}"#),
+                S::BAD_REQUEST,
+                plan,
+                "'////' is not a message name",
+            ),
+            refused(
+                post(r#"{"faults":[{"kind":"error","event":"nosuch:t0/5:connect","errno":"EPIPE"}]}"#),
+                S::BAD_REQUEST,
+                plan,
+                "event 'nosuch:t0/5:connect' cannot occur in a rerun: no process 'nosuch'",
+            ),
+            refused(
+                post(r#"{"faults":[{"kind":"crash","process":"client","after":"ghost:t0/1:write"}]}"#),
+                S::BAD_REQUEST,
+                plan,
+                "no process 'ghost'",
+            ),
+            refused(
+                post(r#"{"faults":[{"kind":"partition","groups":[["client"],["ghost"]]}]}"#),
+                S::BAD_REQUEST,
+                plan,
+                "no process 'ghost'",
+            ),
             refused(
                 post(r#"{"faults":[{"kind":"partition","groups":[["a"],[]]}]}"#),
                 S::BAD_REQUEST,

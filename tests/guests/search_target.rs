@@ -5,7 +5,7 @@
 //! search-target backup --port B [--versioned]
 //! search-target primary --port P --backups B1[,B2] [--wait-ack]
 //! search-target client two|window --primary P --backups B1[,B2] --history FILE
-//! search-target check FILE
+//! search-target check FILE [--flaky COUNTER]
 //! ```
 //!
 //! * `two`: the primary replicates a PUT to two backups and answers OK
@@ -21,6 +21,12 @@
 //!   was acknowledged. Dropping it or holding it long is harmless.
 //! * `--versioned` backups ignore older versions: the `window` system is
 //!   then correct and a search must find nothing.
+//! * `check --flaky COUNTER`: the check also fails one run in four,
+//!   whatever happened (the 1st, 5th, 9th... run to check, counted in the
+//!   directory COUNTER that all runs of a store share): a flaky check. A
+//!   counter rather than a coin, so that the rate is exact and the test
+//!   of it is not flaky itself: no three runs in a row fail twice, so a
+//!   confirmation (2 of 3) can never pass by chance.
 // A target under test, not part of bop.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -62,7 +68,12 @@ fn main() {
             &ports("--backups"),
             &flag("--history").unwrap(),
         ),
-        Some("check") => check(&std::env::args().nth(2).unwrap()),
+        Some("check") => {
+            if let Some(counter) = flag("--flaky") {
+                flaky(&counter);
+            }
+            check(&std::env::args().nth(2).unwrap())
+        }
         _ => {
             eprintln!("usage: search-target backup|primary|client|check ...");
             exit(2)
@@ -204,6 +215,26 @@ fn client(mode: &str, primary: u16, backups: &[u16], history: &str) {
     }
     h.push(format!("read x -> {got}"));
     std::fs::write(history, h.join("\n") + "\n").unwrap();
+}
+
+/// Fails the 1st, 5th, 9th... call on one counter directory, whatever
+/// the run did. Each call takes the first free number by creating its file
+/// with O_EXCL, so runs that check at once never share one.
+fn flaky(counter: &str) {
+    std::fs::create_dir_all(counter).unwrap();
+    let n = (1u64..)
+        .find(|n| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(format!("{counter}/{n}"))
+                .is_ok()
+        })
+        .unwrap();
+    if n % 4 == 1 {
+        println!("FAIL flaky check: check {n} fails whatever happened (one in four)");
+        exit(1)
+    }
 }
 
 /// Fails only when an acknowledged PUT is not what the read answered.

@@ -3,7 +3,9 @@
 //!
 //! Exit statuses scripts can rely on: `bop run`, `rerun` and `demo` exit
 //! with the target's status or the scenario's verdict; when bop itself
-//! fails they exit 125 (like `timeout(1)`), `bop diff` exits 2 (like
+//! fails they exit 125 (like `timeout(1)`), and a fault plan that cannot
+//! run (a bad errno, a name the run cannot have) exits 2 before anything
+//! runs. `bop diff` exits 2 (like
 //! `diff(1)`), and every other subcommand exits 1 on error. A command line
 //! clap cannot parse exits 2. Errors are one sentence on stderr, never a
 //! backtrace.
@@ -111,9 +113,25 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             say!("bop: error: {}", render_error(&e));
-            ExitCode::from(error_status)
+            ExitCode::from(if is_plan_error(&e) { 2 } else { error_status })
         }
     }
+}
+
+/// A fault plan that cannot run (`bop run --faults`, `bop rerun`): bad
+/// input on the command line, so it exits 2 as a usage error does, never
+/// a status a target could have given.
+fn is_plan_error(e: &anyhow::Error) -> bool {
+    use crate::baseline::BaselineError;
+    use crate::runner::RunError;
+    e.chain().any(|c| {
+        c.is::<bop_injector::PlanError>()
+            || matches!(c.downcast_ref::<RunError>(), Some(RunError::Plan(_)))
+            || matches!(
+                c.downcast_ref::<BaselineError>(),
+                Some(BaselineError::Run(RunError::Plan(_)))
+            )
+    })
 }
 
 /// An error and its causes as one line, `outer: cause: cause`, leaving out

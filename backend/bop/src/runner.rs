@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bop_injector::{FaultPlan, Injector};
-use bop_model::{Counts, EVENT_SCHEMA, EndReason, Manifest, Recorder, RunStatus, Target, Verdict};
+use bop_model::{Counts, EVENT_SCHEMA, EndReason, Manifest, RunStatus, Target, Verdict};
 use bop_store::{RunDir, Store, StoreError, now_ms};
 use bop_tracer::{self as tracer, Exit, SpawnSpec, Stdin, TraceConfig, TraceError, Tracer};
 
@@ -422,33 +422,10 @@ fn new_manifest(
         capture_bytes,
         error: None,
         reason: None,
-        recorder: this_recorder(),
+        recorder: bop_store::this_recorder(),
         ports: Default::default(),
         unseen: Vec::new(),
     }
-}
-
-/// This process as the recorder of a run.
-fn this_recorder() -> Option<Recorder> {
-    let pid = std::process::id();
-    Some(Recorder {
-        pid,
-        start_ticks: start_ticks(pid)?,
-    })
-}
-
-/// A process's start time in clock ticks since boot (`/proc/PID/stat`
-/// field 22; the command name before it may hold spaces and parentheses).
-fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// True when the recorder of a run still runs: its pid is alive and is the
-/// same process (same start time), not a later one given the same pid.
-pub fn recorder_alive(r: &Recorder) -> bool {
-    start_ticks(r.pid) == Some(r.start_ticks)
 }
 
 /// Writes the final manifest. A verdict not judged: from the exit status.

@@ -49,23 +49,24 @@ pub(super) enum Armed {
 }
 
 impl Armed {
-    /// Arms `fault`. Unknown process or channel names are errors; unknown
-    /// messages and events arm a fault that never fires.
+    /// Arms `fault`. Unknown process or channel names, and message or
+    /// event names that cannot occur in the run, are errors; messages and
+    /// events that could occur but did not arm a fault that never fires.
     pub(super) fn of(fault: &Fault, t: &Translation) -> Result<Armed, PlanError> {
         Ok(match fault {
             Fault::Delay { message, ms } => Armed::Delay {
-                target: t.message(message),
+                target: t.message(message)?,
                 hold: ms.millis()?.map(Duration::from_millis),
             },
             Fault::Drop { message } => Armed::Drop {
-                target: t.message(message),
+                target: t.message(message)?,
             },
             Fault::Error {
                 event: Some(e),
                 errno,
                 ..
             } => Armed::Error {
-                target: t.event(e),
+                target: t.event(e)?,
                 errno: planned_errno(errno)?,
                 seen: 0,
             },
@@ -93,7 +94,7 @@ impl Armed {
             } => Armed::Crash {
                 process: t.process(process)?,
                 name: process.clone(),
-                after: after.as_deref().map(|e| t.event(e)),
+                after: after.as_deref().map(|e| t.event(e)).transpose()?,
                 kill: *kill,
                 active: false,
             },
@@ -110,7 +111,7 @@ impl Armed {
             } => Armed::Partition {
                 a: processes(&groups[0], t)?,
                 b: processes(&groups[1], t)?,
-                after: after.as_deref().map(|e| t.event(e)),
+                after: after.as_deref().map(|e| t.event(e)).transpose()?,
                 after_ms: *after_ms,
                 heal_ms: *heal_ms,
                 connect: *connect,

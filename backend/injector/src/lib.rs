@@ -45,6 +45,7 @@
 mod armed;
 mod locator;
 mod matching;
+mod names;
 mod plan;
 mod runtime;
 

@@ -7,6 +7,7 @@ use bop_model::{Event, PlanError};
 use bop_tracker::CausalGraph;
 
 use super::locator::Locator;
+use super::names::Known;
 
 /// A fault translated into locators.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub(super) enum Target {
         direction: Option<String>,
         nth: usize,
     },
-    /// Named something that never happened in the parent run.
+    /// Named something that could occur but did not in the parent run.
     Never(String),
 }
 
@@ -32,6 +33,8 @@ pub(super) struct Translation {
     events: HashMap<String, String>,
     processes: HashMap<String, String>,
     channels: HashMap<String, Vec<String>>,
+    /// Every process and channel name, to refuse names that cannot occur.
+    known: Known,
 }
 
 impl Translation {
@@ -53,7 +56,9 @@ impl Translation {
             events: HashMap::new(),
             processes: HashMap::new(),
             channels: HashMap::new(),
+            known: Known::default(),
         };
+        t.known.channels = graph.channels().iter().map(|c| c.name.clone()).collect();
         for m in graph.messages() {
             if let Some(loc) = &message_loc[m.send] {
                 t.messages.insert(m.name.clone(), loc.clone());
@@ -76,6 +81,7 @@ impl Translation {
             if let Some(key) = locator.process(p.pid) {
                 t.processes.insert(p.name.clone(), key.to_string());
             }
+            t.known.processes.insert(p.name.clone());
         }
         t
     }
@@ -91,18 +97,27 @@ impl Translation {
         })
     }
 
-    pub(super) fn message(&self, name: &str) -> Target {
-        match self.messages.get(name) {
+    /// The message's locator; a message that could occur but did not in
+    /// the parent run never fires, a name that cannot occur is an error.
+    pub(super) fn message(&self, name: &str) -> Result<Target, PlanError> {
+        Ok(match self.messages.get(name) {
             Some(l) => Target::Message(l.clone()),
-            None => Target::Never(format!("message '{name}' did not occur in the parent run")),
-        }
+            None => {
+                self.known.message(name)?;
+                Target::Never(format!("message '{name}' did not occur in the parent run"))
+            }
+        })
     }
 
-    pub(super) fn event(&self, name: &str) -> Target {
-        match self.events.get(name) {
+    /// The event's locator, as [`Self::message`] for messages.
+    pub(super) fn event(&self, name: &str) -> Result<Target, PlanError> {
+        Ok(match self.events.get(name) {
             Some(l) => Target::Event(l.clone()),
-            None => Target::Never(format!("event '{name}' did not occur in the parent run")),
-        }
+            None => {
+                self.known.event(name)?;
+                Target::Never(format!("event '{name}' did not occur in the parent run"))
+            }
+        })
     }
 
     pub(super) fn channel(&self, name: &str) -> Result<Vec<String>, PlanError> {

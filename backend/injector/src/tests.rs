@@ -116,16 +116,16 @@ fn plan_names_translate_to_the_parent_runs_locators() {
     assert_eq!(r.message_name(requests[1]), "client->server#0/1");
     let t = Translation::of(r.events());
     assert_eq!(
-        t.message("client->server#0/1"),
+        t.message("client->server#0/1").unwrap(),
         Target::Message("tcp:client->server#0/1".into())
     );
     assert_eq!(
-        t.message("client->server#0/r0"),
+        t.message("client->server#0/r0").unwrap(),
         Target::Message("tcp:server->client#0/0".into()),
         "a reply is a message the other way"
     );
     assert_eq!(
-        t.event("client:t0/1:connect"),
+        t.event("client:t0/1:connect").unwrap(),
         Target::Event("client:t0/connect/0".into())
     );
     assert_eq!(t.process("server").unwrap(), "server");
@@ -134,13 +134,122 @@ fn plan_names_translate_to_the_parent_runs_locators() {
         vec!["tcp:client->server#0", "tcp:server->client#0"]
     );
     assert_eq!(
-        t.message("client->server#0/9"),
+        t.message("client->server#0/9").unwrap(),
         Target::Never("message 'client->server#0/9' did not occur in the parent run".into())
     );
     assert_eq!(
-        t.event("client:t0/1:accept"),
+        t.event("client:t0/1:accept").unwrap(),
         Target::Never("event 'client:t0/1:accept' did not occur in the parent run".into())
     );
+}
+
+/// Issue 17 item 3: a name that cannot occur in any rerun of the run
+/// (malformed, or between processes it does not have) is refused; a
+/// message or event that could occur but did not is legal.
+#[test]
+fn names_that_cannot_occur_in_the_run_are_refused() {
+    let (r, _, _) = rpc(1);
+    let drop = |m: &str| drop_of(m);
+    let delay = |m: &str| Fault::Delay {
+        message: m.into(),
+        ms: Ms::N(10),
+    };
+    let error = |e: &str| Fault::Error {
+        event: Some(e.into()),
+        process: None,
+        call: None,
+        channel: None,
+        nth: None,
+        errno: "EPIPE".into(),
+    };
+    let crash_after = |e: &str| Fault::Crash {
+        process: "server".into(),
+        after: Some(e.into()),
+        kill: false,
+    };
+    let cut_after = |e: &str| {
+        Cut {
+            after: Some(e.into()),
+            ..Cut::default()
+        }
+        .between("client", "server")
+    };
+    let processes = "(processes: client, server)";
+    let refused: Vec<(Fault, String)> = vec![
+        (
+            drop("nosuch->other#0/0"),
+            format!("no process 'nosuch' or 'other' in the run {processes}"),
+        ),
+        (delay("client->nosuch#0/0"), "no process 'nosuch'".into()),
+        (
+            drop("127.0.0.1:9->10.0.0.1#0/0"),
+            "none of its processes".into(),
+        ),
+        (drop("pipe:nosuch#0/0"), "no process 'nosuch'".into()),
+        (drop("socketpair:ghost#1/r2"), "no process 'ghost'".into()),
+        (drop("pipe:ghost/fd3/0"), "no process 'ghost'".into()),
+        (
+            drop(""),
+            "'' is not a message name (CHANNEL/N or CHANNEL/rN".into(),
+        ),
+        (drop("////"), "'////' is not a message name".into()),
+        (drop("client->server#0"), "is not a message name".into()),
+        (drop("client->server#0/x1"), "is not a message name".into()),
+        (drop("client->server/0"), "is not a message name".into()),
+        (delay("client->server#z/0"), "is not a message name".into()),
+        (
+            error("nosuch:t0/5:connect"),
+            format!(
+                "event 'nosuch:t0/5:connect' cannot occur in a rerun: no process 'nosuch' in the run {processes}"
+            ),
+        ),
+        (error(""), "'' is not an event name".into()),
+        (
+            error("client/5:connect"),
+            "is not an event name (THREAD/N:CALL".into(),
+        ),
+        (error("client:t0/5"), "is not an event name".into()),
+        (error("client:tq/5:connect"), "is not an event name".into()),
+        (crash_after("ghost:t1/2:write"), "no process 'ghost'".into()),
+        (cut_after("////"), "is not an event name".into()),
+    ];
+    for (fault, want) in refused {
+        let plan = FaultPlan {
+            faults: vec![fault.clone()],
+        };
+        let e = Injector::new(&plan, r.events())
+            .err()
+            .map(|e| e.to_string());
+        let e = e.unwrap_or_else(|| panic!("{fault:?} was accepted"));
+        assert!(e.contains(&want), "{fault:?}: {e}");
+    }
+    let legal = [
+        drop("client->server#0/7"),
+        drop("server->client#3/r1"),
+        drop("client->127.0.0.1:80#0/0"),
+        drop("client->unix:/tmp/a->b.sock#0/0"),
+        drop("pipe:client#2/0"),
+        drop("pipe:server/fd4/1"),
+        drop("socketpair:client#0~1/r0"),
+        error("client:t3/9:sendto"),
+        error("server:t1.2/0:read"),
+        error("server:tx0/1:accept"),
+        crash_after("client:t0/40:write"),
+    ];
+    for fault in legal {
+        let plan = FaultPlan {
+            faults: vec![fault.clone()],
+        };
+        let inj = Injector::new(&plan, r.events());
+        let inj = inj.unwrap_or_else(|e| panic!("{fault:?} was refused: {e}"));
+        let record = &inj.records()[0];
+        assert!(!record.fired, "{fault:?}");
+        assert!(
+            record.effect.contains("did not occur"),
+            "{fault:?}: {}",
+            record.effect
+        );
+    }
 }
 
 #[test]

@@ -15,6 +15,10 @@ pub enum RunStatus {
     Done,
     /// The tracer itself failed; the log holds what was recorded until then.
     Failed,
+    /// Never written by a recorder: how a reader shows a run whose
+    /// manifest says `running` but whose recorder is gone (killed,
+    /// terminal lost, disk full), so it will never end on its own.
+    Abandoned,
 }
 
 /// Verdict of a run (DESIGN.md: from the check command or the client's exit status).

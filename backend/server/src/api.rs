@@ -100,6 +100,10 @@ async fn list_runs(
             .into_iter()
             .map(|d| json!({ "id": d.id, "reason": d.reason, "modified_ms": d.modified_ms }))
             .collect();
+        // A run whose recorder is gone shows as abandoned, as in `bop runs`.
+        for m in &mut listing.runs {
+            m.status = store.status_of(m);
+        }
         let groups = Groups::load(store);
         Ok((query.page(listing, &groups, limit).map_err(bad)?, damaged))
     })
@@ -118,7 +122,12 @@ async fn get_run(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = checked(&id)?;
-    let manifest = blocking(&state, move |store| Ok(store.manifest(&id)?)).await?;
+    let manifest = blocking(&state, move |store| {
+        let mut m = store.manifest(&id)?;
+        m.status = store.status_of(&m);
+        Ok(m)
+    })
+    .await?;
     Ok(axum::Json(manifest).into_response())
 }
 
@@ -212,8 +221,14 @@ async fn delete_run(
         )));
     }
     // The store refuses (409) a run whose recorder still holds it.
-    let deleted = id.clone();
-    blocking(&state, move |store| Ok(store.delete(&deleted)?)).await?;
+    let (deleted, searches) = (id.clone(), state.clone());
+    blocking(&state, move |store| {
+        if let Some(why) = searches.searches().holding(&deleted) {
+            return Err(ApiError::Conflict(why));
+        }
+        Ok(store.delete(&deleted)?)
+    })
+    .await?;
     state.graphs().forget(&id);
     state.windows().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -12,6 +12,7 @@
 //! in its own process). Routes: docs/API.md.
 
 mod api;
+mod child;
 mod error;
 mod find;
 mod graphs;
@@ -143,7 +144,9 @@ pub fn serve(config: ServeConfig) -> Result<(), ServerError> {
     let store = Store::open(&config.store)?;
     let static_dir = config.static_dir.clone().unwrap_or_else(default_static_dir);
     if !static_dir.join("app.js").is_file() {
-        eprintln!(
+        // Never a panic on a closed stderr (`bop serve 2>&1 | true`).
+        let _ = writeln!(
+            std::io::stderr(),
             "bop serve: warning: {} has no app.js; pages will not draw (build the frontend: npm --prefix frontend run build)",
             static_dir.display()
         );

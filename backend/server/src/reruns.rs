@@ -13,7 +13,8 @@
 //! ```
 //!
 //! as a child process, never inside the server (DESIGN.md "Architecture":
-//! a tracer crash or hang must not take the server down). At most
+//! a tracer crash or hang must not take the server down), supervised as
+//! every child of the server is ([`super::child`]). At most
 //! [`RerunConfig::max_concurrent`] children run at once (a semaphore; the
 //! rest wait as `queued`); a child that outlives [`RerunConfig::timeout`]
 //! gets SIGTERM, then SIGKILL, sent to its whole process group. Statuses
@@ -29,17 +30,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
+use super::child;
 use super::error::ApiError;
 use bop_injector::{Fault, FaultPlan, Injector};
 use bop_model::{EndReason, Manifest, RunStatus, Verdict};
@@ -332,11 +331,7 @@ impl Reruns {
         let records = self.records();
         let groups: Vec<i32> = records.values().filter_map(|r| r.pgid).collect();
         for pgid in &groups {
-            let _ = if whole_group {
-                killpg(Pid::from_raw(*pgid), signal)
-            } else {
-                nix::sys::signal::kill(Pid::from_raw(*pgid), signal)
-            };
+            child::signal_group(*pgid, signal, whole_group);
         }
         groups.len()
     }
@@ -350,10 +345,7 @@ impl Reruns {
 
     /// Waits up to `limit` for every running rerun to end.
     async fn wait_running(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.running() > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        child::wait_while(|| self.running(), limit).await;
     }
 
     /// Server shutdown: no new reruns, queued ones are dropped, running
@@ -384,10 +376,7 @@ impl Reruns {
 /// server is stopping (503).
 fn room(records: &HashMap<String, Record>, closing: bool) -> Result<(), ApiError> {
     if closing {
-        return Err(ApiError::Status {
-            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            detail: "the server is shutting down".into(),
-        });
+        return Err(child::shutting_down());
     }
     let queued = records
         .values()
@@ -523,97 +512,42 @@ impl Job {
     /// Runs the child; returns its exit status, a failure sentence when it
     /// could not run or was killed, and its stderr tail.
     async fn execute(&self) -> (Option<i32>, Option<String>, String) {
-        let exe = &self.config.bop_exe;
-        let mut command = tokio::process::Command::new(exe);
-        command
-            .arg("rerun")
-            .arg(&self.parent)
-            .arg("--store")
-            .arg(self.store.root())
-            .arg("--id")
-            .arg(&self.id)
-            .arg("--faults")
-            .arg(&self.plan_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            // Its own process group, so a timeout or shutdown can signal
-            // `bop rerun` and anything it spawned in one go (killpg(2)).
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                return (
-                    None,
-                    Some(format!("cannot start {}: {e}", exe.display())),
-                    String::new(),
-                );
-            }
+        let tail = child::Tail::default();
+        let args = [
+            "rerun".as_ref(),
+            self.parent.as_ref(),
+            "--store".as_ref(),
+            self.store.root().as_os_str(),
+            "--id".as_ref(),
+            self.id.as_ref(),
+            "--faults".as_ref(),
+            self.plan_file.as_os_str(),
+        ];
+        let spawned = child::spawn::<_, &std::ffi::OsStr>(
+            "bop rerun",
+            &self.config.bop_exe,
+            args,
+            tail.clone(),
+            STDERR_TAIL,
+        );
+        let running = match spawned {
+            Ok(running) => running,
+            Err(detail) => return (None, Some(detail), String::new()),
         };
-        let pgid = child.id().map(|p| p as i32);
+        let pgid = running.pgid();
         self.update(|r| r.pgid = pgid);
-        let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let reader = child.stderr.take().map(|mut stderr| {
-            let tail = tail.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while let Ok(n @ 1..) = stderr.read(&mut buf).await {
-                    let mut t = tail
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    t.extend_from_slice(&buf[..n]);
-                    let excess = t.len().saturating_sub(STDERR_TAIL);
-                    t.drain(..excess);
-                }
+        let ended = running
+            .supervise(self.config.timeout, KILL_GRACE, || false, || {})
+            .await;
+        let detail = ended.error.or_else(|| {
+            ended.timed_out.then(|| {
+                format!(
+                    "bop rerun did not finish within {} s and was killed",
+                    self.config.timeout.as_secs_f64()
+                )
             })
         });
-        let (status, detail) = match tokio::time::timeout(self.config.timeout, child.wait()).await {
-            Ok(Ok(status)) => (Some(status), None),
-            Ok(Err(e)) => (None, Some(format!("cannot wait for bop rerun: {e}"))),
-            Err(_) => {
-                let signal = |sig| {
-                    if let Some(pgid) = pgid {
-                        let _ = killpg(Pid::from_raw(pgid), sig);
-                    }
-                };
-                signal(Signal::SIGTERM);
-                let status = match tokio::time::timeout(KILL_GRACE, child.wait()).await {
-                    Ok(Ok(status)) => Some(status),
-                    _ => {
-                        signal(Signal::SIGKILL);
-                        child.wait().await.ok()
-                    }
-                };
-                (
-                    status,
-                    Some(format!(
-                        "bop rerun did not finish within {} s and was killed",
-                        self.config.timeout.as_secs_f64()
-                    )),
-                )
-            }
-        };
-        // Processes the child left behind could hold the pipe open: read
-        // what is there, but do not wait for them.
-        if let Some(reader) = reader
-            && tokio::time::timeout(Duration::from_secs(1), reader)
-                .await
-                .is_err()
-        {
-            tracing::warn!(id = %self.id, "stderr of bop rerun still open after it exited");
-        }
-        let code = status.map(|s| {
-            use std::os::unix::process::ExitStatusExt;
-            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
-        });
-        let tail = String::from_utf8_lossy(
-            &tail
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_owned();
-        (code, detail, tail)
+        (ended.code, detail, child::tail_text(&tail))
     }
 }
 

@@ -1,15 +1,17 @@
 //! Searches started from the browser (issue 14, DESIGN.md "Search").
 //!
 //! `POST /api/searches` checks its body (the base run exists and has
-//! events, a budget and fault kinds within bounds), picks the search's id
+//! events; the budget, fault kinds and the CLI's other options within
+//! bounds), picks the search's id
 //! and starts
 //!
 //! ```text
-//! BOP_EXE search BASE --store STORE --id ID --budget N --faults KINDS --max-faults K --parallel P --json
+//! BOP_EXE search BASE --store STORE --id ID --budget N --faults KINDS --max-faults K
+//!     --confirm C --baselines B --parallel P --json
 //! ```
 //!
-//! as a child process in its own process group, like a rerun
-//! ([`super::reruns`]): a tracer crash or hang never takes the server
+//! as a child process in its own process group, supervised like a rerun
+//! ([`super::child`]): a tracer crash or hang never takes the server
 //! down. At most [`SearchConfig::max_concurrent`] searches run at once (a
 //! semaphore; the others wait as `queued`), at most [`MAX_QUEUED`] wait
 //! (more are answered 429), and one that outlives
@@ -28,20 +30,21 @@
 //! never shown running after its process is gone.
 
 pub(crate) mod api;
+mod request;
+
+pub(crate) use request::{Params, SearchRequest};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
+use super::child;
 use super::error::ApiError;
 use bop_model::{Bug, FaultKind, Search};
 use bop_store::{Store, now_ms};
@@ -57,10 +60,6 @@ pub(crate) const KILL_GRACE: Duration = Duration::from_secs(10);
 pub const MAX_QUEUED: usize = 4;
 /// `Retry-After` of a 429: a small search takes a minute.
 const RETRY_AFTER_S: u64 = 30;
-/// Largest budget one search may ask for.
-pub(crate) const MAX_BUDGET: usize = 1000;
-/// Largest fault set a search may try.
-pub(crate) const MAX_SET: usize = 5;
 /// What `ended` says of a search its process stopped (bop search's word).
 const INTERRUPTED: &str = "interrupted";
 
@@ -86,67 +85,6 @@ impl SearchConfig {
             parallel: 2,
             timeout: Duration::from_secs(3600),
         }
-    }
-}
-
-/// The body of `POST /api/searches`.
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SearchRequest {
-    /// The base run.
-    pub run: String,
-    /// Reruns at most (`--budget`).
-    pub budget: usize,
-    /// Fault kinds (`--faults`); every kind when absent.
-    #[serde(default)]
-    pub faults: Option<Vec<FaultKind>>,
-    /// Largest fault set (`--max-faults`), 3 when absent.
-    #[serde(default)]
-    pub max_faults: Option<usize>,
-}
-
-/// The checked parameters of one search.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Params {
-    base: String,
-    budget: usize,
-    faults: Vec<FaultKind>,
-    max_faults: usize,
-}
-
-impl SearchRequest {
-    /// Checks what does not need the store (400 `invalid_search`).
-    pub(crate) fn check(self) -> Result<Params, ApiError> {
-        bop_store::validate_id(&self.run)?;
-        if !(1..=MAX_BUDGET).contains(&self.budget) {
-            return Err(ApiError::InvalidSearch(format!(
-                "budget must be 1 to {MAX_BUDGET} reruns, not {}",
-                self.budget
-            )));
-        }
-        let max_faults = self.max_faults.unwrap_or(3);
-        if !(1..=MAX_SET).contains(&max_faults) {
-            return Err(ApiError::InvalidSearch(format!(
-                "max_faults must be 1 to {MAX_SET}, not {max_faults}"
-            )));
-        }
-        let mut faults = Vec::new();
-        for kind in self.faults.unwrap_or_else(|| FaultKind::ALL.to_vec()) {
-            if !faults.contains(&kind) {
-                faults.push(kind);
-            }
-        }
-        if faults.is_empty() {
-            return Err(ApiError::InvalidSearch(
-                "faults must name at least one kind: drop, delay, crash, partition or error".into(),
-            ));
-        }
-        Ok(Params {
-            base: self.run,
-            budget: self.budget,
-            faults,
-            max_faults,
-        })
     }
 }
 
@@ -254,10 +192,7 @@ impl Searches {
     /// [`MAX_QUEUED`] wait already (429).
     fn room(&self, jobs: &HashMap<String, Job>) -> Result<(), ApiError> {
         if self.closing.load(Ordering::SeqCst) {
-            return Err(ApiError::Status {
-                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                detail: "the server is shutting down".into(),
-            });
+            return Err(child::shutting_down());
         }
         let queued = jobs
             .values()
@@ -358,6 +293,51 @@ impl Searches {
         all
     }
 
+    /// Why run `run` must not be deleted now, if a live search needs it:
+    /// it is the base of a queued or running search (which reads its
+    /// events and reruns it), or one of the runs a running search records
+    /// and reads back (`ID-k`, `ID-base`). Searches this server started,
+    /// and stored ones still running (`bop search` on the command line).
+    /// Reads the store: call it off the async workers.
+    pub(crate) fn holding(&self, run: &str) -> Option<String> {
+        let owns = |id: &str| {
+            run.strip_prefix(id)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|k| {
+                    k == "base" || (!k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+                })
+        };
+        let why = |id: &str, base: &str| {
+            if base == run {
+                Some(format!(
+                    "run '{run}' is the base of search '{id}', which is still going; stop it or wait for it to end"
+                ))
+            } else if owns(id) {
+                Some(format!(
+                    "run '{run}' belongs to search '{id}', which is still going; stop it or wait for it to end"
+                ))
+            } else {
+                None
+            }
+        };
+        let live = |state: SearchState| matches!(state, SearchState::Queued | SearchState::Running);
+        let owned: Vec<(String, String)> = lock(&self.jobs)
+            .iter()
+            .filter(|(_, j)| live(j.state))
+            .map(|(id, j)| (id.clone(), j.params.base.clone()))
+            .collect();
+        if let Some(reason) = owned.iter().find_map(|(id, base)| why(id, base)) {
+            return Some(reason);
+        }
+        self.store
+            .searches()
+            .list::<Search>()
+            .iter()
+            .filter(|r| r.ended_ms.is_none())
+            .filter(|r| live(stored_status(&self.store, r).state))
+            .find_map(|r| why(&r.id, &r.base))
+    }
+
     /// Stops search `id`: a queued one is stopped at once and never starts,
     /// a running one gets
     /// SIGTERM (then SIGKILL after [`KILL_GRACE`], by its runner).
@@ -379,7 +359,7 @@ impl Searches {
             SearchState::Running => {
                 job.stop_requested = true;
                 if let Some(pgid) = job.pgid {
-                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
+                    child::signal_group(pgid, Signal::SIGTERM, true);
                 }
                 Ok(())
             }
@@ -413,12 +393,9 @@ impl Searches {
                 .collect()
         };
         for pgid in &groups {
-            let _ = killpg(Pid::from_raw(*pgid), Signal::SIGTERM);
+            child::signal_group(*pgid, Signal::SIGTERM, true);
         }
-        let deadline = Instant::now() + KILL_GRACE + Duration::from_secs(3);
-        while self.running() > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        child::wait_while(|| self.running(), KILL_GRACE + Duration::from_secs(3)).await;
         let ids: Vec<String> = lock(&self.jobs).keys().cloned().collect();
         for id in ids {
             finish_record(&self.store, &id, "bop serve stopped");
@@ -610,92 +587,63 @@ impl Runner {
     /// Runs the child; returns its exit status and a failure sentence when
     /// it could not run or outlived the timeout.
     async fn execute(&self) -> (Option<i32>, Option<String>) {
-        let exe = &self.config.bop_exe;
         let kinds: Vec<&str> = self.params.faults.iter().map(|k| k.as_str()).collect();
-        let mut command = tokio::process::Command::new(exe);
-        command
-            .arg("search")
-            .arg(&self.params.base)
-            .arg("--store")
-            .arg(self.store.root())
-            .args(["--id", &self.id])
-            .args(["--budget", &self.params.budget.to_string()])
-            .args(["--faults", &kinds.join(",")])
-            .args(["--max-faults", &self.params.max_faults.to_string()])
-            .args(["--parallel", &self.config.parallel.max(1).to_string()])
-            .arg("--json")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            // Its own group, so a stop reaches its reruns too (killpg(2)).
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => return (None, Some(format!("cannot start {}: {e}", exe.display()))),
+        let parallel = self.params.parallel.unwrap_or(self.config.parallel).max(1);
+        let root = self.store.root().display().to_string();
+        let args = [
+            "search",
+            &self.params.base,
+            "--store",
+            &root,
+            "--id",
+            &self.id,
+            "--budget",
+            &self.params.budget.to_string(),
+            "--faults",
+            &kinds.join(","),
+            "--max-faults",
+            &self.params.max_faults.to_string(),
+            "--confirm",
+            &self.params.confirm.to_string(),
+            "--baselines",
+            &self.params.baselines.to_string(),
+            "--parallel",
+            &parallel.to_string(),
+            "--json",
+        ];
+        let Some(tail) = self.update(|j| j.stderr.clone()) else {
+            return (
+                None,
+                Some("the search was forgotten before it started".into()),
+            );
         };
-        let pgid = child.id().map(|p| p as i32);
-        let tail = self.update(|j| {
-            j.pgid = pgid;
-            j.stderr.clone()
-        });
-        let reader = child.stderr.take().zip(tail).map(|(mut stderr, tail)| {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while let Ok(n @ 1..) = stderr.read(&mut buf).await {
-                    let mut t = lock(&tail);
-                    t.extend_from_slice(&buf[..n]);
-                    let excess = t.len().saturating_sub(STDERR_TAIL);
-                    t.drain(..excess);
-                }
+        let running =
+            match child::spawn("bop search", &self.config.bop_exe, args, tail, STDERR_TAIL) {
+                Ok(running) => running,
+                Err(detail) => return (None, Some(detail)),
+            };
+        let pgid = running.pgid();
+        self.update(|j| j.pgid = pgid);
+        let timeout = self.config.timeout;
+        let ended = running
+            .supervise(
+                timeout,
+                KILL_GRACE,
+                || self.stop_requested(),
+                || {
+                    self.update(|j| j.stop_requested = true);
+                },
+            )
+            .await;
+        let detail = ended.error.or_else(|| {
+            ended.timed_out.then(|| {
+                format!(
+                    "bop search did not finish within {} s and was stopped",
+                    timeout.as_secs()
+                )
             })
         });
-        let signal = |sig| {
-            if let Some(pgid) = pgid {
-                let _ = killpg(Pid::from_raw(pgid), sig);
-            }
-        };
-        let started = Instant::now();
-        let mut stop_sent: Option<Instant> = None;
-        let mut detail = None;
-        // Polls, so that a stop request's grace period is enforced here.
-        let status = loop {
-            match tokio::time::timeout(Duration::from_millis(100), child.wait()).await {
-                Ok(Ok(status)) => break Some(status),
-                Ok(Err(e)) => {
-                    detail = Some(format!("cannot wait for bop search: {e}"));
-                    break None;
-                }
-                Err(_) => {}
-            }
-            if stop_sent.is_none() && started.elapsed() > self.config.timeout {
-                detail = Some(format!(
-                    "bop search did not finish within {} s and was stopped",
-                    self.config.timeout.as_secs()
-                ));
-                self.update(|j| j.stop_requested = true);
-                signal(Signal::SIGTERM);
-            }
-            if stop_sent.is_none() && self.stop_requested() {
-                stop_sent = Some(Instant::now());
-            }
-            if stop_sent.is_some_and(|t| t.elapsed() > KILL_GRACE) {
-                signal(Signal::SIGKILL);
-                break child.wait().await.ok();
-            }
-        };
-        if let Some(reader) = reader
-            && tokio::time::timeout(Duration::from_secs(1), reader)
-                .await
-                .is_err()
-        {
-            tracing::warn!(id = %self.id, "stderr of bop search still open after it exited");
-        }
-        let code = status.map(|s| {
-            use std::os::unix::process::ExitStatusExt;
-            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
-        });
-        (code, detail)
+        (ended.code, detail)
     }
 }
 
@@ -740,40 +688,6 @@ fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn request(json: &str) -> Result<Params, String> {
-        let r: SearchRequest = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        r.check().map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn requests_are_checked_with_a_reason() {
-        let p = request(r#"{"run":"r1","budget":10}"#).unwrap();
-        assert_eq!(p.faults, FaultKind::ALL.to_vec());
-        assert_eq!(p.max_faults, 3);
-        let p =
-            request(r#"{"run":"r1","budget":10,"faults":["drop","drop"],"max_faults":1}"#).unwrap();
-        assert_eq!(p.faults, vec![FaultKind::Drop]);
-        for (json, expect) in [
-            (r#"{"run":"r1","budget":0}"#, "budget must be 1 to 1000"),
-            (r#"{"run":"r1","budget":1001}"#, "budget must be 1 to 1000"),
-            (
-                r#"{"run":"r1","budget":5,"faults":[]}"#,
-                "at least one kind",
-            ),
-            (r#"{"run":"r1","budget":5,"max_faults":0}"#, "max_faults"),
-            (r#"{"run":"../x","budget":5}"#, "not a valid run id"),
-            (
-                r#"{"run":"r1","budget":5,"faults":["explode"]}"#,
-                "unknown variant",
-            ),
-            (r#"{"run":"r1"}"#, "missing field `budget`"),
-            (r#"{"run":"r1","budget":5,"x":1}"#, "unknown field"),
-        ] {
-            let err = request(json).unwrap_err();
-            assert!(err.contains(expect), "{json}: {err}");
-        }
-    }
 
     #[test]
     fn an_end_is_done_only_when_bop_search_saved_it() {

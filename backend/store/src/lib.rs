@@ -101,9 +101,11 @@ pub enum StoreError {
 }
 
 pub mod index;
+mod liveness;
 mod records;
 mod tree;
 
+pub use liveness::{recorder_alive, this_recorder};
 pub use records::{Record, Records};
 pub use tree::{RerunTree, TreeNode, rerun_tree};
 

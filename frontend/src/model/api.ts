@@ -6,7 +6,8 @@
  */
 
 export type Verdict = "pass" | "fail" | "unknown";
-export type RunStatus = "running" | "done" | "failed";
+/** `abandoned`: the manifest says running, but its recorder is gone. */
+export type RunStatus = "running" | "done" | "failed" | "abandoned";
 
 /** One row of `GET /api/runs`. */
 export interface RunSummary {

@@ -7,6 +7,7 @@ import { fit, type Viewport } from "../layout/viewport.ts";
 import { diffFlags } from "../model/compare.ts";
 import { draw, drawOverlay, NO_HIGHLIGHT } from "./canvas.ts";
 import { recordingContext } from "./fake-context.ts";
+import { THEME } from "./theme.ts";
 
 const screen: Viewport = { x0: 0, k: 1, y0: 0, width: 1370, height: 600, left: 170, top: 26 };
 
@@ -38,4 +39,24 @@ test("comparison frames: differences drawn over dimmed matches; overlay draws bo
   assert.equal(both.arrows, 22);
   assert.equal(both.events, 2 * g.events.length);
   assert.equal(both.lanes, 5);
+});
+
+test("the arrows of faulted messages get a wide mark in the injected colour", () => {
+  const g = smallGraph();
+  const l = layoutDiagram(indexGraph(g), "logical");
+  const v = fit(screen, l.minX, l.maxX);
+  const strokes = (faulted: Uint8Array | null): number => {
+    const ctx = recordingContext();
+    let marks = 0;
+    ctx.stroke = () => {
+      if (ctx.strokeStyle === THEME.injected && ctx.lineWidth === 6) marks++;
+    };
+    draw(ctx, l, v, { ...NO_HIGHLIGHT, faulted });
+    return marks;
+  };
+  assert.equal(strokes(null), 0);
+  assert.equal(strokes(new Uint8Array(g.messages.length)), 0, "nothing faulted, nothing marked");
+  const one = new Uint8Array(g.messages.length);
+  one[g.messages.findIndex((m) => m.id === "client->primary#0/0")] = 1;
+  assert.equal(strokes(one), 1);
 });

@@ -37,6 +37,12 @@ export interface Highlight {
   diff?: DiffFlags | null;
   /** Colour of this side's differences (THEME.diffA / diffB). */
   tint?: string;
+  /**
+   * 1 per message (index into the graph's messages) that the run's faults
+   * acted on (model/faulted.ts): its arrows get a wide mark in
+   * THEME.injected.
+   */
+  faulted?: Uint8Array | null;
 }
 
 export const NO_HIGHLIGHT: Highlight = { selected: -1, cone: null, hoverEvent: -1, hoverArrow: -1, diff: null };
@@ -289,6 +295,7 @@ function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): [num
     ctx.stroke();
     ctx.globalAlpha = 1;
   }
+  if (h.faulted) markFaulted(ctx, l, v, h.faulted, [...candidates, ...highlighted, ...differing]);
   if (h.hoverArrow >= 0) {
     const [x1, y1, x2, y2] = arrowPoints(l, v, h.hoverArrow);
     ctx.strokeStyle = THEME.hover;
@@ -299,6 +306,25 @@ function drawArrows(ctx: Ctx, l: DiagramLayout, v: Viewport, h: Highlight): [num
     ctx.stroke();
   }
   return [count, stride];
+}
+
+/** A wide dashed stroke in THEME.injected under each visible arrow of a faulted message. */
+function markFaulted(ctx: Ctx, l: DiagramLayout, v: Viewport, faulted: Uint8Array, visible: number[]): void {
+  const marked = visible.filter((arrow) => l.arrowMessage[arrow] >= 0 && faulted[l.arrowMessage[arrow]] === 1);
+  if (marked.length === 0) return;
+  ctx.strokeStyle = THEME.injected;
+  ctx.globalAlpha = 0.5;
+  ctx.lineWidth = 6;
+  ctx.setLineDash([6, 3]);
+  ctx.beginPath();
+  for (const arrow of marked) {
+    const [x1, y1, x2, y2] = arrowPoints(l, v, arrow);
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x2, y2);
+  }
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.globalAlpha = 1;
 }
 
 /** A filled arrowhead at (x2, y2) pointing along (x1, y1)→(x2, y2), stopping short of the mark. */

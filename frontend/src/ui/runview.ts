@@ -11,7 +11,9 @@
  * `data-arrows`, `data-events`, `data-messages`, `data-injected` (events
  * the fault injector changed), `data-lost` (messages never delivered),
  * `data-scale`, `data-selected`, `data-render-ms` (time of the last
- * frame) and the controller's `data-view-x0/k/y0`; `#faults` carries
+ * frame), `data-faulted` and `data-faulted-messages` (the messages the
+ * run's faults acted on, marked on the diagram) and the controller's
+ * `data-view-x0/k/y0`; `#faults` carries
  * `data-planned` and `data-fired`.
  *
  * Navigation for big diagrams (issue 16) lives in its own modules, wired
@@ -21,6 +23,7 @@
  */
 
 import { type Graph, type GraphMessage, type GraphRun, parseGraph, type RunsPage } from "../model/api.ts";
+import { faultedMessages, faultedNames } from "../model/faulted.ts";
 import { faultRows, faultSummary } from "../model/faults.ts";
 import { eventFacts, formatNs, messageFacts } from "../model/format.ts";
 import { causalCone, FUTURE, type GraphIndex, indexGraph, PAST } from "../model/graph.ts";
@@ -243,6 +246,15 @@ class DiagramView {
     return this.nav.view;
   }
 
+  /** Marks the arrows of the messages the run's faults acted on (model/faulted.ts); `data-faulted` counts them. */
+  private markFaulted(): void {
+    const faulted = faultedMessages(this.graph);
+    const names = faultedNames(this.graph, faulted);
+    this.highlight = { ...this.highlight, faulted: names.length > 0 ? faulted : null };
+    this.root.dataset.faulted = String(names.length);
+    this.root.dataset.faultedMessages = names.slice(0, 50).join(" ");
+  }
+
   private layoutFor(scale: XScale): DiagramLayout {
     let l = this.layouts.get(scale);
     if (l === undefined) {
@@ -260,6 +272,7 @@ class DiagramView {
     ds.events = String(this.graph.events.length);
     ds.messages = String(this.graph.messages.length);
     ds.injected = String(this.layout.injected.reduce((n, x) => n + x, 0));
+    this.markFaulted();
     ds.lost = String(this.graph.messages.filter((m) => m.lost || m.recvs.length === 0).length);
     this.sizeCanvas();
     this.nav.fit();

@@ -10,7 +10,7 @@ use clap::Args;
 use super::{StoreArg, report_run};
 use crate::baseline::{Baseline, FaultyRun, record_faulty};
 use crate::runner::RunSpec;
-use bop_injector::{Fault, FaultPlan, Ms};
+use bop_injector::{Fault, FaultPlan, Ms, PlanError};
 
 /// Rerun a recorded run's target with faults, written in its logical names.
 ///
@@ -88,7 +88,7 @@ impl FaultArgs {
         for d in &self.delay {
             let (message, ms) = d
                 .rsplit_once('=')
-                .with_context(|| format!("--delay {d}: use MESSAGE=MS or MESSAGE=inf"))?;
+                .ok_or_else(|| PlanError(format!("--delay {d}: use MESSAGE=MS or MESSAGE=inf")))?;
             let ms = match ms.parse::<u64>() {
                 Ok(n) => Ms::N(n),
                 Err(_) => Ms::Word(ms.to_string()),
@@ -102,7 +102,7 @@ impl FaultArgs {
         for e in &self.error {
             let (event, errno) = e
                 .rsplit_once('=')
-                .with_context(|| format!("--error {e}: use EVENT=ERRNO"))?;
+                .ok_or_else(|| PlanError(format!("--error {e}: use EVENT=ERRNO")))?;
             plan.faults.push(Fault::Error {
                 event: Some(event.to_string()),
                 process: None,

@@ -39,16 +39,6 @@ fn damaged_table(damaged: &[Damaged]) -> String {
     out
 }
 
-/// True when a run claims `running` but nothing records it any more: its
-/// recorder is gone (or, for a run from before recorders were recorded,
-/// nobody holds its recording lock).
-fn abandoned(store: &Store, m: &Manifest) -> bool {
-    match &m.recorder {
-        Some(r) => !crate::runner::recorder_alive(r),
-        None => store.is_recording(&m.id).is_ok_and(|busy| !busy),
-    }
-}
-
 fn runs_table(store: &Store, runs: &[Manifest]) -> String {
     let mut out = format!(
         "{:<24} {:<20} {:>8} {:<9} {:>7} {:<16} {}\n",
@@ -61,8 +51,8 @@ fn runs_table(store: &Store, runs: &[Manifest]) -> String {
         let secs = m.ended_ms.map_or("-".into(), |e| {
             format!("{:.2}", (e.saturating_sub(m.started_ms)) as f64 / 1000.0)
         });
-        let verdict = match (m.status, m.verdict) {
-            (RunStatus::Running, _) if abandoned(store, m) => "abandoned",
+        let verdict = match (store.status_of(m), m.verdict) {
+            (RunStatus::Abandoned, _) => "abandoned",
             (RunStatus::Running, _) => "running",
             (RunStatus::Failed, _) => "failed",
             (_, Verdict::Pass) => "pass",

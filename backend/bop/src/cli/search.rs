@@ -90,10 +90,10 @@ pub(super) fn run(a: SearchArgs) -> Result<ExitCode> {
     let base_id = format!("{id}-base");
     let baseline = Baseline::of_run_or_scenario(&store, &a.run_or_scenario, base_id.clone())?;
     if matches!(baseline, Baseline::Record { .. }) {
-        eprintln!("bop: recording the baseline {base_id}");
+        say!("bop: recording the baseline {base_id}");
     }
     let base = baseline
-        .ensure(&store, &|m| eprintln!("bop: {}", super::describe_run(m)))?
+        .ensure(&store, &|m| say!("bop: {}", super::describe_run(m)))?
         .id;
     let params = SearchParams {
         budget: a.budget,
@@ -107,7 +107,7 @@ pub(super) fn run(a: SearchArgs) -> Result<ExitCode> {
     };
     let stop = crate::runner::interrupt_flag();
     let s = crate::search::search(&store, &bop, &id, &base, params, &stop, &|line| {
-        eprintln!("bop: {line}")
+        say!("bop: {line}")
     })?;
     let text = if a.json {
         serde_json::to_string_pretty(&s)? + "\n"
