@@ -53,3 +53,4 @@ echo
 printf 'demo drop sweep: %d reruns in %.1f s = %.0f runs per minute (parallel = %d cores)\n' "$n" \
   "$(echo "($t1-$t0)/1000000000" | bc -l)" "$(echo "$n*60000000000/($t1-$t0)" | bc -l)" "$(nproc)"
 echo; cargo bench -q -p bop-tracker --bench build # graph build time and peak memory, 10^5 and 10^6 events
+echo; bash tests/bench/bigruns.sh # big runs: recording memory, index build, windows, serve RSS
