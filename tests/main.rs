@@ -25,6 +25,8 @@ mod api;
 mod api_searches;
 // GET /api/runs on 3,000 runs: cursor paging, filters, group tags.
 mod api_runs_paging;
+// GET /api/runs/{id}/window on recorded runs: restriction, errors, lazy index, memory.
+mod api_window;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
 // Hardening of the CLI: closed pipes, error chains, validation, readiness, checks, signals.

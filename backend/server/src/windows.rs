@@ -80,6 +80,9 @@ struct Open {
 #[derive(Debug)]
 pub(crate) struct Windows {
     builds: Arc<Semaphore>,
+    /// One lock per run being opened or built, so two requests of one run
+    /// never build its index twice.
+    opening: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     open: Mutex<Open>,
     max_open: usize,
 }
@@ -90,6 +93,7 @@ impl Windows {
     pub(crate) fn new(builds: Arc<Semaphore>, max_open: usize) -> Windows {
         Windows {
             builds,
+            opening: Mutex::default(),
             open: Mutex::default(),
             max_open: max_open.max(1),
         }
@@ -151,8 +155,16 @@ impl Windows {
         let ix = match self.cached(id, stamp) {
             Some(ix) => ix,
             None => {
+                let lock = self
+                    .opening
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(id.to_string())
+                    .or_default()
+                    .clone();
+                let _one = lock.lock().await;
                 let _permit = self.permit().await?;
-                match self.cached(id, stamp) {
+                let found = match self.cached(id, stamp) {
                     Some(ix) => ix,
                     None => {
                         let run2 = run.clone();
@@ -161,7 +173,12 @@ impl Windows {
                         self.keep(id, stamp, ix.clone());
                         ix
                     }
-                }
+                };
+                self.opening
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(id);
+                found
             }
         };
         blocking(move || {

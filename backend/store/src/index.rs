@@ -105,8 +105,12 @@ pub struct Index {
     path: PathBuf,
 }
 
+/// The temporary file of one write: unique per process and write, so a
+/// server and a `bop` command indexing the same run never share one.
 fn tmp_path(run: &RunDir) -> PathBuf {
-    run.file(&format!(".{INDEX}.tmp"))
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    run.file(&format!(".{INDEX}.{}.{n}.tmp", std::process::id()))
 }
 
 /// Builds run `run`'s index from its event log (an old run, or one whose
