@@ -127,7 +127,16 @@ impl Session {
                 t.expect_initial_stop = false;
                 self.resume(tracee, None)
             }
-            Some(_) => self.resume(tracee, Some(signal)),
+            Some(t) => {
+                // A signal delivered after the handler of an interrupted
+                // call returned, before the call was restarted, runs
+                // another handler first: its calls are not the program
+                // going on past an EINTR (an interval timer does this).
+                if let Some(stashed) = t.restarting.as_mut() {
+                    stashed.handler_returned = false;
+                }
+                self.resume(tracee, Some(signal))
+            }
         }
     }
 
