@@ -66,6 +66,7 @@ fn manifest(
         error: None,
         reason: None,
         recorder: None,
+        fast_path: Default::default(),
     }
 }
 

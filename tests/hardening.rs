@@ -49,6 +49,7 @@ fn run_manifest(id: &str, command: &str) -> Manifest {
         error: None,
         reason: None,
         recorder: None,
+        fast_path: Default::default(),
     }
 }
 

@@ -113,6 +113,7 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
         error: None,
         reason: None,
         recorder: None,
+        fast_path: Default::default(),
     }
 }
 

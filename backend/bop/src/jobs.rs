@@ -185,6 +185,7 @@ mod tests {
                     error: None,
                     reason: None,
                     recorder: None,
+                    fast_path: Default::default(),
                 };
                 let staged = store.root().join(format!("{run}.staged"));
                 std::fs::write(&staged, serde_json::to_vec(&manifest).unwrap()).unwrap();

@@ -561,6 +561,7 @@ mod tests {
             error: None,
             reason: None,
             recorder: None,
+            fast_path: Default::default(),
         }
     }
 

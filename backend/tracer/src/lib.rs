@@ -114,6 +114,10 @@ pub struct TraceConfig {
     pub capture_bytes: usize,
     /// The faults to inject, already translated (None: a plain run).
     pub injector: Option<bop_injector::Injector>,
+    /// Preload the fast path library into dynamically linked targets so
+    /// their hot data calls are recorded in process (docs/FASTPATH.md).
+    /// False: every call stops under ptrace (`--no-fast-path`).
+    pub fast_path: bool,
 }
 
 /// How a process ended.
@@ -146,6 +150,8 @@ pub struct Summary {
     pub threads: u64,
     /// What each planned fault did.
     pub faults: Vec<bop_injector::FaultRecord>,
+    /// Why the fast path was asked for but could not be used at all.
+    pub fast_path_unavailable: Option<String>,
 }
 
 enum Control {

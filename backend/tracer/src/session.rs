@@ -118,6 +118,7 @@ impl Session {
                 .as_ref()
                 .map(|i| i.records())
                 .unwrap_or_default(),
+            fast_path_unavailable: None,
         })
     }
 

@@ -243,5 +243,6 @@ pub(crate) fn manifest(id: &str) -> Manifest {
         error: None,
         reason: None,
         recorder: None,
+        fast_path: Default::default(),
     }
 }
