@@ -82,6 +82,8 @@ fn main() {
 }
 
 fn threads(n: usize, k: u64) {
+    // Each thread hands its socket back, so that no fd is closed (and
+    // reused by the next socketpair) before every pair has finished.
     let mut handles = vec![];
     for i in 0..n {
         let (mut a, mut b) = UnixStream::pair().unwrap();
@@ -92,6 +94,7 @@ fn threads(n: usize, k: u64) {
                 a.write_all(&vec![b'a'; size]).unwrap();
                 a.read_exact(&mut ack).unwrap();
             }
+            a
         }));
         handles.push(std::thread::spawn(move || {
             let mut buf = vec![0u8; size];
@@ -99,11 +102,11 @@ fn threads(n: usize, k: u64) {
                 b.read_exact(&mut buf).unwrap();
                 b.write_all(b"ack!").unwrap();
             }
+            b
         }));
     }
-    for h in handles {
-        h.join().unwrap();
-    }
+    let sockets: Vec<UnixStream> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    drop(sockets);
 }
 
 fn fork_exec(k: u64) {
