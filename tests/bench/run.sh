@@ -10,6 +10,7 @@
 # BENCH_QUICK=1: one repetition of small workloads (a smoke test of the
 # script, about a minute; the numbers mean little). REPS=N repetitions
 # (default 3). ONLY=REGEX runs the workloads whose name matches.
+# Sizes: ROUNDS, DATAGRAMS, REQUESTS, STATS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 QUICK=${BENCH_QUICK:-0}
@@ -21,8 +22,14 @@ else
   REQUESTS=${REQUESTS:-5000} STATS=${STATS:-300000}
 fi
 ONLY=${ONLY:-.}
-cargo build -q --release --workspace --bins
-BIN=$(pwd)/target/release
+# BENCH_BIN=DIR: the binaries of DIR (a debug build, for a smoke run)
+# instead of a release build made here.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(cd "$BENCH_BIN" && pwd)
+else
+  cargo build -q --release --workspace --bins
+  BIN=$(pwd)/target/release
+fi
 BOP=$BIN/bop
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
