@@ -35,3 +35,5 @@ mod search;
 mod fidelity_tracer;
 // Fidelity of the tracker and injector on real guests (issue 13).
 mod fidelity_tracker;
+// The fast path: the same records with and without it, fallbacks, faults (issue 15).
+mod fastpath;
