@@ -30,7 +30,7 @@ demo: build
 test: test-rust test-frontend e2e
 
 test-rust:
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --lib
 	$(CARGO) test --workspace
 
 test-frontend:

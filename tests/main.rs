@@ -37,3 +37,5 @@ mod fidelity_tracer;
 mod fidelity_tracker;
 // The fast path gives the same causal graphs as ptrace alone on every guest (issue 15).
 mod fastpath_equiv;
+// The fast path: the same records with and without it, fallbacks, faults (issue 15).
+mod fastpath;

@@ -24,7 +24,10 @@
 //!   sock_diag);
 //! * `ptrace`: the only caller of ptrace(2) and waitpid(2), raw wait
 //!   statuses decoded once into `Stop`;
-//! * `seccomp`: the filter that stops tracees only at traced calls;
+//! * `seccomp`: the filter that stops tracees only at traced calls (and
+//!   lets the fast path's calls through);
+//! * `fast`: the fast path's shared memory (`ring`, its layout, is shared
+//!   with the preload library), drained into events by `session::drain`;
 //! * `spawn`: forking a root tracee; `wake`: interrupting the loop;
 //!   `error`: [`TraceError`].
 //!
@@ -59,9 +62,14 @@
 mod channel;
 mod decode;
 mod error;
+mod fast;
 mod fds;
 mod memory;
 mod ptrace;
+// The layout shared with the preload library (backend/preload), compiled
+// into both crates from one file.
+#[path = "../../preload/src/ring.rs"]
+mod ring;
 mod seccomp;
 mod session;
 mod spawn;
