@@ -27,7 +27,7 @@ ONLY=${ONLY:-.}
 if [ -n "${BENCH_BIN:-}" ]; then
   BIN=$(cd "$BENCH_BIN" && pwd)
 else
-  cargo build -q --release --workspace --bins
+  cargo build -q --release --workspace --bins --lib
   BIN=$(pwd)/target/release
 fi
 BOP=$BIN/bop

@@ -281,17 +281,19 @@ fn timer(n: u32) {
     HANDLER_PIPE.store(pw.into_raw_fd(), Ordering::SeqCst);
     HANDLER_LEFT.store(n, Ordering::SeqCst);
     handle(Signal::SIGALRM, on_timer, true);
+    // The process-directed SIGALRM goes to the main thread only: the
+    // helper is born with it blocked (a thread inherits the mask).
+    let mut alarm = SigSet::empty();
+    alarm.add(Signal::SIGALRM);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&alarm), None).unwrap();
     let helper = std::thread::spawn(move || {
-        // The process-directed SIGALRM goes to the main thread only.
-        let mut alarm = SigSet::empty();
-        alarm.add(Signal::SIGALRM);
-        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&alarm), None).unwrap();
         let mut pr = File::from(pr);
         for _ in 0..n {
             pr.read_exact(&mut [0u8; 1]).unwrap();
         }
         peer.write_all(b"done").unwrap();
     });
+    pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&alarm), None).unwrap();
     set_timer(20_000);
     let mut buf = [0u8; 4];
     a.read_exact(&mut buf).unwrap();
