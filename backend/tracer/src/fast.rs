@@ -84,6 +84,7 @@ impl FastPath {
                 ring::MAX_CAPTURE
             ));
         }
+        remove_stale();
         static RUNS: AtomicU32 = AtomicU32::new(0);
         let n = RUNS.fetch_add(1, Ordering::Relaxed);
         let file = PathBuf::from(format!("/dev/shm/bop-fastpath-{}-{n}", std::process::id()));
@@ -259,6 +260,24 @@ impl FastPath {
         slot.pid.store(0, Ordering::Relaxed);
         // Release: a thread that claims the slot sees the reset counters.
         slot.owner.store(0, Ordering::Release);
+    }
+}
+
+/// Removes the shared files of bops that died without removing theirs
+/// (SIGKILL): `bop-fastpath-PID-N` whose PID no longer runs.
+fn remove_stale() {
+    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("bop-fastpath-")) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
