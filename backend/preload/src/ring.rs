@@ -30,14 +30,14 @@ pub const CONTROL_SIZE: usize = 4096;
 /// Thread rings per run; a thread that finds none free takes the ptrace path.
 pub const SLOTS: usize = 256;
 /// Records per ring; a full ring sends the call the ptrace path.
-pub const RECORDS: usize = 512;
+pub const RECORDS: usize = 2048;
 /// Bytes of a slot's header.
 pub const SLOT_HEADER: usize = 64;
 /// Bytes of a record's header.
 pub const RECORD_HEADER: usize = 64;
 /// Largest `--capture-bytes` the fast path carries (above it, bop traces
 /// every call under ptrace).
-pub const MAX_CAPTURE: usize = 4096;
+pub const MAX_CAPTURE: usize = 1024;
 /// Where the library maps its `syscall; ret` stub. The seccomp filter lets
 /// the hot calls through when the instruction pointer the kernel reports
 /// (the address after the 2-byte `syscall`) is `STUB_ADDR + 2`.

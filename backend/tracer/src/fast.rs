@@ -84,6 +84,7 @@ impl FastPath {
                 ring::MAX_CAPTURE
             ));
         }
+        remove_stale();
         static RUNS: AtomicU32 = AtomicU32::new(0);
         let n = RUNS.fetch_add(1, Ordering::Relaxed);
         let file = PathBuf::from(format!("/dev/shm/bop-fastpath-{}-{n}", std::process::id()));
@@ -262,6 +263,24 @@ impl FastPath {
     }
 }
 
+/// Removes the shared files of bops that died without removing theirs
+/// (SIGKILL): `bop-fastpath-PID-N` whose PID no longer runs.
+fn remove_stale() {
+    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("bop-fastpath-")) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 impl Drop for FastPath {
     fn drop(&mut self) {
         // SAFETY: unmaps the mapping made in `create`, not used after.
@@ -293,6 +312,63 @@ mod tests {
         assert!(file.exists());
         drop(fast);
         assert!(!file.exists(), "the shared file goes with the run");
+    }
+
+    /// Writes a record into slot 0 the way the library does.
+    fn produce(fast: &FastPath, k: usize, state: u32, ret: i64, data: &[u8]) {
+        let slot = fast.slot(0);
+        // SAFETY: record k of slot 0 is inside the mapping; the test is the
+        // only producer.
+        unsafe {
+            let rec = (slot as *const SlotHeader as *mut u8)
+                .add(ring::record_offset(fast.capture, k)) as *mut Record;
+            (*rec).nr = 1;
+            (*rec).fd = 5;
+            (*rec).ret = ret;
+            (*rec).start_ns = 1_000 + k as u64;
+            (*rec).end_ns = 2_000 + k as u64;
+            (*rec).captured = data.len() as u32;
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                (rec as *mut u8).add(ring::RECORD_HEADER),
+                data.len(),
+            );
+            (*rec).state.store(state, Ordering::Release);
+        }
+        slot.head.fetch_add(1, Ordering::Release);
+    }
+
+    #[test]
+    fn a_ring_drains_up_to_a_call_in_progress_and_all_of_it_once_dead() {
+        let mut fast = FastPath::create(PathBuf::from("/x"), 8, 500).unwrap();
+        fast.slot(0).owner.store(42, Ordering::Release);
+        fast.control().claims.fetch_add(1, Ordering::Release);
+        produce(&fast, 0, DONE, 3, b"abc");
+        produce(&fast, 1, ENTERED, 0, b"");
+        let first = fast.drain(42, false);
+        assert_eq!(first.len(), 1, "the call in progress waits");
+        assert_eq!(
+            (first[0].ret, first[0].fd, first[0].data.as_slice()),
+            (Some(3), 5, &b"abc"[..])
+        );
+        assert_eq!(
+            (first[0].start_ns, first[0].end_ns),
+            (500, Some(1_500)),
+            "run-relative"
+        );
+        assert!(fast.drain(42, false).is_empty());
+        let last = fast.drain(42, true);
+        assert_eq!(last.len(), 1);
+        assert_eq!(
+            (last[0].ret, last[0].end_ns),
+            (None, None),
+            "died in the call"
+        );
+        assert_eq!(fast.threads(), [42]);
+        fast.release(42);
+        assert_eq!(fast.slot(0).owner.load(Ordering::Acquire), 0, "free again");
+        assert_eq!(fast.slot(0).head.load(Ordering::Acquire), 0);
+        assert!(fast.drain(42, true).is_empty());
     }
 
     #[test]
