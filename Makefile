@@ -6,7 +6,7 @@ STORE ?= runs
 ADDR ?= 127.0.0.1:8080
 BOP := target/release/bop
 
-.PHONY: all build frontend run demo test test-rust test-frontend e2e lint fmt bench clean
+.PHONY: all build frontend run demo test test-rust test-frontend e2e lint fmt bench bench-quick clean
 
 all: build
 
@@ -30,7 +30,7 @@ demo: build
 test: test-rust test-frontend e2e
 
 test-rust:
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --lib
 	$(CARGO) test --workspace
 
 test-frontend:
@@ -52,6 +52,10 @@ fmt:
 
 bench: build
 	bash tests/bench/run.sh
+
+# One repetition of small workloads: checks that the benchmark runs.
+bench-quick: build
+	BENCH_QUICK=1 bash tests/bench/run.sh
 
 clean:
 	$(CARGO) clean

@@ -68,6 +68,7 @@ fn manifest(
         recorder: None,
         ports: Default::default(),
         unseen: Vec::new(),
+        fast_path: Default::default(),
     }
 }
 

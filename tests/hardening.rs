@@ -51,6 +51,7 @@ fn run_manifest(id: &str, command: &str) -> Manifest {
         recorder: None,
         ports: Default::default(),
         unseen: Vec::new(),
+        fast_path: Default::default(),
     }
 }
 

@@ -41,3 +41,7 @@ mod fidelity_tracker;
 mod fidelity3;
 // Real systems (nginx, memcached, PostgreSQL): linked connections, stable names, plans that fire.
 mod real_systems;
+// The fast path gives the same causal graphs as ptrace alone on every guest (issue 15).
+mod fastpath_equiv;
+// The fast path: the same records with and without it, fallbacks, faults (issue 15).
+mod fastpath;

@@ -119,6 +119,7 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
         recorder: None,
         ports: Default::default(),
         unseen: Vec::new(),
+        fast_path: Default::default(),
     }
 }
 

@@ -1,47 +1,99 @@
 #!/usr/bin/env bash
-# `make bench`: wall time of two workloads untraced, under bop, under
-# strace -f and under strace -f --seccomp-bpf; median of REPS runs each,
-# reported as ratios against the untraced run. Results go to stdout and to
-# docs/PERFORMANCE.md's table is updated by hand from them.
+# `make bench`: wall time of each workload untraced, under `bop run` (fast
+# path on, the default), under `bop run --no-fast-path` and under
+# `strace -f`, measured in pairs: each repetition runs the four one after
+# the other (A B C D A B C D ...), so that a load change on the machine
+# hits all four alike, and the ratios reported are the medians of the
+# per-repetition ratios. Results go to stdout; docs/PERFORMANCE.md is
+# updated by hand from them.
+#
+# BENCH_QUICK=1: one repetition of small workloads (a smoke test of the
+# script, about a minute; the numbers mean little). REPS=N repetitions
+# (default 3). ONLY=REGEX runs the workloads whose name matches.
+# Sizes: ROUNDS, DATAGRAMS, REQUESTS, STATS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-REPS=${REPS:-5}
-PINGPONG=${PINGPONG:-100000}
-STATS=${STATS:-1000000}
-cargo build -q --release --workspace --bins
-BOP=target/release/bop
-GUEST=$(pwd)/target/release/guest
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  REPS=${REPS:-1} ROUNDS=${ROUNDS:-2000} DATAGRAMS=${DATAGRAMS:-5000}
+  REQUESTS=${REQUESTS:-2000} STATS=${STATS:-100000}
+else
+  REPS=${REPS:-3} ROUNDS=${ROUNDS:-20000} DATAGRAMS=${DATAGRAMS:-20000}
+  REQUESTS=${REQUESTS:-5000} STATS=${STATS:-300000}
+fi
+ONLY=${ONLY:-.}
+# BENCH_BIN=DIR: the binaries of DIR (a debug build, for a smoke run)
+# instead of a release build made here.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(cd "$BENCH_BIN" && pwd)
+else
+  cargo build -q --release --workspace --bins --lib
+  BIN=$(pwd)/target/release
+fi
+BOP=$BIN/bop
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-time_it() { # prints seconds of one run of "$@"
+time_it() { # seconds of one run of "$@"; a failed run is an error
   local t0 t1
   t0=$(date +%s%N)
-  "$@" >/dev/null 2>&1
+  if ! "$@" >"$TMP/out" 2>&1; then
+    echo "failed: $*" >&2
+    tail -5 "$TMP/out" >&2
+    return 1
+  fi
   t1=$(date +%s%N)
   echo "scale=4; ($t1-$t0)/1000000000" | bc
 }
 
+# The four ways to run a workload command.
+untraced() { "$@"; }
+bop_fast() { rm -rf "$TMP/store"; "$BOP" run -q --store "$TMP/store" -- "$@"; }
+bop_ptrace() { rm -rf "$TMP/store"; "$BOP" run -q --no-fast-path --store "$TMP/store" -- "$@"; }
+strace_f() { strace -f -o "$TMP/strace.out" "$@"; }
+
+ratio() { echo "$1/$2" | bc -l; }
+
 bench() { # name, then the workload command
   local name=$1; shift
-  local base bop st stb
-  base=$(for i in $(seq "$REPS"); do time_it "$@"; done | median)
-  bop=$(for i in $(seq "$REPS"); do time_it "$BOP" run -q --store "$TMP/store" -- "$@"; done | median)
-  st=$(for i in $(seq "$REPS"); do time_it strace -f -o "$TMP/strace.out" "$@"; done | median)
-  stb=$(for i in $(seq "$REPS"); do time_it strace -f --seccomp-bpf -o "$TMP/strace.out" "$@"; done | median)
-  printf '| %s | %.3f s | %.3f s (%.2fx) | %.3f s (%.2fx) | %.3f s (%.2fx) | %.2f |\n' "$name" \
-    "$base" "$bop" "$(echo "$bop/$base" | bc -l)" "$st" "$(echo "$st/$base" | bc -l)" \
-    "$stb" "$(echo "$stb/$base" | bc -l)" "$(echo "$st/$bop" | bc -l)"
+  [[ $name =~ $ONLY ]] || return 0
+  local u f p s r
+  : >"$TMP/times"
+  for r in $(seq "$REPS"); do
+    u=$(time_it untraced "$@"); f=$(time_it bop_fast "$@")
+    p=$(time_it bop_ptrace "$@"); s=$(time_it strace_f "$@")
+    echo "$u $f $p $s" >>"$TMP/times"
+  done
+  col() { awk "{print \$$1}" "$TMP/times" | median; }
+  rat() { awk "{print \$$1/\$$2}" "$TMP/times" | median; }
+  printf '| %s | %.3f s | %.3f s | %.3f s | %.3f s | **%.2fx** | %.2fx | %.2fx | %.2f |\n' "$name" \
+    "$(col 1)" "$(col 2)" "$(col 3)" "$(col 4)" "$(rat 2 1)" "$(rat 3 1)" "$(rat 4 1)" "$(rat 4 2)"
 }
 
-echo "median of $REPS runs on $(nproc) cores, $(uname -r)"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "$(date -u +%Y-%m-%d) $(nproc) cores, $(uname -r), load average $load at the start;" \
+  "$REPS paired repetitions, medians of the per-repetition ratios"
 echo
-echo '| workload | untraced | bop run | strace -f | strace -f --seccomp-bpf | strace -f / bop |'
-echo '| --- | --- | --- | --- | --- | --- |'
-bench "TCP ping-pong, $PINGPONG 1-byte messages" "$GUEST" pingpong "$PINGPONG"
-bench "$STATS stat() calls, no communication" "$GUEST" stats "$STATS"
+echo '| workload | untraced | bop run | bop run --no-fast-path | strace -f | bop / untraced | --no-fast-path / untraced | strace -f / untraced | strace -f / bop |'
+echo '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+if [ -n "$PYTHON" ]; then
+  bench "socketpair ping-pong, $ROUNDS round trips (Python)" "$PYTHON" tests/bench/pingpong.py "$ROUNDS"
+fi
+bench "socketpair ping-pong, $ROUNDS round trips (Rust)" "$BIN/fastpath" socketpair "$ROUNDS"
+bench "TCP ping-pong, $ROUNDS 1-byte round trips" "$BIN/guest" pingpong "$ROUNDS"
+bench "UDP flood, $DATAGRAMS 16-byte datagrams" "$BIN/fastpath" udp-flood "$DATAGRAMS"
+bench "the demo (kv.toml as one command)" bash tests/bench/kv.sh "$BIN" "$TMP/history.txt"
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+  bench "redis-server under redis-benchmark, $REQUESTS SET + GET" \
+    bash tests/bench/redis.sh "$REQUESTS" "$TMP"
+else
+  echo "(redis-server or redis-benchmark missing: redis not measured)"
+fi
+bench "$STATS stat() calls, no communication" "$BIN/guest" stats "$STATS"
+[ "$QUICK" = 1 ] && exit 0
 
 # Exploration throughput: a drop sweep over every message of the demo.
 "$BOP" demo --store "$TMP/sweep" --id base >/dev/null 2>&1

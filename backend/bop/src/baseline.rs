@@ -74,22 +74,33 @@ impl Baseline {
     /// RUN_OR_SCENARIO as `bop explore` and `bop search` take it: an
     /// existing file is a target to record as `base_id` (a `*.toml` file is
     /// a scenario, like `bop run FILE`, quiet and without our stdin), and
-    /// anything else must be a recorded run.
+    /// anything else must be a recorded run. `fast_path` false records a
+    /// baseline under ptrace only; a recorded run keeps its own setting, so
+    /// asking for no fast path on a run that used it is an error.
     pub fn of_run_or_scenario(
         store: &Store,
         arg: &str,
         base_id: String,
+        fast_path: bool,
     ) -> Result<Baseline, BaselineError> {
         if std::path::Path::new(arg).is_file() {
             let mut spec = RunSpec::from_command_line(&[arg.to_string()])?;
             spec.stdin = bop_tracer::Stdin::Null;
-            Ok(Baseline::Record {
+            spec.fast_path = fast_path;
+            return Ok(Baseline::Record {
                 spec,
                 id: Some(base_id),
-            })
-        } else {
-            Ok(Baseline::Recorded(store.manifest(arg)?))
+            });
         }
+        let m = store.manifest(arg)?;
+        if !fast_path && m.fast_path.enabled {
+            return Err(RunError::Invalid(format!(
+                "--no-fast-path: run {arg} was recorded with the fast path and its reruns \
+                 record the same way; record a run with `bop run --no-fast-path` first"
+            ))
+            .into());
+        }
+        Ok(Baseline::Recorded(m))
     }
 }
 
@@ -304,7 +315,7 @@ mod tests {
         let (dir, store) = store();
         let file = dir.path().join("s.toml");
         std::fs::write(&file, "[client]\ncommand = [\"true\"]\n").unwrap();
-        let b = Baseline::of_run_or_scenario(&store, file.to_str().unwrap(), "x-base".into());
+        let b = Baseline::of_run_or_scenario(&store, file.to_str().unwrap(), "x-base".into(), true);
         match b.unwrap() {
             Baseline::Record { spec, id } => {
                 assert_eq!(id.as_deref(), Some("x-base"));
@@ -312,7 +323,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let missing = Baseline::of_run_or_scenario(&store, "nope", "x-base".into());
+        let missing = Baseline::of_run_or_scenario(&store, "nope", "x-base".into(), true);
         let err = missing.unwrap_err().to_string();
         assert!(err.starts_with("no run 'nope'"), "{err}");
     }

@@ -187,6 +187,7 @@ mod tests {
                     recorder: None,
                     ports: Default::default(),
                     unseen: Vec::new(),
+                    fast_path: Default::default(),
                 };
                 let staged = store.root().join(format!("{run}.staged"));
                 std::fs::write(&staged, serde_json::to_vec(&manifest).unwrap()).unwrap();

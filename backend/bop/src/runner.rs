@@ -57,6 +57,9 @@ pub struct RunSpec {
     pub passthrough: bool,
     /// stdin of a command (a scenario's processes always get /dev/null).
     pub stdin: Stdin,
+    /// Record hot data calls in process where possible (false:
+    /// `--no-fast-path`, every call under ptrace).
+    pub fast_path: bool,
 }
 
 /// A target as it is started.
@@ -112,12 +115,14 @@ impl RunSpec {
             capture_bytes: 0,
             passthrough: false,
             stdin: Stdin::Inherit,
+            fast_path: true,
         })
     }
 
     /// The target of a recorded run, as `bop rerun` runs it again: the same
     /// command (stdin /dev/null, 60 s unless told otherwise) or scenario
-    /// text, read from where it was, with the same payload capture.
+    /// text, read from where it was, with the same payload capture and
+    /// fast path setting.
     pub fn rerun_of(parent: &Manifest) -> RunSpec {
         let (launch, timeout) = match &parent.target {
             Target::Command { argv, cwd } => (
@@ -147,6 +152,7 @@ impl RunSpec {
             capture_bytes: parent.capture_bytes,
             passthrough: false,
             stdin: Stdin::Null,
+            fast_path: parent.fast_path.enabled,
         }
     }
 
@@ -161,6 +167,7 @@ impl RunSpec {
             capture_bytes: 64,
             passthrough: false,
             stdin: Stdin::Null,
+            fast_path: true,
         }
     }
 
@@ -232,7 +239,7 @@ fn record_command(
         argv: argv.to_vec(),
         cwd: cwd.display().to_string(),
     };
-    let mut manifest = new_manifest(&dir, target, shell_words(argv), run, spec.capture_bytes);
+    let mut manifest = new_manifest(&dir, target, shell_words(argv), run, spec);
     dir.write_manifest(&manifest)?;
     let root = SpawnSpec {
         argv: argv.to_vec(),
@@ -281,6 +288,7 @@ fn start_tracer(
     let config = TraceConfig {
         capture_bytes: spec.capture_bytes,
         injector,
+        fast_path: spec.fast_path,
     };
     Ok(Tracer::start(config, dir.event_writer()?)?)
 }
@@ -402,7 +410,7 @@ fn new_manifest(
     target: Target,
     command: String,
     run: &NewRun,
-    capture_bytes: usize,
+    spec: &RunSpec,
 ) -> Manifest {
     Manifest {
         schema: EVENT_SCHEMA,
@@ -419,12 +427,16 @@ fn new_manifest(
         parent: run.parent.clone(),
         faults: vec![],
         counts: Counts::default(),
-        capture_bytes,
+        capture_bytes: spec.capture_bytes,
         error: None,
         reason: None,
         recorder: bop_store::this_recorder(),
         ports: Default::default(),
         unseen: Vec::new(),
+        fast_path: bop_model::FastPathUse {
+            enabled: spec.fast_path,
+            ..bop_model::FastPathUse::default()
+        },
     }
 }
 
@@ -459,6 +471,7 @@ fn finish_manifest(
                 processes: summary.processes,
                 threads: summary.threads,
             };
+            manifest.fast_path.unavailable = summary.fast_path_unavailable.clone();
         }
         Err(e) => {
             manifest.status = RunStatus::Failed;
@@ -477,6 +490,7 @@ fn finish_manifest(
     if let (Some(graph), Some(events)) = (&graph, &events) {
         manifest.trace_class = Some(bop_tracker::trace_class(graph));
         manifest.unseen = graph.unseen();
+        manifest.fast_path.processes = fast_processes(graph, events);
         // Name where each fault fired, in this run's logical names.
         for at in records.iter_mut().filter_map(|r| r.at.as_mut()) {
             if let Some(i) = at
@@ -498,6 +512,24 @@ fn finish_manifest(
         }
     }
     Ok(())
+}
+
+/// Logical names of the processes with an event the fast path recorded,
+/// in the graph's order of processes.
+fn fast_processes(graph: &bop_tracker::CausalGraph, events: &[bop_model::Event]) -> Vec<String> {
+    let mut used = vec![false; graph.processes().len()];
+    for (i, e) in events.iter().enumerate() {
+        if e.path == bop_model::CallPath::Fast {
+            used[graph.process_of(i)] = true;
+        }
+    }
+    graph
+        .processes()
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| *used)
+        .map(|(p, _)| p.name.clone())
+        .collect()
 }
 
 fn open_append(p: PathBuf) -> Result<std::fs::File, RunError> {

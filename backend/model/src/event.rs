@@ -51,6 +51,29 @@ pub struct Event {
     /// Set when the fault injector changed this event (what it did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected: Option<String>,
+    /// Which path recorded the call: a ptrace stop (the default, omitted
+    /// from the log) or the preloaded library in the process (`fast`).
+    /// Both give the same facts; only timing precision and cost differ.
+    #[serde(default, skip_serializing_if = "CallPath::is_ptrace")]
+    pub path: CallPath,
+}
+
+/// How a call was recorded (DESIGN.md "Fast path").
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum CallPath {
+    /// The tracer stopped the thread under ptrace (lifecycle points too).
+    #[default]
+    Ptrace,
+    /// The preloaded library recorded it in the process's shared ring.
+    Fast,
+}
+
+impl CallPath {
+    /// True for [`CallPath::Ptrace`], which the log leaves out.
+    pub fn is_ptrace(&self) -> bool {
+        *self == CallPath::Ptrace
+    }
 }
 
 /// Call-specific facts; every field is optional so the log stays compact.

@@ -20,10 +20,12 @@ pub use call::{
     is_transfer, is_unseen, receives, sends,
 };
 pub use errno::{errno_name, errno_number};
-pub use event::{ChannelKind, Detail, Endpoint, Event};
+pub use event::{CallPath, ChannelKind, Detail, Endpoint, Event};
 pub use exploration::{Class, Exploration, Params, Probe, Sweep};
 pub use fault::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError, planned_errno};
-pub use run::{Counts, EndReason, Manifest, Recorder, RunStatus, Target, Unseen, Verdict};
+pub use run::{
+    Counts, EndReason, FastPathUse, Manifest, Recorder, RunStatus, Target, Unseen, Verdict,
+};
 pub use search::{Bug, Confirmed, FaultKind, Search, SearchParams};
 
 /// Version of the event-log and manifest schema written by this build.

@@ -157,6 +157,10 @@ pub struct Manifest {
     /// is partial, and the run says so.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unseen: Vec<Unseen>,
+    /// Whether the run could record calls in process (DESIGN.md "Fast
+    /// path"), and which processes did. Reruns inherit `enabled`.
+    #[serde(default)]
+    pub fast_path: FastPathUse,
 }
 
 /// A process that did I/O the tracer could not see.
@@ -170,6 +174,39 @@ pub struct Unseen {
     pub count: u64,
 }
 
+/// The fast path of one run (docs/FASTPATH.md). A manifest written before
+/// the fast path existed loads as enabled, used by no process.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FastPathUse {
+    /// False when the run was recorded with `--no-fast-path`: every call
+    /// stopped under ptrace. Reruns of the run record the same way.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Why no process could use it although it was enabled (the preload
+    /// library was not found next to `bop`), in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// Logical names of the processes with at least one call recorded on
+    /// the fast path; every other process was traced under ptrace only
+    /// (static and Go programs, `--no-fast-path`, calls a fault could act on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<String>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+impl Default for FastPathUse {
+    fn default() -> FastPathUse {
+        FastPathUse {
+            enabled: true,
+            unavailable: None,
+            processes: Vec::new(),
+        }
+    }
+}
+
 /// The recorder of a run: a pid alone can be reused, its start time with it
 /// names one process.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,4 +215,22 @@ pub struct Recorder {
     pub pid: u32,
     /// Its start time, in clock ticks since boot (`/proc/PID/stat` field 22).
     pub start_ticks: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_from_before_the_fast_path_loads_as_enabled() {
+        let m: Manifest = serde_json::from_value(serde_json::json!({
+            "schema": 1, "id": "p", "target": {"type": "command", "argv": ["x"], "cwd": "/"},
+            "command": "x", "started_ms": 0, "status": "done", "verdict": "unknown"
+        }))
+        .expect("manifest");
+        assert_eq!(m.fast_path, FastPathUse::default());
+        assert!(m.fast_path.enabled);
+        let off: FastPathUse = serde_json::from_str(r#"{"enabled":false}"#).expect("off");
+        assert!(!off.enabled && off.processes.is_empty());
+    }
 }

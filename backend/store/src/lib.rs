@@ -569,6 +569,7 @@ mod tests {
             recorder: None,
             ports: Default::default(),
             unseen: Vec::new(),
+            fast_path: Default::default(),
         }
     }
 

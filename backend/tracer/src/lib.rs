@@ -24,7 +24,10 @@
 //!   sock_diag);
 //! * `ptrace`: the only caller of ptrace(2) and waitpid(2), raw wait
 //!   statuses decoded once into `Stop`;
-//! * `seccomp`: the filter that stops tracees only at traced calls;
+//! * `seccomp`: the filter that stops tracees only at traced calls (and
+//!   lets the fast path's calls through);
+//! * `fast`: the fast path's shared memory (`ring`, its layout, is shared
+//!   with the preload library), drained into events by `session::drain`;
 //! * `spawn`: forking a root tracee; `wake`: interrupting the loop;
 //!   `error`: [`TraceError`].
 //!
@@ -59,9 +62,14 @@
 mod channel;
 mod decode;
 mod error;
+mod fast;
 mod fds;
 mod memory;
 mod ptrace;
+// The layout shared with the preload library (backend/preload), compiled
+// into both crates from one file.
+#[path = "../../preload/src/ring.rs"]
+mod ring;
 mod seccomp;
 mod session;
 mod spawn;
@@ -116,6 +124,10 @@ pub struct TraceConfig {
     pub capture_bytes: usize,
     /// The faults to inject, already translated (None: a plain run).
     pub injector: Option<bop_injector::Injector>,
+    /// Preload the fast path library into dynamically linked targets so
+    /// their hot data calls are recorded in process (docs/FASTPATH.md).
+    /// False: every call stops under ptrace (`--no-fast-path`).
+    pub fast_path: bool,
 }
 
 /// How a process ended.
@@ -148,6 +160,8 @@ pub struct Summary {
     pub threads: u64,
     /// What each planned fault did.
     pub faults: Vec<bop_injector::FaultRecord>,
+    /// Why the fast path was asked for but could not be used at all.
+    pub fast_path_unavailable: Option<String>,
 }
 
 enum Control {

@@ -8,10 +8,12 @@
 //! * `faults`: what the fault injector does at an entry, and held threads;
 //! * `tasks`: processes and threads coming and going (fork/clone/exec
 //!   events, signal stops, exits), and signalling a tree;
-//! * `unaccepted`: unix stream connects kept until the server accepts.
+//! * `unaccepted`: unix stream connects kept until the server accepts;
+//! * `drain`: the fast path's records, written as events.
 //!
 //! Every report about a thread first goes through [`Session::before_stop`].
 
+mod drain;
 mod entry;
 mod exit;
 mod faults;
@@ -25,6 +27,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Instant;
 
 use super::error::TraceeContext;
+use super::fast::{self, FastPath};
 use super::fds::Fds;
 use super::ptrace::{self, Errno, Resume, Signal, Stop, Stopped};
 use super::seccomp::Filter;
@@ -58,6 +61,59 @@ pub(super) struct Session {
     seq: u64,
     processes: HashSet<i32>,
     threads: HashSet<i32>,
+    /// The fast path's shared memory, when the run uses it.
+    fast: Option<FastPath>,
+    /// Why the fast path was asked for and is not used.
+    fast_unavailable: Option<String>,
+    /// Wakes the loop while the fast path is on, so rings are drained
+    /// even when no tracee stops.
+    _ticker: Option<Ticker>,
+}
+
+/// How often every ring is drained when nothing stops.
+const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A thread waking the loop every [`DRAIN_EVERY`] until dropped.
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Ticker {
+    fn start(waker: Arc<Waker>) -> Ticker {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = stop.clone();
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(DRAIN_EVERY);
+                waker.wake();
+            }
+        });
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The fast path for a run, or why it is off (`None` reason: turned off
+/// on purpose, nothing to say). A fault plan turns it off for the whole
+/// run: every call of a faulty run stops where the injector can act.
+fn fast_path(config: &TraceConfig, epoch_ns: u64) -> (Option<FastPath>, Option<String>) {
+    if !config.fast_path || config.injector.is_some() {
+        return (None, None);
+    }
+    let made =
+        fast::find_library().and_then(|lib| FastPath::create(lib, config.capture_bytes, epoch_ns));
+    match made {
+        Ok(f) => (Some(f), None),
+        Err(why) => {
+            eprintln!("bop: fast path unavailable ({why}); tracing every call under ptrace");
+            (None, Some(why))
+        }
+    }
 }
 
 impl Session {
@@ -68,10 +124,13 @@ impl Session {
         waker: Arc<Waker>,
         exits: Arc<Exits>,
     ) -> Result<Session, TraceError> {
-        let filter = Filter::new()
+        let start = Instant::now();
+        let (fast, fast_unavailable) = fast_path(&config, fast::monotonic_ns());
+        let filter = Filter::new(fast.is_some())
             .map_err(|e| TraceError::Setup(format!("cannot build the seccomp filter: {e}")))?;
+        let ticker = fast.as_ref().map(|_| Ticker::start(waker.clone()));
         Ok(Session {
-            start: Instant::now(),
+            start,
             config,
             writer,
             control,
@@ -89,6 +148,9 @@ impl Session {
             seq: 0,
             processes: HashSet::new(),
             threads: HashSet::new(),
+            fast,
+            fast_unavailable,
+            _ticker: ticker,
         })
     }
 
@@ -118,13 +180,19 @@ impl Session {
                 .as_ref()
                 .map(|i| i.records())
                 .unwrap_or_default(),
+            fast_path_unavailable: self.fast_unavailable.clone(),
         })
     }
 
     fn run_loop(&mut self) -> Result<(), TraceError> {
+        let mut drained = Instant::now();
         loop {
             self.waker.acknowledge();
             self.drain_control()?;
+            if self.fast.is_some() && drained.elapsed() >= DRAIN_EVERY {
+                self.drain_all()?;
+                drained = Instant::now();
+            }
             self.release_due()?;
             self.release_unaccepted(Some(Instant::now()))?;
             if self.tasks.is_empty() && self.early.is_empty() {
@@ -206,13 +274,14 @@ impl Session {
     /// The first thing done for every report about thread `tid` (each
     /// ptrace stop, and its exit), before the report itself is handled.
     ///
-    /// Nothing yet. This is where the fast path (DESIGN.md "Fast path")
-    /// drains the thread's ring of calls its preloaded library recorded in
-    /// process: they all happened before this stop, so writing them first
-    /// keeps the thread's program order exact.
+    /// The fast path (DESIGN.md "Fast path"): the rings of the thread's
+    /// process are drained (`drain`). Its calls there all happened before
+    /// this stop, so writing them first keeps its program order exact.
     fn before_stop(&mut self, tid: i32) -> Result<(), TraceError> {
-        let _ = tid;
-        Ok(())
+        match self.tgid_of(tid) {
+            Some(tgid) => self.drain_process(tgid),
+            None => Ok(()),
+        }
     }
 
     /// Resumes a tracee: to its syscall-exit stop if its current call is

@@ -45,7 +45,7 @@ fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 impl Prepared {
-    fn of(spec: &SpawnSpec) -> Result<Prepared, TraceError> {
+    fn of(spec: &SpawnSpec, extra_env: &[(String, String)]) -> Result<Prepared, TraceError> {
         let command = spec
             .argv
             .first()
@@ -57,7 +57,7 @@ impl Prepared {
             .map(|a| cstr(a))
             .collect::<Result<_, _>>()?;
         let mut env: Vec<(String, String)> = std::env::vars().collect();
-        for (k, v) in &spec.env {
+        for (k, v) in spec.env.iter().chain(extra_env) {
             env.retain(|(k2, _)| k2 != k);
             env.push((k.clone(), v.clone()));
         }
@@ -88,8 +88,13 @@ impl Prepared {
 
 /// Forks and execs `spec`; returns the child pid. The child is stopped
 /// (SIGSTOP) when this returns; the caller waits for that stop.
-pub(super) fn fork_traced(spec: &SpawnSpec, filter: &Filter) -> Result<Pid, TraceError> {
-    let p = Prepared::of(spec)?;
+/// `extra_env` (the fast path's) is set over the spec's environment.
+pub(super) fn fork_traced(
+    spec: &SpawnSpec,
+    filter: &Filter,
+    extra_env: &[(String, String)],
+) -> Result<Pid, TraceError> {
+    let p = Prepared::of(spec, extra_env)?;
     // SAFETY: the child only runs `child`, which calls async-signal-safe
     // functions on memory prepared above, then execs or _exits.
     match unsafe { fork() }.map_err(|e| TraceError::Setup(format!("fork failed: {e}")))? {

@@ -33,6 +33,9 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
     for u in g.unseen() {
         let _ = writeln!(out, "{}", unseen_line(&u));
     }
+    if let Some(line) = fast_path_line(manifest) {
+        let _ = writeln!(out, "{line}");
+    }
     // Each process's events in recording order, bucketed in one pass.
     let mut by_process: Vec<Vec<usize>> = vec![Vec::new(); g.processes().len()];
     for &i in g.seq_order() {
@@ -66,6 +69,21 @@ pub fn unseen_line(u: &bop_model::Unseen) -> String {
         u.count,
         u.calls.join(", ")
     )
+}
+
+/// How the run used the fast path, when it is worth a line: off, not
+/// available, or the processes that used it (nothing when none did).
+fn fast_path_line(manifest: &Manifest) -> Option<String> {
+    let fp = &manifest.fast_path;
+    if !fp.enabled {
+        Some("fast path: off (--no-fast-path)".into())
+    } else if let Some(why) = &fp.unavailable {
+        Some(format!("fast path: unavailable ({why})"))
+    } else if !fp.processes.is_empty() {
+        Some(format!("fast path: used by {}", fp.processes.join(", ")))
+    } else {
+        None
+    }
 }
 
 /// `\nclient (pid 41, exe client, exit 0)`.

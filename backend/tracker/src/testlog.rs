@@ -245,5 +245,6 @@ pub(crate) fn manifest(id: &str) -> Manifest {
         recorder: None,
         ports: Default::default(),
         unseen: Vec::new(),
+        fast_path: Default::default(),
     }
 }

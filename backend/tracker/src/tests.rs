@@ -712,3 +712,41 @@ fn fixture_export_and_timeline_snapshots() {
     insta::assert_json_snapshot!("kv_set_export", graph_json(&m, &events));
     insta::assert_snapshot!("kv_set_timeline", super::show::timeline(&m, &events));
 }
+
+/// Two threads write one pipe on the fast path, whose calls reach the log
+/// when each thread's ring is drained: the later-drained write entered
+/// first, and the bytes are matched in the order they entered the kernel.
+#[test]
+fn fast_path_writes_of_two_threads_on_one_pipe_match_in_entry_order() {
+    let mut l = Log::default();
+    let p = pipe(9);
+    l.push(ev(1, 1, "start").node("w"));
+    l.push(ev(1, 1, "pipe2").fds(&[3, 4], [p.clone(), p.clone()]));
+    l.push(ev(1, 1, "clone").child(2));
+    l.push(ev(1, 2, "start").child(1).thread());
+    let fast = |mut e: Event, start_ns: u64| {
+        e.path = bop_model::CallPath::Fast;
+        e.start_ns = start_ns;
+        e.end_ns = Some(start_ns + 100);
+        e
+    };
+    // Thread 1's write (5 bytes) entered at 20 µs, thread 2's (3) at 10 µs.
+    let a = l.push(ev(1, 1, "write").fd(4).ep(p.clone()).bytes(5));
+    l.events[a] = fast(l.events[a].clone(), 20_000);
+    let b = l.push(ev(1, 2, "write").fd(4).ep(p.clone()).bytes(3));
+    l.events[b] = fast(l.events[b].clone(), 10_000);
+    let r1 = l.push(ev(1, 1, "read").fd(3).ep(p.clone()).bytes(3));
+    let r2 = l.push(ev(1, 1, "read").fd(3).ep(p.clone()).bytes(5));
+    let g = CausalGraph::build(&l.events);
+    assert_eq!(edges(&g, EdgeKind::Message), vec![(a, r2), (b, r1)]);
+    // On the ptrace path the recording order is the kernel's: kept as is.
+    let mut slow = l.events.clone();
+    for e in &mut slow {
+        e.path = bop_model::CallPath::Ptrace;
+    }
+    let g = CausalGraph::build(&slow);
+    assert_eq!(
+        edges(&g, EdgeKind::Message),
+        vec![(a, r1), (a, r2), (b, r2)]
+    );
+}

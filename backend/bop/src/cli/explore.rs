@@ -50,6 +50,11 @@ pub(super) struct ExploreArgs {
     /// Runs at once (default: number of cores).
     #[arg(long)]
     parallel: Option<usize>,
+    /// Record the baseline of a scenario file with every call under
+    /// ptrace (its reruns inherit that); a recorded run's reruns always
+    /// record the way the run was.
+    #[arg(long)]
+    no_fast_path: bool,
 }
 
 /// The fault a sweep puts on each message in turn.
@@ -103,7 +108,12 @@ pub(super) fn run(args: ExploreArgs) -> Result<ExitCode> {
     let bop = std::env::current_exe().context("cannot find the bop executable")?;
     let stop = crate::runner::interrupt_flag();
     let base_id = format!("{id}-base");
-    let baseline = Baseline::of_run_or_scenario(&store, &args.run_or_scenario, base_id.clone())?;
+    let baseline = Baseline::of_run_or_scenario(
+        &store,
+        &args.run_or_scenario,
+        base_id.clone(),
+        !args.no_fast_path,
+    )?;
     if matches!(baseline, Baseline::Record { .. }) {
         say!("bop: recording the baseline {base_id}");
     }

@@ -34,6 +34,10 @@ pub(super) struct RerunArgs {
     /// Do not copy the target's output to the terminal.
     #[arg(long, short)]
     quiet: bool,
+    /// Stop every call under ptrace even if RUN used the fast path (a
+    /// rerun otherwise records the way RUN was recorded).
+    #[arg(long)]
+    no_fast_path: bool,
 }
 
 /// The faults of a rerun: a plan file, plus one flag per fault.
@@ -68,6 +72,7 @@ pub(super) fn run(args: RerunArgs) -> Result<ExitCode> {
         spec.timeout = Some(t);
     }
     spec.passthrough = !args.quiet;
+    spec.fast_path &= !args.no_fast_path;
     let faulty = FaultyRun {
         spec,
         id: args.id,

@@ -38,6 +38,10 @@ pub(super) struct RunArgs {
     /// is resolved against a baseline run recorded first (ID-base).
     #[arg(long)]
     faults: Option<PathBuf>,
+    /// Stop every call under ptrace: no in-process recording (the fast
+    /// path, docs/FASTPATH.md). Reruns of the run do the same.
+    #[arg(long)]
+    no_fast_path: bool,
     /// The command and its arguments (after `--`), or one scenario file.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -50,6 +54,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
         timeout,
         capture_bytes: args.capture_bytes,
         passthrough: !args.quiet,
+        fast_path: !args.no_fast_path,
         ..RunSpec::from_command_line(&args.command)?
     };
     let plan = args

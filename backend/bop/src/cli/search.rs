@@ -50,6 +50,11 @@ pub(super) struct SearchArgs {
     /// Print the search as one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Record the baseline of a scenario file with every call under
+    /// ptrace (its reruns inherit that); a recorded run's reruns always
+    /// record the way the run was.
+    #[arg(long)]
+    no_fast_path: bool,
 }
 
 /// List the stored searches, newest first.
@@ -88,7 +93,8 @@ pub(super) fn run(a: SearchArgs) -> Result<ExitCode> {
     }
     let bop = std::env::current_exe().context("cannot find the bop executable")?;
     let base_id = format!("{id}-base");
-    let baseline = Baseline::of_run_or_scenario(&store, &a.run_or_scenario, base_id.clone())?;
+    let baseline =
+        Baseline::of_run_or_scenario(&store, &a.run_or_scenario, base_id.clone(), !a.no_fast_path)?;
     if matches!(baseline, Baseline::Record { .. }) {
         say!("bop: recording the baseline {base_id}");
     }

@@ -60,7 +60,7 @@ pub(super) fn record_scenario(
         .file_name()
         .map_or(file.clone(), |f| f.to_string_lossy().into_owned());
     let command = format!("scenario {name}");
-    let mut manifest = new_manifest(&dir, target, command, run, spec.capture_bytes);
+    let mut manifest = new_manifest(&dir, target, command, run, spec);
     manifest.ports = plan.ports.clone();
     dir.write_manifest(&manifest)?;
     let timeout = spec

@@ -203,7 +203,7 @@ impl Session {
 
     /// The channel end `fd` refers to; `None` for anything else (the call
     /// is then not recorded).
-    fn channel(&mut self, tgid: i32, tid: i32, fd: i32) -> Option<Endpoint> {
+    pub(super) fn channel(&mut self, tgid: i32, tid: i32, fd: i32) -> Option<Endpoint> {
         match self.fds.target(tgid, tid, fd) {
             FdTarget::Channel(ep) => Some(ep),
             _ => None,

@@ -111,6 +111,28 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Before the fast path's calls of thread `tid` (the first entered at
+    /// `at_ns`) are written: a stashed call whose handler has returned was
+    /// not restarted (the program made other calls), so it saw EINTR.
+    pub(super) fn settle_before(&mut self, tid: i32, at_ns: u64) -> Result<(), TraceError> {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return Ok(());
+        };
+        if !task.restarting.as_ref().is_some_and(|r| r.handler_returned) {
+            return Ok(());
+        }
+        let (tgid, stashed) = (task.tgid, task.restarting.take());
+        match stashed {
+            Some(s) if s.call.record => {
+                let eintr = Some(-i64::from(libc::EINTR));
+                self.emit_finished(s.call, tgid, tid, eintr, Some(at_ns))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

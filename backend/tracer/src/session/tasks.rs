@@ -51,7 +51,16 @@ impl Task {
 impl Session {
     /// Forks and traces a root process; returns its pid.
     pub(super) fn spawn_root(&mut self, spec: &SpawnSpec) -> Result<i32, TraceError> {
-        let pid = super::super::spawn::fork_traced(spec, &self.filter)?;
+        let env = self.fast.as_ref().map(|f| {
+            let current = spec
+                .env
+                .iter()
+                .find(|(k, _)| k == "LD_PRELOAD")
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var("LD_PRELOAD").ok());
+            f.env(current.as_deref())
+        });
+        let pid = super::super::spawn::fork_traced(spec, &self.filter, &env.unwrap_or_default())?;
         let raw = pid.as_raw();
         match ptrace::wait_for(pid).tracee("waitpid", raw)? {
             Stop::Signal { tracee, .. } => {
@@ -128,7 +137,16 @@ impl Session {
                 t.expect_initial_stop = false;
                 self.resume(tracee, None)
             }
-            Some(_) => self.resume(tracee, Some(signal)),
+            Some(t) => {
+                // A signal delivered after the handler of an interrupted
+                // call returned, before the call was restarted, runs
+                // another handler first: its calls are not the program
+                // going on past an EINTR (an interval timer does this).
+                if let Some(stashed) = t.restarting.as_mut() {
+                    stashed.handler_returned = false;
+                }
+                self.resume(tracee, Some(signal))
+            }
         }
     }
 
@@ -173,10 +191,14 @@ impl Session {
     pub(super) fn exec(&mut self, tracee: Stopped, former: Pid) -> Result<(), TraceError> {
         let tid = tracee.pid().as_raw();
         let former = former.as_raw();
+        let tgid = self.tgid_of(tid).or(self.tgid_of(former)).unwrap_or(tid);
+        // The old image's rings are done with (the new image claims new
+        // ones); nothing of the old image runs any more.
+        self.drain_thread(tgid, former, true)?;
         if former != tid {
+            self.drain_thread(tgid, tid, true)?;
             self.exec_by_non_leader(former, tid)?;
         }
-        let tgid = self.tgid_of(tid).unwrap_or(tid);
         self.fds.exec(tgid);
         let exe = std::fs::read_link(format!("/proc/{tid}/exe"))
             .ok()
@@ -257,6 +279,11 @@ impl Session {
     /// a root, its exit status for waiters.
     pub(super) fn task_ended(&mut self, tid: i32, exit: Option<Exit>) -> Result<(), TraceError> {
         self.early.remove(&tid);
+        let Some(tgid) = self.tgid_of(tid) else {
+            return Ok(());
+        };
+        // Its last in-process calls, one it died in included, come first.
+        self.drain_thread(tgid, tid, true)?;
         let Some(task) = self.tasks.remove(&tid) else {
             return Ok(());
         };

@@ -8,7 +8,7 @@ use super::discover::Scan;
 use super::naming::OnChannel;
 use super::{Channel, Message, moved, ok, parts};
 use crate::{is_dropped, receives, sends};
-use bop_model::{ChannelKind, Event};
+use bop_model::{CallPath, ChannelKind, Event};
 
 /// How far ahead a datagram receive looks for a datagram of its size.
 const DATAGRAM_LOOKAHEAD: usize = 64;
@@ -60,7 +60,8 @@ pub(super) fn match_messages(
                     .iter()
                     .copied()
                     .filter(|&i| is(&events[i]) && ok(&events[i]) && moved(&events[i]) > 0)
-                    .collect()
+                    .collect::<Vec<usize>>()
+                    .pipe_in_kernel_order(events)
             };
             let (sent, recvd) = (data(d, sends), data(reader, receives));
             let dir = Direction {
@@ -84,6 +85,32 @@ pub(super) fn match_messages(
         }
     }
     messages
+}
+
+/// The order in which a side's calls reached the kernel, as far as the
+/// log can tell. Within one thread, recording order is program order. The
+/// calls of several threads on one side (threads or processes sharing an
+/// fd) are in recording order too, which on the ptrace path is the order
+/// of their stops; the fast path (docs/FASTPATH.md) writes a thread's calls
+/// when its ring is drained, which can be long after, so when the fast
+/// path recorded any of them they are ordered by entry time instead (both
+/// paths timestamp entry before the kernel acts, and in-process times are
+/// exact). Never reorders one thread's calls: entry times grow with
+/// program order.
+trait KernelOrder {
+    fn pipe_in_kernel_order(self, events: &[Event]) -> Self;
+}
+
+impl KernelOrder for Vec<usize> {
+    fn pipe_in_kernel_order(mut self, events: &[Event]) -> Vec<usize> {
+        let first = self.first().map(|&i| events[i].tid);
+        let shared = self.iter().any(|&i| Some(events[i].tid) != first);
+        let fast = self.iter().any(|&i| events[i].path == CallPath::Fast);
+        if shared && fast {
+            self.sort_by_key(|&i| (events[i].start_ns, events[i].seq));
+        }
+        self
+    }
 }
 
 /// Byte ranges: each kept (not dropped) send occupies [a, b) of the

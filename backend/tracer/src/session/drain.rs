@@ -1,0 +1,127 @@
+//! The fast path's records become events (docs/FASTPATH.md): at every
+//! report about a thread, the rings of its whole process are drained first
+//! (its threads share the fd table, and close/dup/exec always stop, so each
+//! fd still means what it meant in the call); every ring is drained on a
+//! timer tick, and a thread's ring once more when it ends (a call it died
+//! in becomes an event that never returned, as on the ptrace path).
+//!
+//! A drained call becomes the event the ptrace path would have written for
+//! it: same call name, fd, channel end, result, bytes, peek flag and
+//! captured bytes, with `path: fast`. An fd that is not a channel (a file)
+//! is not recorded, as on the ptrace path.
+
+use std::fmt::Write as _;
+
+use super::super::TraceError;
+use super::super::fast::FastCall;
+use super::super::syscall;
+use super::Session;
+use bop_model::{CallPath, Event};
+
+impl Session {
+    /// Drains the rings of every traced thread of process `tgid`.
+    pub(super) fn drain_process(&mut self, tgid: i32) -> Result<(), TraceError> {
+        if self.fast.is_none() {
+            return Ok(());
+        }
+        let mut tids: Vec<i32> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.tgid == tgid)
+            .map(|(tid, _)| *tid)
+            .collect();
+        tids.sort_unstable();
+        for tid in tids {
+            self.drain_thread(tgid, tid, false)?;
+        }
+        Ok(())
+    }
+
+    /// Drains every ring (the periodic tick).
+    pub(super) fn drain_all(&mut self) -> Result<(), TraceError> {
+        let Some(fast) = self.fast.as_mut() else {
+            return Ok(());
+        };
+        for tid in fast.threads() {
+            if let Some(tgid) = self.tgid_of(tid) {
+                self.drain_thread(tgid, tid, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the calls in thread `tid`'s ring as events; `dead`: the
+    /// thread has ended (or exec replaced its image), so its ring is
+    /// drained to the end and freed.
+    pub(super) fn drain_thread(
+        &mut self,
+        tgid: i32,
+        tid: i32,
+        dead: bool,
+    ) -> Result<(), TraceError> {
+        let Some(fast) = self.fast.as_mut() else {
+            return Ok(());
+        };
+        let calls = fast.drain(tid, dead);
+        if dead {
+            fast.release(tid);
+        }
+        if let Some(first) = calls.first() {
+            // A call a signal interrupted before these came: the program
+            // saw EINTR and went on (see `restart`).
+            self.settle_before(tid, first.start_ns)?;
+        }
+        for call in calls {
+            if let Some(ev) = self.fast_event(tgid, tid, call) {
+                self.emit(ev)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The event of one drained call; `None` when its fd is no channel.
+    fn fast_event(&mut self, tgid: i32, tid: i32, c: FastCall) -> Option<Event> {
+        let call = syscall::lookup(c.nr)?;
+        let endpoint = self.channel(tgid, tid, c.fd)?;
+        let ok = c.ret.filter(|r| *r >= 0);
+        let mut ev = Event {
+            pid: tgid,
+            tid,
+            call: call.name.into(),
+            fd: Some(c.fd),
+            ret: c.ret,
+            errno: c
+                .ret
+                .filter(|r| (-4095..0).contains(r))
+                .map(|r| bop_model::errno_name(-r as i32)),
+            start_ns: c.start_ns,
+            end_ns: c.end_ns,
+            endpoint: Some(endpoint),
+            path: CallPath::Fast,
+            ..Event::default()
+        };
+        if let Some(n) = ok {
+            let recv = c.nr == libc::SYS_recvfrom as u64;
+            ev.detail.peek = recv && c.flags & libc::MSG_PEEK as u32 != 0;
+            // An unbound datagram socket is bound by its first send.
+            if ev
+                .endpoint
+                .as_ref()
+                .is_some_and(|ep| ep.local.ends_with(":0"))
+            {
+                if let Some(ep) = self.fds.refreshed(tgid, tid, c.fd) {
+                    ev.endpoint = Some(ep);
+                }
+            }
+            ev.bytes = Some(n as u64);
+            if !c.data.is_empty() {
+                let mut hex = String::with_capacity(c.data.len() * 2);
+                for b in &c.data {
+                    let _ = write!(hex, "{b:02x}");
+                }
+                ev.data = Some(hex);
+            }
+        }
+        Some(ev)
+    }
+}
