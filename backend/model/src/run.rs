@@ -163,6 +163,42 @@ pub struct Manifest {
     pub fast_path: FastPathUse,
 }
 
+impl Manifest {
+    /// A run just started: running, not judged, nothing recorded. Every
+    /// other field starts empty, so code and tests that make manifests
+    /// name only what they set, and a new field touches none of them.
+    pub fn new(
+        id: impl Into<String>,
+        target: Target,
+        command: impl Into<String>,
+        started_ms: u64,
+    ) -> Manifest {
+        Manifest {
+            schema: crate::EVENT_SCHEMA,
+            id: id.into(),
+            target,
+            command: command.into(),
+            started_ms,
+            ended_ms: None,
+            status: RunStatus::Running,
+            ended_by: None,
+            exit_status: None,
+            verdict: Verdict::Unknown,
+            trace_class: None,
+            parent: None,
+            faults: Vec::new(),
+            counts: Counts::default(),
+            capture_bytes: 0,
+            error: None,
+            reason: None,
+            recorder: None,
+            ports: Default::default(),
+            unseen: Vec::new(),
+            fast_path: FastPathUse::default(),
+        }
+    }
+}
+
 /// A process that did I/O the tracer could not see.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Unseen {

@@ -125,31 +125,22 @@ fn build<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bop_model::{Counts, EVENT_SCHEMA, Target};
+    use bop_model::Target;
 
     fn run(id: &str, parent: Option<&str>, started_ms: u64, verdict: Verdict) -> Manifest {
         Manifest {
-            schema: EVENT_SCHEMA,
-            id: id.into(),
-            target: Target::Command {
-                argv: vec!["true".into()],
-                cwd: "/".into(),
-            },
-            command: "true".into(),
-            started_ms,
-            ended_ms: None,
             status: RunStatus::Done,
-            ended_by: None,
-            exit_status: None,
             verdict,
-            trace_class: None,
             parent: parent.map(str::to_string),
-            faults: vec![],
-            counts: Counts::default(),
-            capture_bytes: 0,
-            error: None,
-            reason: None,
-            recorder: None,
+            ..Manifest::new(
+                id,
+                Target::Command {
+                    argv: vec!["true".into()],
+                    cwd: "/".into(),
+                },
+                "true",
+                started_ms,
+            )
         }
     }
 

@@ -31,6 +31,9 @@ struct Prepared {
     stdin_fd: i32,
     out_fd: i32,
     err_fd: i32,
+    /// bop's pid, to tell in the child whether bop died before the
+    /// death signal was armed.
+    parent: libc::pid_t,
 }
 
 fn cstr(s: &str) -> Result<CString, TraceError> {
@@ -82,6 +85,7 @@ impl Prepared {
             stdin_fd,
             out_fd: spec.stdout.as_raw_fd(),
             err_fd: spec.stderr.as_raw_fd(),
+            parent: std::process::id() as libc::pid_t,
         })
     }
 }
@@ -126,6 +130,11 @@ fn child(p: &Prepared, filter: &Filter) -> ! {
         libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
         // Die with bop even before the tracer has set EXITKILL.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // A bop killed between the fork and the prctl sends no signal:
+        // the child was reparented already, and must not stop forever.
+        if libc::getppid() != p.parent {
+            libc::_exit(126);
+        }
         if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
             libc::_exit(126);
         }

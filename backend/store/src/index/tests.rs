@@ -82,27 +82,19 @@ fn setup(events: &[Event]) -> (tempfile::TempDir, RunDir, Manifest, Export) {
         w.append(e).expect("append");
     }
     let manifest = Manifest {
-        schema: bop_model::EVENT_SCHEMA,
-        id: "r".into(),
-        target: bop_model::Target::Command {
-            argv: vec!["pingpong".into()],
-            cwd: "/".into(),
-        },
-        command: "pingpong".into(),
-        started_ms: 0,
         ended_ms: Some(1),
         status: bop_model::RunStatus::Done,
-        ended_by: None,
         exit_status: Some(0),
         verdict: bop_model::Verdict::Pass,
-        trace_class: None,
-        parent: None,
-        faults: vec![],
-        counts: bop_model::Counts::default(),
-        capture_bytes: 0,
-        error: None,
-        reason: None,
-        recorder: None,
+        ..Manifest::new(
+            "r",
+            bop_model::Target::Command {
+                argv: vec!["pingpong".into()],
+                cwd: "/".into(),
+            },
+            "pingpong",
+            0,
+        )
     };
     run.write_manifest(&manifest).expect("manifest");
     let export = Export::from_graph(&manifest, &CausalGraph::build(events));
