@@ -11,6 +11,7 @@
 //! The search is stored as `STORE/searches/ID.json`, plans beside it.
 
 mod candidates;
+mod flips;
 mod hitting;
 mod minimise;
 
@@ -346,14 +347,12 @@ fn judge(
         return Ok(());
     }
     let p = s.search.params.clone();
-    let results = s.rerun(&vec![plan.plan_of(&set); p.confirm])?;
+    let baseline_rate = s.search.baseline_failures as f64 / s.search.baselines.len().max(1) as f64;
+    let reruns = flips::reruns(p.confirm, baseline_rate);
+    let results = s.rerun(&vec![plan.plan_of(&set); reruns])?;
     let failed = results.iter().flatten().filter(|m| plan.counts(m)).count();
     let of = results.iter().flatten().count();
-    let baseline_rate = s.search.baseline_failures as f64 / s.search.baselines.len().max(1) as f64;
-    let confirmed = of > 0
-        && failed >= (2 * p.confirm).div_ceil(3)
-        && failed as f64 / of as f64 > baseline_rate;
-    if !confirmed {
+    if !flips::is_flip(failed, of, baseline_rate) {
         (s.progress)(&format!(
             "not confirmed: {} failed {failed} of {of} reruns",
             describe(&plan.plan_of(&set))
