@@ -685,7 +685,6 @@ fn fastpath_fork_exec() {
 }
 
 #[test]
-#[ignore = "fast-path bug (fastpath2 adc91a8): a node's last calls before the client ends (the echo of the third message) are missing, lost at teardown"]
 fn echo_scenario_equivalent() {
     let dir = tempfile::tempdir().unwrap();
     equivalent("echo scenario", &echo_scenario(dir.path()), &[]);
