@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use bop_model::{Counts, EVENT_SCHEMA, Manifest, RunStatus, Target, Verdict};
+use bop_model::{Manifest, RunStatus, Target, Verdict};
 use bop_server::{AppState, MAX_QUEUED, RerunConfig, app};
 use bop_store::Store;
 use nix::sys::signal::{Signal, kill};
@@ -28,30 +28,19 @@ const PLAN: &str = r#"{"faults":[{"kind":"error","call":"connect","errno":"ECONN
 
 fn run_manifest(id: &str, command: &str) -> Manifest {
     Manifest {
-        schema: EVENT_SCHEMA,
-        id: id.into(),
-        target: Target::Command {
-            argv: vec!["true".into()],
-            cwd: "/".into(),
-        },
-        command: command.into(),
-        started_ms: 1_764_000_000_000,
         ended_ms: Some(1_764_000_000_100),
         status: RunStatus::Done,
-        ended_by: None,
         exit_status: Some(0),
         verdict: Verdict::Pass,
-        trace_class: None,
-        parent: None,
-        faults: vec![],
-        counts: Counts::default(),
-        capture_bytes: 0,
-        error: None,
-        reason: None,
-        recorder: None,
-        ports: Default::default(),
-        unseen: Vec::new(),
-        fast_path: Default::default(),
+        ..Manifest::new(
+            id,
+            Target::Command {
+                argv: vec!["true".into()],
+                cwd: "/".into(),
+            },
+            command,
+            1_764_000_000_000,
+        )
     }
 }
 
