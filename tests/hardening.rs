@@ -5,10 +5,10 @@
 //! written with the store API; stalled clients and signals go through the
 //! real `bop serve` on a real socket, with the real `bop rerun`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,6 +21,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 use tower::ServiceExt;
+
+use crate::common::Served;
 
 const HOST: &str = "127.0.0.1:7979";
 /// A plan that names nothing, so it is valid against any parent.
@@ -577,35 +579,8 @@ async fn a_full_disk_leaves_no_plan_file() {
     assert_eq!(list["reruns"], serde_json::json!([]));
 }
 
-/// A real `bop serve` on a free port, killed when dropped.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
+/// Requests this file makes of a [`Served`] server.
 impl Served {
-    fn start(store: &Path) -> Served {
-        let mut child = Command::new(crate::common::bop_exe())
-            .args(["serve", "--addr", "127.0.0.1:0", "--store"])
-            .arg(store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("bop serve: listening on http://")
-            .and_then(|a| a.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Served { child, addr }
-    }
-
     /// One request on its own connection: (status, JSON body).
     fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let mut s = TcpStream::connect(self.addr).unwrap();
@@ -642,13 +617,6 @@ impl Served {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
