@@ -273,6 +273,21 @@ impl Drop for SmallDisk {
     }
 }
 
+/// The id of the first message of `graph` (a `bop export`) sent towards
+/// the connecting end (`reverse`: a reply or greeting) or away from it,
+/// the locator a fault plan names it by.
+pub fn message_id(graph: &serde_json::Value, reverse: bool) -> String {
+    graph["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reverse"] == reverse)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// A real `bop serve` on a free port, killed when dropped. Tests add the
 /// requests they need in their own `impl Served` blocks.
 pub struct Served {
