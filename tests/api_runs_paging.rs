@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bop_model::{Counts, EVENT_SCHEMA, Exploration, Manifest, RunStatus, Search, Target, Verdict};
+use bop_model::{Counts, Exploration, Manifest, RunStatus, Search, Target, Verdict};
 use bop_server::{AppState, RerunConfig, app};
 use bop_store::Store;
 use serde_json::{Value, json};
@@ -41,17 +41,8 @@ fn manifest(
         })
         .unwrap_or_default();
     Manifest {
-        schema: EVENT_SCHEMA,
-        id: id.into(),
-        target: Target::Command {
-            argv: vec!["kvd".into()],
-            cwd: "/".into(),
-        },
-        command: format!("scenario demo-kv.toml #{}", started_ms % 7),
-        started_ms,
         ended_ms: Some(started_ms + 40),
         status: RunStatus::Done,
-        ended_by: None,
         exit_status: Some(0),
         verdict,
         trace_class: Some(format!("{:02x}{}", started_ms % 4, "0".repeat(14))),
@@ -62,13 +53,15 @@ fn manifest(
             processes: 3,
             threads: 3,
         },
-        capture_bytes: 0,
-        error: None,
-        reason: None,
-        recorder: None,
-        ports: Default::default(),
-        unseen: Vec::new(),
-        fast_path: Default::default(),
+        ..Manifest::new(
+            id,
+            Target::Command {
+                argv: vec!["kvd".into()],
+                cwd: "/".into(),
+            },
+            format!("scenario demo-kv.toml #{}", started_ms % 7),
+            started_ms,
+        )
     }
 }
 

@@ -410,15 +410,13 @@ async fn a_searchs_options_reach_bop_search() {
     );
 }
 
-/// A stored search without an end, whose process is gone (a killed
-/// `bop search`, or a server that died), reads as failed, not running.
-#[tokio::test]
-async fn a_search_left_without_an_end_is_failed_not_running() {
-    let f = fixture();
-    let record = Search {
-        id: "orphan".into(),
-        base: "r1".into(),
-        runs: 3,
+/// A stored search of `base` that has recorded `runs` runs and has no end,
+/// as a `bop search` leaves it while it runs (or when it was killed).
+fn unended_search(id: &str, base: &str, runs: usize) -> Search {
+    Search {
+        id: id.into(),
+        base: base.into(),
+        runs,
         bugs: vec![],
         params: SearchParams {
             budget: 10,
@@ -435,7 +433,15 @@ async fn a_search_left_without_an_end_is_failed_not_running() {
         candidates: 4,
         supports: 1,
         ended: None,
-    };
+    }
+}
+
+/// A stored search without an end, whose process is gone (a killed
+/// `bop search`, or a server that died), reads as failed, not running.
+#[tokio::test]
+async fn a_search_left_without_an_end_is_failed_not_running() {
+    let f = fixture();
+    let record = unended_search("orphan", "r1", 3);
     f.store.searches().save(&record).unwrap();
     let s = status(&f.app, "orphan").await;
     assert_eq!(s["state"], "failed", "{s}");
@@ -475,27 +481,7 @@ async fn runs_a_live_search_needs_cannot_be_deleted() {
     .unwrap();
     drop(made);
     // A command-line search whose rerun `cli-1` is being recorded.
-    let record = Search {
-        id: "cli".into(),
-        base: "r3".into(),
-        runs: 1,
-        bugs: vec![],
-        params: SearchParams {
-            budget: 10,
-            faults: vec![FaultKind::Drop],
-            max_faults: 1,
-            confirm: 3,
-            parallel: 1,
-            baselines: 1,
-        },
-        started_ms: 1,
-        ended_ms: None,
-        baselines: vec![],
-        baseline_failures: 0,
-        candidates: 4,
-        supports: 1,
-        ended: None,
-    };
+    let record = unended_search("cli", "r3", 1);
     f.store.searches().save(&record).unwrap();
     let recording = f.store.create(Some("cli-1")).unwrap();
     recording

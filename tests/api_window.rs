@@ -5,9 +5,8 @@
 //! concurrent window requests of a big run stays bounded in memory (its
 //! peak RSS is printed; run with `--nocapture`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,7 +21,7 @@ use bop_tracker::window::{Scale, WindowQuery, window_of_export};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::common::TempStore;
+use crate::common::{Served, TempStore};
 
 fn app_for(store: &TempStore) -> Router {
     let config = RerunConfig {
@@ -230,35 +229,8 @@ async fn an_old_or_damaged_index_is_built_on_the_first_window() {
     assert!(!tmp, "a temporary index was left behind");
 }
 
-/// A real `bop serve`, killed when dropped.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
+/// Requests this file makes of a [`Served`] server.
 impl Served {
-    fn start(store: &std::path::Path) -> Served {
-        let mut child = Command::new(crate::common::bop_exe())
-            .args(["serve", "--addr", "127.0.0.1:0", "--store"])
-            .arg(store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("bop serve: listening on http://")
-            .and_then(|a| a.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Served { child, addr }
-    }
-
     fn status(&self, path: &str) -> u16 {
         let mut s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
@@ -284,13 +256,6 @@ impl Served {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

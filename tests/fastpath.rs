@@ -207,15 +207,7 @@ fn a_drop_on_a_channel_the_fast_path_recorded_fires() {
     let (_, ev) = s.record_guest("base", &["rpc"]);
     assert!(fast(&ev) > 0, "the baseline's messages took the fast path");
     let g = s.export("base");
-    let reply = g["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["reverse"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reply = message_id(&g, true);
     let out = s.bop(&["rerun", "-q", "base", "--id", "x", "--drop", &reply]);
     assert!(!out.status.success(), "the client misses the reply");
     let (m, ev) = s.read("x");

@@ -5,16 +5,16 @@
 //! written with the store API; stalled clients and signals go through the
 //! real `bop serve` on a real socket, with the real `bop rerun`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use bop_model::{Counts, EVENT_SCHEMA, Manifest, RunStatus, Target, Verdict};
+use bop_model::{Manifest, RunStatus, Target, Verdict};
 use bop_server::{AppState, MAX_QUEUED, RerunConfig, app};
 use bop_store::Store;
 use nix::sys::signal::{Signal, kill};
@@ -22,36 +22,27 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use tower::ServiceExt;
 
+use crate::common::Served;
+
 const HOST: &str = "127.0.0.1:7979";
 /// A plan that names nothing, so it is valid against any parent.
 const PLAN: &str = r#"{"faults":[{"kind":"error","call":"connect","errno":"ECONNREFUSED"}]}"#;
 
 fn run_manifest(id: &str, command: &str) -> Manifest {
     Manifest {
-        schema: EVENT_SCHEMA,
-        id: id.into(),
-        target: Target::Command {
-            argv: vec!["true".into()],
-            cwd: "/".into(),
-        },
-        command: command.into(),
-        started_ms: 1_764_000_000_000,
         ended_ms: Some(1_764_000_000_100),
         status: RunStatus::Done,
-        ended_by: None,
         exit_status: Some(0),
         verdict: Verdict::Pass,
-        trace_class: None,
-        parent: None,
-        faults: vec![],
-        counts: Counts::default(),
-        capture_bytes: 0,
-        error: None,
-        reason: None,
-        recorder: None,
-        ports: Default::default(),
-        unseen: Vec::new(),
-        fast_path: Default::default(),
+        ..Manifest::new(
+            id,
+            Target::Command {
+                argv: vec!["true".into()],
+                cwd: "/".into(),
+            },
+            command,
+            1_764_000_000_000,
+        )
     }
 }
 
@@ -588,35 +579,8 @@ async fn a_full_disk_leaves_no_plan_file() {
     assert_eq!(list["reruns"], serde_json::json!([]));
 }
 
-/// A real `bop serve` on a free port, killed when dropped.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
+/// Requests this file makes of a [`Served`] server.
 impl Served {
-    fn start(store: &Path) -> Served {
-        let mut child = Command::new(crate::common::bop_exe())
-            .args(["serve", "--addr", "127.0.0.1:0", "--store"])
-            .arg(store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("bop serve: listening on http://")
-            .and_then(|a| a.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Served { child, addr }
-    }
-
     /// One request on its own connection: (status, JSON body).
     fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let mut s = TcpStream::connect(self.addr).unwrap();
@@ -653,13 +617,6 @@ impl Served {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -15,14 +15,8 @@ fn rpc_baseline() -> (TempStore, String, String, String) {
     let g = s.export("base");
     let msgs: Vec<&serde_json::Value> = g["messages"].as_array().unwrap().iter().collect();
     assert_eq!(msgs.len(), 2, "request and reply: {msgs:?}");
-    let request = msgs.iter().find(|m| m["reverse"] == false).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let reply = msgs.iter().find(|m| m["reverse"] == true).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let request = message_id(&g, false);
+    let reply = message_id(&g, true);
     let client = g["processes"]
         .as_array()
         .unwrap()
@@ -587,15 +581,7 @@ fn faults_on_a_server_speaks_first_greeting_always_fire() {
     let s = TempStore::new();
     s.record_guest("base", &["greet"]);
     let g = s.export("base");
-    let greeting = g["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["reverse"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let greeting = message_id(&g, true);
     for i in 0..6 {
         let id = format!("d{i}");
         let out = rerun(&s, &["--id", &id, "--drop", &greeting]);

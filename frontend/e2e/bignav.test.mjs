@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
-import { bop, bopBinary, cleanup, launchBrowser, openPage, screenshotPath, startServer, tempDir } from "./harness.mjs";
+import { bop, bopBinary, launchBrowser, openPage, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
 import { bindingsFor } from "../build-tests/lib/keymap.mjs";
 import { causalCone, FUTURE, indexGraph, PAST } from "../build-tests/lib/graph.mjs";
 import { parseGraph } from "../build-tests/lib/api.mjs";
@@ -40,11 +40,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
 const api = async (p) => (await fetch(`${server.url}api/${p}`)).json();
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { bop, cleanup, launchBrowser, openPage, repo, screenshotPath, startServer, tempDir } from "./harness.mjs";
+import { bop, launchBrowser, openPage, rendered, repo, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
 
 const DROPPED = "client->primary#0/r1";
 const fixture = readFileSync(path.join(repo, "frontend/fixtures/compare-demo.json"), "utf8");
@@ -27,13 +27,8 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
-const rendered = (page) => page.waitForSelector("body[data-rendered]", { timeout: 20_000 });
 const api = async (p) => (await fetch(`${server.url}api/${p}`)).json();
 
 test("the run list links the explorations; the list shows both", async () => {

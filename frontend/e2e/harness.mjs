@@ -36,6 +36,20 @@ process.on("exit", () => {
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Waits until the page says it has drawn (`body[data-rendered]`). */
+export const rendered = (page) => page.waitForSelector("body[data-rendered]", { timeout: 20_000 });
+
+/**
+ * The `after` hook of every browser test file: closes the browser, stops
+ * the server and removes the store, each only if it was made (a failed
+ * `before` leaves the rest unset).
+ */
+export async function stopAll(browser, server, store) {
+  await browser?.close();
+  await server?.stop();
+  if (store) cleanup(store);
+}
+
 /** The bop binary: $BOP, or target/debug/bop (built with its bop-kv sibling when missing). */
 export function bopBinary() {
   if (process.env.BOP) {

@@ -10,7 +10,7 @@
 // and must agree with the controller's `data-view-*` hooks.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { bop, cleanup, launchBrowser, openPage, screenshotPath, startServer, tempDir } from "./harness.mjs";
+import { bop, launchBrowser, openPage, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
 import { bindingsFor } from "../build-tests/lib/keymap.mjs";
 import { navigate, PAN_STEP, WHEEL_ZOOM_PX, ZOOM_STEP } from "../build-tests/lib/navigate.mjs";
 
@@ -42,11 +42,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
 const api = async (p) => (await fetch(`${server.url}api/${p}`)).json();
 

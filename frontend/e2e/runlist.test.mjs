@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { cleanup, launchBrowser, openPage, screenshotPath, startServer, tempDir } from "./harness.mjs";
+import { launchBrowser, openPage, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
 
 const OLD = 3000;
 const SEARCH = 20;
@@ -85,11 +85,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
 const rowsOf = (page) =>
   page.$$eval("#runs tbody tr", (trs) => trs.map((tr) => `${"  ".repeat(Number(tr.dataset.depth))}${tr.dataset.run ?? tr.dataset.group}`));

@@ -6,7 +6,7 @@
 // Expectations come from the API the same server answers.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { bop, cleanup, launchBrowser, openPage, screenshotPath, startServer, tempDir } from "./harness.mjs";
+import { bop, launchBrowser, openPage, rendered, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
 
 let store;
 let server;
@@ -19,13 +19,8 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
-const rendered = (page) => page.waitForSelector("body[data-rendered]", { timeout: 20_000 });
 const api = async (p) => (await fetch(`${server.url}api/${p}`)).json();
 
 test("a search started from the run page shows progress and finds the stale read", async () => {

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { bop, bopBinary, cleanup, launchBrowser, openPage, screenshotPath, startServer, tempDir } from "./harness.mjs";
+import { bop, bopBinary, launchBrowser, openPage, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
 
 /** Round trips of the ping-pong: four events each (write, read on both sides). */
 const ROUND_TRIPS = 13_000;
@@ -33,11 +33,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
 /** Opens the big run's page; returns helpers and every API request it made. */
 async function openBig() {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { artifacts, cleanup, launchBrowser, makeStore, openPage, repo, screenshotPath, startServer } from "./harness.mjs";
+import { artifacts, launchBrowser, makeStore, openPage, rendered, repo, screenshotPath, startServer, stopAll } from "./harness.mjs";
 import { syntheticGraph } from "../build-tests/lib/synthetic.mjs";
 
 const fixture = readFileSync(path.join(repo, "frontend/fixtures/small-graph.json"), "utf8");
@@ -27,13 +27,8 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (store) cleanup(store);
-});
+after(() => stopAll(browser, server, store));
 
-const rendered = (page) => page.waitForSelector("body[data-rendered]", { timeout: 20_000 });
 const api = async (p) => (await fetch(`${server.url}api/${p}`)).json();
 const rowsOf = (page) => page.$$eval("#runs tbody tr", (trs) => trs.map((tr) => [tr.dataset.run, tr.dataset.depth]));
 

@@ -34,7 +34,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use bop_model::{Counts, EVENT_SCHEMA, Event, Manifest, RunStatus, Target, Verdict};
+use bop_model::{Counts, Event, Manifest, RunStatus, Target, Verdict};
 use bop_server::{AppState, RerunConfig, app};
 use bop_store::Store;
 use serde_json::{Value, json};
@@ -75,17 +75,8 @@ pub(crate) fn scripts() -> &'static Scripts {
 
 fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
     Manifest {
-        schema: EVENT_SCHEMA,
-        id: id.into(),
-        target: Target::Command {
-            argv: vec!["sh".into(), "-c".into(), "echo hi".into()],
-            cwd: "/".into(),
-        },
-        command: "sh -c 'echo hi'".into(),
-        started_ms,
         ended_ms: Some(started_ms + 250),
         status: RunStatus::Done,
-        ended_by: None,
         exit_status: Some(0),
         verdict: if parent.is_some() {
             Verdict::Fail
@@ -113,13 +104,15 @@ fn manifest(id: &str, started_ms: u64, parent: Option<&str>) -> Manifest {
             processes: 1,
             threads: 1,
         },
-        capture_bytes: 0,
-        error: None,
-        reason: None,
-        recorder: None,
-        ports: Default::default(),
-        unseen: Vec::new(),
-        fast_path: Default::default(),
+        ..Manifest::new(
+            id,
+            Target::Command {
+                argv: vec!["sh".into(), "-c".into(), "echo hi".into()],
+                cwd: "/".into(),
+            },
+            "sh -c 'echo hi'",
+            started_ms,
+        )
     }
 }
 

@@ -2,9 +2,10 @@
 //! running commands so that a failed assertion shows what ran and what it
 //! printed, and reading a run back through the bop library.
 
+use std::io::{BufRead, BufReader};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use bop_model::{Event, Manifest};
 use bop_store::Store;
@@ -269,5 +270,59 @@ impl SmallDisk {
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+/// The id of the first message of `graph` (a `bop export`) sent towards
+/// the connecting end (`reverse`: a reply or greeting) or away from it,
+/// the locator a fault plan names it by.
+pub fn message_id(graph: &serde_json::Value, reverse: bool) -> String {
+    graph["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reverse"] == reverse)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A real `bop serve` on a free port, killed when dropped. Tests add the
+/// requests they need in their own `impl Served` blocks.
+pub struct Served {
+    pub child: Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Served {
+    /// Starts `bop serve` over `store` and reads the address it listens on.
+    pub fn start(store: &Path) -> Served {
+        let mut child = Command::new(bop_exe())
+            .args(["serve", "--addr", "127.0.0.1:0", "--store"])
+            .arg(store)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("bop serve: listening on http://")
+            .and_then(|a| a.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Served { child, addr }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

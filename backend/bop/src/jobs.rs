@@ -155,7 +155,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bop_model::{Counts, RunStatus, Target, Verdict};
+    use bop_model::{RunStatus, Target, Verdict};
 
     /// Jobs run by `/bin/sh` instead of `bop`: a job records its run by
     /// moving a staged manifest into place, except `none*`, which records
@@ -164,30 +164,19 @@ mod tests {
         runs.iter()
             .map(|run| {
                 let manifest = Manifest {
-                    schema: bop_model::EVENT_SCHEMA,
-                    id: run.to_string(),
-                    target: Target::Command {
-                        argv: vec!["true".into()],
-                        cwd: "/".into(),
-                    },
-                    command: "true".into(),
-                    started_ms: 0,
                     ended_ms: Some(1),
                     status: RunStatus::Done,
-                    ended_by: None,
                     exit_status: Some(0),
                     verdict: Verdict::Pass,
-                    trace_class: None,
-                    parent: None,
-                    faults: vec![],
-                    counts: Counts::default(),
-                    capture_bytes: 0,
-                    error: None,
-                    reason: None,
-                    recorder: None,
-                    ports: Default::default(),
-                    unseen: Vec::new(),
-                    fast_path: Default::default(),
+                    ..Manifest::new(
+                        *run,
+                        Target::Command {
+                            argv: vec!["true".into()],
+                            cwd: "/".into(),
+                        },
+                        "true",
+                        0,
+                    )
                 };
                 let staged = store.root().join(format!("{run}.staged"));
                 std::fs::write(&staged, serde_json::to_vec(&manifest).unwrap()).unwrap();

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bop_injector::{FaultPlan, Injector};
-use bop_model::{Counts, EVENT_SCHEMA, EndReason, Manifest, RunStatus, Target, Verdict};
+use bop_model::{Counts, EndReason, Manifest, RunStatus, Target, Verdict};
 use bop_store::{RunDir, Store, StoreError, now_ms};
 use bop_tracer::{self as tracer, Exit, SpawnSpec, Stdin, TraceConfig, TraceError, Tracer};
 
@@ -413,30 +413,14 @@ fn new_manifest(
     spec: &RunSpec,
 ) -> Manifest {
     Manifest {
-        schema: EVENT_SCHEMA,
-        id: dir.id.clone(),
-        target,
-        command,
-        started_ms: now_ms(),
-        ended_ms: None,
-        status: RunStatus::Running,
-        ended_by: None,
-        exit_status: None,
-        verdict: Verdict::Unknown,
-        trace_class: None,
         parent: run.parent.clone(),
-        faults: vec![],
-        counts: Counts::default(),
         capture_bytes: spec.capture_bytes,
-        error: None,
-        reason: None,
         recorder: bop_store::this_recorder(),
-        ports: Default::default(),
-        unseen: Vec::new(),
         fast_path: bop_model::FastPathUse {
             enabled: spec.fast_path,
             ..bop_model::FastPathUse::default()
         },
+        ..Manifest::new(dir.id.clone(), target, command, now_ms())
     }
 }
 

@@ -643,14 +643,23 @@ mod tests {
     }
 
     fn manifest(status: RunStatus, verdict: Verdict, error: Option<&str>) -> Manifest {
-        serde_json::from_value(serde_json::json!({
-            "schema": 1, "id": "n", "command": "c", "started_ms": 1, "ended_ms": 2,
-            "target": {"type": "command", "argv": ["c"], "cwd": "/"},
-            "status": status, "verdict": verdict, "exit_status": 1, "error": error,
-            "faults": [], "counts": {"events": 0, "processes": 0, "threads": 0},
-            "capture_bytes": 0,
-        }))
-        .unwrap()
+        Manifest {
+            schema: 1,
+            ended_ms: Some(2),
+            status,
+            exit_status: Some(1),
+            verdict,
+            error: error.map(str::to_string),
+            ..Manifest::new(
+                "n",
+                bop_model::Target::Command {
+                    argv: vec!["c".into()],
+                    cwd: "/".into(),
+                },
+                "c",
+                1,
+            )
+        }
     }
 
     #[test]

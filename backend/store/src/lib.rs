@@ -542,35 +542,18 @@ impl EventWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bop_model::{Counts, EVENT_SCHEMA, RunStatus, Target, Verdict};
+    use bop_model::Target;
 
     fn manifest(id: &str) -> Manifest {
-        Manifest {
-            schema: EVENT_SCHEMA,
-            id: id.into(),
-            target: Target::Command {
+        Manifest::new(
+            id,
+            Target::Command {
                 argv: vec!["true".into()],
                 cwd: "/".into(),
             },
-            command: "true".into(),
-            started_ms: now_ms(),
-            ended_ms: None,
-            status: RunStatus::Running,
-            ended_by: None,
-            exit_status: None,
-            verdict: Verdict::Unknown,
-            trace_class: None,
-            parent: None,
-            faults: vec![],
-            counts: Counts::default(),
-            capture_bytes: 0,
-            error: None,
-            reason: None,
-            recorder: None,
-            ports: Default::default(),
-            unseen: Vec::new(),
-            fast_path: Default::default(),
-        }
+            "true",
+            now_ms(),
+        )
     }
 
     #[test]

@@ -388,9 +388,17 @@ fn simulator_exercises_every_edge_kind() {
 }
 
 fn test_manifest() -> bop_model::Manifest {
-    serde_json::from_value(serde_json::json!({
-        "schema": 1, "id": "p", "target": {"type": "command", "argv": ["x"], "cwd": "/"},
-        "command": "x", "started_ms": 0, "status": "done", "verdict": "unknown"
-    }))
-    .expect("manifest")
+    bop_model::Manifest {
+        schema: 1,
+        status: bop_model::RunStatus::Done,
+        ..bop_model::Manifest::new(
+            "p",
+            bop_model::Target::Command {
+                argv: vec!["x".into()],
+                cwd: "/".into(),
+            },
+            "x",
+            0,
+        )
+    }
 }

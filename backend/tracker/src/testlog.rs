@@ -223,28 +223,18 @@ pub(crate) fn two_clients(first: usize, client_order_swapped: bool) -> Vec<Event
 pub(crate) fn manifest(id: &str) -> Manifest {
     Manifest {
         schema: 1,
-        id: id.into(),
-        target: Target::Command {
-            argv: vec!["demo".into()],
-            cwd: "/".into(),
-        },
-        command: "demo".into(),
-        started_ms: 0,
         ended_ms: Some(1),
         status: RunStatus::Done,
-        ended_by: None,
         exit_status: Some(0),
         verdict: Verdict::Pass,
-        trace_class: None,
-        parent: None,
-        faults: Vec::new(),
-        counts: Default::default(),
-        capture_bytes: 0,
-        error: None,
-        reason: None,
-        recorder: None,
-        ports: Default::default(),
-        unseen: Vec::new(),
-        fast_path: Default::default(),
+        ..Manifest::new(
+            id,
+            Target::Command {
+                argv: vec!["demo".into()],
+                cwd: "/".into(),
+            },
+            "demo",
+            0,
+        )
     }
 }
