@@ -263,6 +263,22 @@ pub struct Lod {
     pub arrows: Vec<Arrow>,
 }
 
+impl LaneLod {
+    /// One empty lane per selected lane of `r`, every column zero: the
+    /// level of detail both the index's query and the reference answer
+    /// fill in.
+    pub fn empty_lanes(r: &Resolved, names: &[String]) -> Vec<LaneLod> {
+        r.lanes
+            .iter()
+            .map(|&t| LaneLod {
+                thread: names[t].clone(),
+                counts: vec![0; r.columns],
+                injected: vec![0; r.columns],
+            })
+            .collect()
+    }
+}
+
 /// Adds deliveries `(from lane, to lane, from column, to column)` into
 /// arrows ordered the way the contract says.
 pub fn arrows(
@@ -421,15 +437,7 @@ fn lod_of_export(
     at: &BTreeMap<usize, usize>,
     inside: &[usize],
 ) -> Lod {
-    let mut lanes: Vec<LaneLod> = r
-        .lanes
-        .iter()
-        .map(|&t| LaneLod {
-            thread: names[t].clone(),
-            counts: vec![0; r.columns],
-            injected: vec![0; r.columns],
-        })
-        .collect();
+    let mut lanes = LaneLod::empty_lanes(r, names);
     for &k in inside {
         let e = &x.events[k];
         let Some(slot) = r.lanes.iter().position(|&t| t == lane_of[k]) else {

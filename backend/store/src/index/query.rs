@@ -86,15 +86,7 @@ fn lod(ix: &Index, r: &Resolved, names: &[String]) -> Result<Lod, IndexError> {
         Scale::Logical => ("l", "src_l", "dst_l"),
     };
     let args = params![int(r.x0), int(r.x1), r.columns as i64];
-    let mut lanes: Vec<LaneLod> = r
-        .lanes
-        .iter()
-        .map(|&t| LaneLod {
-            thread: names[t].clone(),
-            counts: vec![0; r.columns],
-            injected: vec![0; r.columns],
-        })
-        .collect();
+    let mut lanes = LaneLod::empty_lanes(r, names);
     let sql = format!(
         "SELECT lane, {c}, count(*), count(injected) FROM events \
          WHERE {x} BETWEEN ?1 AND ?2{f} GROUP BY 1, 2",
