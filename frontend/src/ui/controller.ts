@@ -24,7 +24,6 @@
 import { type Action, actionFor, bindingsFor, keyLabel, type Page } from "../layout/keymap.ts";
 import { applyWheel, type Extent, navigate, type ViewWindow, viewWindow } from "../layout/navigate.ts";
 import { clampY, pan, resize, type Viewport } from "../layout/viewport.ts";
-import type { XScale } from "../layout/diagram.ts";
 import { KeyHelp } from "./keyhelp.ts";
 
 /** What moved the viewport. */
@@ -239,18 +238,4 @@ export function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: num
   canvas.style.height = `${height}px`;
   canvas.width = Math.round(width * dpr);
   canvas.height = Math.round(height * dpr);
-}
-
-/**
- * What a run's diagram reacts to on its page, the same in the whole-graph
- * and the windowed view: its root resized, and the layout radios choosing
- * a time or a logical x.
- */
-export function watchPage(root: HTMLElement, resized: () => void, setScale: (s: XScale) => void): void {
-  new ResizeObserver(resized).observe(root);
-  for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
-    radio.addEventListener("change", () => {
-      if (radio.checked) setScale(radio.value === "logical" ? "logical" : "time");
-    });
-  }
 }

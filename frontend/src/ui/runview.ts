@@ -40,7 +40,7 @@ import type { Viewport } from "../layout/viewport.ts";
 import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
-import { sizeCanvas, ViewportController, watchPage } from "./controller.ts";
+import { sizeCanvas, ViewportController } from "./controller.ts";
 import { $, h, setStatus, showTooltip } from "./dom.ts";
 import { DetailsPanel } from "./details.ts";
 import { FindBox } from "./find.ts";
@@ -278,14 +278,15 @@ class DiagramView {
     this.nav.fit();
     this.minimap.setDensity(densityOf(this.layout, this.minimap.columns()));
     this.request();
-    watchPage(
-      this.root,
-      () => {
-        this.sizeCanvas();
-        this.request();
-      },
-      (s) => this.setScale(s),
-    );
+    new ResizeObserver(() => {
+      this.sizeCanvas();
+      this.request();
+    }).observe(this.root);
+    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
+      radio.addEventListener("change", () => {
+        if (radio.checked) this.setScale(radio.value === "logical" ? "logical" : "time");
+      });
+    }
     this.nav.bind();
     this.exposeTestHooks();
   }

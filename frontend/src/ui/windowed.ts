@@ -46,7 +46,7 @@ import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { drawLod } from "../render/lod.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { ApiFailure, describe, getJson } from "./client.ts";
-import { sizeCanvas, ViewportController, watchPage } from "./controller.ts";
+import { sizeCanvas, ViewportController } from "./controller.ts";
 import { setStatus, showTooltip } from "./dom.ts";
 import type { RerunPanel } from "./rerun.ts";
 
@@ -209,14 +209,15 @@ export class WindowedView {
     this.sizeCanvas();
     this.nav.fit();
     this.request();
-    watchPage(
-      this.root,
-      () => {
-        this.sizeCanvas();
-        this.request();
-      },
-      (s) => this.setScale(s),
-    );
+    new ResizeObserver(() => {
+      this.sizeCanvas();
+      this.request();
+    }).observe(this.root);
+    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
+      radio.addEventListener("change", () => {
+        if (radio.checked) this.setScale(radio.value === "logical" ? "logical" : "time");
+      });
+    }
     this.nav.bind();
     this.exposeTestHooks();
   }
