@@ -39,7 +39,8 @@ use bop_store::EventWriter;
 use tasks::Task;
 
 pub(super) struct Session {
-    start: Instant,
+    /// The run's start on CLOCK_MONOTONIC: event times are nanoseconds since.
+    epoch_ns: u64,
     config: TraceConfig,
     writer: EventWriter,
     control: Receiver<Control>,
@@ -124,13 +125,20 @@ impl Session {
         waker: Arc<Waker>,
         exits: Arc<Exits>,
     ) -> Result<Session, TraceError> {
-        let start = Instant::now();
-        let (fast, fast_unavailable) = fast_path(&config, fast::monotonic_ns());
+        // One clock reading for both paths: the library stamps its records
+        // on CLOCK_MONOTONIC against this epoch, the tracer its stops. Two
+        // readings (an Instant and then the epoch) could be apart by a
+        // preemption, shifting every fast-path time against every ptrace
+        // time; a close would then seem to start after the end-of-file read
+        // it caused, and the close → EOF edge was lost (1 run in ~400 at
+        // load 7).
+        let epoch_ns = fast::monotonic_ns();
+        let (fast, fast_unavailable) = fast_path(&config, epoch_ns);
         let filter = Filter::new(fast.is_some())
             .map_err(|e| TraceError::Setup(format!("cannot build the seccomp filter: {e}")))?;
         let ticker = fast.as_ref().map(|_| Ticker::start(waker.clone()));
         Ok(Session {
-            start,
+            epoch_ns,
             config,
             writer,
             control,
@@ -156,12 +164,12 @@ impl Session {
 
     /// Nanoseconds since the run started (events' timestamps).
     fn now(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
+        fast::monotonic_ns().saturating_sub(self.epoch_ns)
     }
 
     /// Milliseconds since the run started (the injector's clock).
     fn now_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+        self.now() / 1_000_000
     }
 
     pub(super) fn run(mut self) -> Result<Summary, TraceError> {
