@@ -100,7 +100,7 @@ fn sweeps_find_the_demo_bugs_and_the_tolerated_fault() {
         "the delayed ack is tolerated"
     );
     assert!(
-        text(&out.stdout).contains("FLIPS to Fail"),
+        text(&out.stdout).contains("FLIPS to fail"),
         "{}",
         text(&out.stdout)
     );

@@ -216,7 +216,7 @@ fn report_run(m: &Manifest) -> Result<ExitCode> {
 /// verdict is its exit status, so it is not repeated.
 fn describe_run(m: &Manifest) -> String {
     let verdict = match m.target {
-        Target::Scenario { .. } => format!(", verdict {:?}", m.verdict),
+        Target::Scenario { .. } => format!(", verdict {}", m.verdict),
         Target::Command { .. } => String::new(),
     };
     format!(

@@ -153,7 +153,7 @@ fn sweep_jobs(
 fn progress_line(k: usize, total: usize, f: &Finished) -> String {
     match &f.manifest {
         Some(m) => format!(
-            "[{k}/{total}] {}: {:?}, class {}",
+            "[{k}/{total}] {}: {}, class {}",
             f.run,
             m.verdict,
             m.trace_class.as_deref().unwrap_or("-")
@@ -203,9 +203,7 @@ fn classes(store: &Store, runs: &[Manifest]) -> Vec<Class> {
             ms.sort_by(|a, b| a.id.cmp(&b.id));
             let mut verdicts = BTreeMap::new();
             for m in &ms {
-                *verdicts
-                    .entry(format!("{:?}", m.verdict).to_lowercase())
-                    .or_default() += 1;
+                *verdicts.entry(m.verdict.to_string()).or_default() += 1;
             }
             Class {
                 class,
@@ -287,7 +285,7 @@ fn render_classes(classes: &[Class]) -> String {
 fn render_probes(e: &Exploration) -> String {
     let flipped = e.probes.iter().filter(|p| p.flipped).count();
     let mut out = format!(
-        "baseline verdict {:?}; {} single-fault reruns; {flipped} flip the verdict\n\n",
+        "baseline verdict {}; {} single-fault reruns; {flipped} flip the verdict\n\n",
         e.base_verdict,
         e.probes.len(),
     );
@@ -296,8 +294,8 @@ fn render_probes(e: &Exploration) -> String {
         let effect = match (p.run.is_some(), p.fired, p.verdict) {
             (false, _, _) => "not run".to_string(),
             (_, false, _) => "did not fire".to_string(),
-            (_, _, Some(v)) if p.flipped => format!("FLIPS to {v:?}"),
-            (_, _, Some(v)) => format!("keeps {v:?}"),
+            (_, _, Some(v)) if p.flipped => format!("FLIPS to {v}"),
+            (_, _, Some(v)) => format!("keeps {v}"),
             _ => "unknown".into(),
         };
         groups

@@ -19,7 +19,7 @@ pub fn timeline(manifest: &Manifest, events: &[Event]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "run {}  {}  verdict {:?}  class {}  ({} events, {} processes, {} threads, {} channels, {} messages)",
+        "run {}  {}  verdict {}  class {}  ({} events, {} processes, {} threads, {} channels, {} messages)",
         manifest.id,
         manifest.command,
         manifest.verdict,

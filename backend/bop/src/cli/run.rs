@@ -75,7 +75,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let recorded = record_faulty(&store, baseline, faulty, &|base| {
         say!(
-            "bop: recorded baseline {} (verdict {:?}) to resolve the plan's names",
+            "bop: recorded baseline {} (verdict {}) to resolve the plan's names",
             base.id,
             base.verdict
         )
