@@ -819,13 +819,10 @@ fn a_delayed_message_on_a_fast_path_channel() {
 
 /// A read that a signal interrupts, retried by the program with the same
 /// arguments after EINTR (what most programs do), is three EINTR failures
-/// and a success; the ptrace path takes each retry for the kernel
-/// restarting the call and records one read. The fast path sees what the
-/// program saw, so the two paths differ here until the tracer tells the
-/// cases apart (the saved context at `rt_sigreturn` says: `-EINTR` in rax,
-/// or the call rewound for a restart).
+/// and a success on both paths: the ptrace path tells the retry from the
+/// kernel restarting the call by the signal frame's saved context at
+/// `rt_sigreturn` (`-EINTR` in rax, or the call rewound for a restart).
 #[test]
-#[ignore = "known ptrace-path bug: an EINTR retried with the same arguments is recorded as a restart (backend/tracer/src/session/restart.rs)"]
 fn a_read_retried_after_eintr_with_the_same_arguments() {
     let target = Target::command(fastpath_guest(), &["signal", "eintr-same", "3"]);
     let s = TempStore::new();
