@@ -678,10 +678,45 @@ fn ports_in_logical_names_are_masked() {
 /// An fd inherited across exec: the exec'd child's calls on the fast path
 /// must be on the channel the parent created.
 #[test]
-#[ignore = "fast-path bug (fastpath2 adc91a8): calls of an exec'd child on an fd it inherited are recorded without their channel"]
 fn fastpath_fork_exec() {
     let target = Target::command(fastpath_guest(), &["fork-exec", "5"]);
     equivalent("fastpath_fork_exec", &target, &[]);
+}
+
+/// The exec'd child records into a ring of its new image, and its calls
+/// drained after the parent closed its end (the end-of-file read always
+/// is; the others when the drain comes late) are still on the channel the
+/// parent created: the tracer keeps what an inherited fd was across the
+/// exec instead of asking the kernel again, which no longer names the
+/// closed peer of a unix socket.
+#[test]
+fn an_execd_child_records_on_the_channel_it_inherited() {
+    let target = Target::command(fastpath_guest(), &["fork-exec", "5"]);
+    let s = TempStore::new();
+    assert_ok(&record(&s, "fast", true, &[], &target), "fork-exec");
+    let child = "fastpath#0/fastpath#0";
+    assert!(
+        fast_path_processes(&s, "fast").iter().any(|p| p == child),
+        "the exec'd child used the fast path: {:?}",
+        fast_path_processes(&s, "fast")
+    );
+    let g = s.export("fast");
+    let messages = list_of(&g["messages"]);
+    assert_eq!(messages.len(), 10, "5 each way: {messages:?}");
+    for m in &messages {
+        assert!(
+            m["lost"] != true && !list_of(&m["recvs"]).is_empty(),
+            "delivered: {m}"
+        );
+    }
+    let eof = list_of(&g["events"])
+        .into_iter()
+        .find(|e| e["process"] == child && e["call"] == "recvfrom" && e["ret"] == 0);
+    let eof = eof.unwrap_or_else(|| panic!("the child's end-of-file read: {}", g["events"]));
+    assert!(
+        eof["channel"].is_string(),
+        "the end-of-file read is on the channel: {eof}"
+    );
 }
 
 #[test]
@@ -784,13 +819,10 @@ fn a_delayed_message_on_a_fast_path_channel() {
 
 /// A read that a signal interrupts, retried by the program with the same
 /// arguments after EINTR (what most programs do), is three EINTR failures
-/// and a success; the ptrace path takes each retry for the kernel
-/// restarting the call and records one read. The fast path sees what the
-/// program saw, so the two paths differ here until the tracer tells the
-/// cases apart (the saved context at `rt_sigreturn` says: `-EINTR` in rax,
-/// or the call rewound for a restart).
+/// and a success on both paths: the ptrace path tells the retry from the
+/// kernel restarting the call by the signal frame's saved context at
+/// `rt_sigreturn` (`-EINTR` in rax, or the call rewound for a restart).
 #[test]
-#[ignore = "known ptrace-path bug: an EINTR retried with the same arguments is recorded as a restart (backend/tracer/src/session/restart.rs)"]
 fn a_read_retried_after_eintr_with_the_same_arguments() {
     let target = Target::command(fastpath_guest(), &["signal", "eintr-same", "3"]);
     let s = TempStore::new();

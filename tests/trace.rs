@@ -332,6 +332,57 @@ fn an_interrupted_read_is_recorded_as_the_program_saw_it() {
     );
 }
 
+/// Under ptrace, a program that retries a read after EINTR with the same
+/// arguments makes a new call each time, which the kernel restarting the
+/// call (`SA_RESTART`) does not: the signal frame the handler returns
+/// through tells the two apart, not the arguments of the next call.
+#[test]
+fn a_read_retried_after_eintr_is_not_taken_for_a_restart() {
+    let s = TempStore::new();
+    let unix_reads = |id: &str, mode: &str| {
+        let fastpath = env!("CARGO_BIN_EXE_fastpath");
+        let out = s.bop(&[
+            "run",
+            "-q",
+            "--no-fast-path",
+            "--id",
+            id,
+            "--",
+            fastpath,
+            "signal",
+            mode,
+            "3",
+        ]);
+        assert_ok(&out, &format!("fastpath signal {mode} 3"));
+        let (_, ev) = s.read(id);
+        let reads: Vec<Event> = ev
+            .iter()
+            .filter(|e| matches!(e.call.as_str(), "read" | "recvfrom"))
+            .filter(|e| e.endpoint.as_ref().and_then(|p| p.kind) == Some(ChannelKind::Unix))
+            .cloned()
+            .collect();
+        let handler_writes = calls(&ev, "write", Some("pipe")).len();
+        (reads, handler_writes)
+    };
+    // Each EINTR the program saw, then the read that got the 4 bytes.
+    let (reads, writes) = unix_reads("same", "eintr-same");
+    let results: Vec<_> = reads
+        .iter()
+        .map(|r| (r.errno.as_deref(), r.bytes))
+        .collect();
+    let eintr = (Some("EINTR"), None);
+    assert_eq!(results, [eintr, eintr, eintr, (None, Some(4))], "{reads:?}");
+    assert_eq!(writes, 3, "each handler's write");
+    // The kernel restarted the read three times: one call, one event.
+    let (reads, writes) = unix_reads("restart", "restart");
+    let results: Vec<_> = reads
+        .iter()
+        .map(|r| (r.errno.as_deref(), r.bytes))
+        .collect();
+    assert_eq!(results, [(None, Some(4))], "{reads:?}");
+    assert_eq!(writes, 3, "each handler's write");
+}
+
 #[test]
 fn a_process_whose_main_thread_exited_is_still_traced() {
     let s = TempStore::new();

@@ -51,17 +51,15 @@ impl Resolver {
 
     /// What `fd` of process `tgid` refers to right now.
     pub(super) fn resolve(&mut self, tgid: i32, tid: i32, fd: i32) -> FdTarget {
-        if fd < 0 {
-            return FdTarget::Closed;
+        match link(tid, fd) {
+            Some(l) => self.resolve_link(tgid, tid, fd, &l),
+            None => FdTarget::Closed,
         }
-        // Through the thread: /proc/TGID/fd is gone once the main thread
-        // has exited while other threads still run.
-        let link = match fs::read_link(format!("/proc/{tid}/fd/{fd}")) {
-            Ok(l) => l,
-            Err(_) => return FdTarget::Closed,
-        };
-        let link = link.to_string_lossy();
-        if let Some(ino) = bracketed(&link, "pipe:") {
+    }
+
+    /// What `fd`, whose [`link`] is `link`, refers to.
+    pub(super) fn resolve_link(&mut self, tgid: i32, tid: i32, fd: i32, link: &str) -> FdTarget {
+        if let Some(ino) = bracketed(link, "pipe:") {
             let id = format!("pipe:{ino}");
             return FdTarget::Channel(Endpoint {
                 kind: Some(ChannelKind::Pipe),
@@ -83,7 +81,7 @@ impl Resolver {
                 None => FdTarget::Other, // a kernel before 5.16: no identity
             };
         }
-        let Some(ino) = bracketed(&link, "socket:") else {
+        let Some(ino) = bracketed(link, "socket:") else {
             return FdTarget::Other;
         };
         match self.socket_endpoint(tgid, tid, fd, ino) {
@@ -182,6 +180,20 @@ impl Resolver {
         // nothing and must never be taken (or cached) as the peer.
         parse_unix_diag_peer(&buf[..n]).filter(|&peer| peer != 0)
     }
+}
+
+/// The identity of the open file behind `fd` of thread `tid` now, as
+/// `/proc/TID/fd/N` links it (`socket:[INODE]`, `pipe:[INODE]`, a path):
+/// an fd whose link is unchanged still refers to the same object. `None`
+/// when it is not open. Read through the thread: /proc/TGID/fd is gone
+/// once the main thread has exited while other threads still run.
+pub(super) fn link(tid: i32, fd: i32) -> Option<String> {
+    if fd < 0 {
+        return None;
+    }
+    fs::read_link(format!("/proc/{tid}/fd/{fd}"))
+        .ok()
+        .map(|l| l.to_string_lossy().into_owned())
 }
 
 /// pidfd_getfd through a pidfd of the thread itself (`PIDFD_THREAD`,

@@ -27,6 +27,25 @@ const MAX_VECTOR: u64 = 1024;
 /// A `sockaddr` is at most `sockaddr_storage`'s 128 bytes.
 const MAX_SOCKADDR: usize = 128;
 
+/// Where a signal frame's saved general registers start: `rt_sigreturn(2)`
+/// finds `struct ucontext` at the stack pointer it is entered with (the
+/// handler's `ret` popped the frame's return address; see the kernel's
+/// `arch/x86/kernel/signal_64.c`), and the registers are `uc_mcontext`'s
+/// `gregs`, which glibc lays out as the kernel's `struct sigcontext`.
+const SAVED_GREGS_AT: u64 = (std::mem::offset_of!(libc::ucontext_t, uc_mcontext)
+    + std::mem::offset_of!(libc::mcontext_t, gregs)) as u64;
+
+/// The registers of a signal frame that say what the interrupted code
+/// resumes with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SavedRegs {
+    /// rax: an interrupted call's result (`-EINTR`), or its number again
+    /// when the kernel rewound it to be restarted.
+    pub(crate) rax: u64,
+    /// rip: where the interrupted code resumes.
+    pub(crate) rip: u64,
+}
+
 /// The address space of one traced thread.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Memory(Pid);
@@ -169,6 +188,15 @@ impl Memory {
         vlen
     }
 
+    /// The registers `rt_sigreturn(2)` entered with stack pointer `sp`
+    /// restores (see [`SAVED_GREGS_AT`]).
+    pub(crate) fn sigreturn_regs(&self, sp: u64) -> Option<SavedRegs> {
+        let rax = sp.checked_add(SAVED_GREGS_AT + 8 * libc::REG_RAX as u64)?;
+        let rip = sp.checked_add(SAVED_GREGS_AT + 8 * libc::REG_RIP as u64)?;
+        let ([rax], [rip]) = (self.u64s::<1>(rax)?, self.u64s::<1>(rip)?);
+        Some(SavedRegs { rax, rip })
+    }
+
     /// The pid a successful waitid(2) wrote into the `siginfo_t` at `info`.
     pub(crate) fn siginfo_pid(&self, info: u64) -> Option<i32> {
         let [pid] = self.i32s::<1>(info.checked_add(SI_PID_AT)?)?;
@@ -265,6 +293,7 @@ mod tests {
             assert!(me.mmsg_lens(bad, u64::MAX).is_empty());
             assert_eq!(me.fill_mmsg_lens(bad, 3), 3);
             assert_eq!(me.siginfo_pid(bad), None);
+            assert_eq!(me.sigreturn_regs(bad), None);
         }
     }
 
@@ -303,5 +332,17 @@ mod tests {
             Some("10.0.0.1:443")
         );
         assert_eq!(me.bytes(data.as_ptr() as u64, 3), vec![7, 7, 7]);
+        // A signal frame as rt_sigreturn finds it at its stack pointer.
+        let mut frame = [0u64; 64];
+        let gregs = (SAVED_GREGS_AT / 8) as usize;
+        frame[gregs + libc::REG_RAX as usize] = (-4i64) as u64;
+        frame[gregs + libc::REG_RIP as usize] = 0x1002;
+        assert_eq!(
+            me.sigreturn_regs(frame.as_ptr() as u64),
+            Some(SavedRegs {
+                rax: (-4i64) as u64,
+                rip: 0x1002
+            })
+        );
     }
 }

@@ -32,6 +32,17 @@ pub(super) enum Resume {
     Syscall,
 }
 
+/// The user registers of a syscall stop that the tracer needs besides
+/// the call's number and arguments (`PTRACE_GET_SYSCALL_INFO`'s own).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct UserRegs {
+    /// The instruction pointer: the address after the `syscall`
+    /// instruction (the kernel has advanced past it).
+    pub(super) ip: u64,
+    /// The stack pointer.
+    pub(super) sp: u64,
+}
+
 /// How a new task was created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Spawned {
@@ -55,6 +66,9 @@ pub(super) enum Stop {
         nr: u64,
         /// The six argument registers.
         args: [u64; 6],
+        /// Where the thread is: the address after its `syscall`
+        /// instruction, and its stack pointer.
+        at: UserRegs,
     },
     /// The return of a syscall we resumed with [`Resume::Syscall`].
     SyscallExit {
@@ -231,6 +245,10 @@ fn seccomp_stop(tracee: Stopped) -> Stop {
                 tracee,
                 nr: s.nr,
                 args: s.args,
+                at: UserRegs {
+                    ip: info.instruction_pointer,
+                    sp: info.stack_pointer,
+                },
             }
         }
         _ => Stop::Other { tracee },

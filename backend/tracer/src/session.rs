@@ -262,7 +262,12 @@ impl Session {
     fn handle(&mut self, stop: Stop) -> Result<(), TraceError> {
         self.before_stop(stop.tid())?;
         match stop {
-            Stop::SyscallEntry { tracee, nr, args } => self.syscall_entry(tracee, nr, args),
+            Stop::SyscallEntry {
+                tracee,
+                nr,
+                args,
+                at,
+            } => self.syscall_entry(tracee, nr, args, at),
             Stop::SyscallExit { tracee, ret } => self.syscall_exit(tracee, ret),
             Stop::NewTask { tracee, child, how } => self.new_task(tracee, child, how),
             Stop::Exec { tracee, former_tid } => self.exec(tracee, former_tid),

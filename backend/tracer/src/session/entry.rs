@@ -8,7 +8,7 @@ use super::super::TraceError;
 use super::super::channel::FdTarget;
 use super::super::decode::{Decoded, decode};
 use super::super::memory::Memory;
-use super::super::ptrace::Stopped;
+use super::super::ptrace::{Stopped, UserRegs};
 use super::super::syscall::{self, Call};
 use super::Session;
 use bop_model::{Endpoint, Event};
@@ -19,6 +19,10 @@ pub(super) struct Pending {
     /// them (see `restart`).
     pub(super) nr: u64,
     pub(super) args: [u64; 6],
+    /// The address after its `syscall` instruction: where the thread
+    /// resumes if the program sees the call's result, 2 bytes past where
+    /// it resumes if the kernel restarts it (see `restart`).
+    pub(super) ip: u64,
     /// The call's name as strace spells it.
     pub(super) name: &'static str,
     /// The arguments, decoded.
@@ -38,7 +42,12 @@ pub(super) struct Pending {
 }
 
 impl Pending {
-    fn new(nr: u64, args: [u64; 6], call: Call, decoded: Decoded, start_ns: u64) -> Pending {
+    fn new(
+        (nr, args, ip): (u64, [u64; 6], u64),
+        call: Call,
+        decoded: Decoded,
+        start_ns: u64,
+    ) -> Pending {
         let event = Event {
             call: call.name.into(),
             fd: decoded.fd(),
@@ -48,6 +57,7 @@ impl Pending {
         Pending {
             nr,
             args,
+            ip,
             name: call.name,
             call: decoded,
             event,
@@ -100,16 +110,17 @@ impl Session {
         tracee: Stopped,
         nr: u64,
         args: [u64; 6],
+        at: UserRegs,
     ) -> Result<(), TraceError> {
         let tid = tracee.pid().as_raw();
-        if self.settle_interrupted(tid, nr, args)? {
+        if self.settle_interrupted(tid, nr, args, at)? {
             return self.resume(tracee, None);
         }
         let (Some(call), Some(tgid)) = (syscall::lookup(nr), self.tgid_of(tid)) else {
             return self.resume(tracee, None);
         };
         let decoded = decode(nr, args, call.kind, &Memory::of(tid));
-        let pending = Pending::new(nr, args, call, decoded, self.now());
+        let pending = Pending::new((nr, args, at.ip), call, decoded, self.now());
         let Some(mut pending) = self.prepare(tgid, tid, pending) else {
             return self.resume(tracee, None);
         };

@@ -9,16 +9,24 @@
 //! `SA_RESTART` flag and whether a handler runs at all), so it stashes the
 //! call and watches the thread's next entries, which show the outcome:
 //!
-//! * the same call with the same arguments (the kernel rewound the
-//!   instruction pointer), or `restart_syscall(2)`: restarted, and the
-//!   stashed call continues as the same event;
-//! * `rt_sigreturn`: a handler ran and returns; the call may still be
-//!   restarted right after it;
-//! * any other call after that `rt_sigreturn`: the program saw `EINTR`,
-//!   recorded as the call's result;
+//! * `rt_sigreturn`: a handler returns, and the frame it returns through
+//!   says what the kernel decided when it set the handler up (x86's
+//!   `handle_signal`): `-EINTR` in rax and rip just past the call's
+//!   `syscall` instruction, the program sees `EINTR` (recorded now, so a
+//!   retry with the same arguments is a call of its own); the call's number
+//!   in rax and rip back on the instruction, it is restarted. A frame that
+//!   resumes anywhere else returns into another handler (two signals
+//!   delivered at once); keep waiting;
+//! * the same call with the same arguments and no handler in between (the
+//!   kernel rewound the instruction pointer), or `restart_syscall(2)`:
+//!   restarted, and the stashed call continues as the same event;
+//! * any other call after an `rt_sigreturn` whose frame could not be read:
+//!   the program saw `EINTR`, recorded as the call's result;
 //! * any other call before it: made inside the handler; keep waiting.
 
 use super::super::TraceError;
+use super::super::memory::{Memory, SavedRegs};
+use super::super::ptrace::UserRegs;
 use super::super::syscall;
 use super::Session;
 use super::entry::Pending;
@@ -51,12 +59,45 @@ pub(super) fn interrupted(ret: i64) -> bool {
     .contains(&-ret)
 }
 
+/// The length of x86_64's `syscall` instruction: how far the kernel
+/// rewinds the instruction pointer to restart a call.
+const SYSCALL_INSN_LEN: u64 = 2;
+
 /// A call stashed at its interrupted return.
 pub(super) struct Interrupted {
     /// The call.
     pub(super) call: Pending,
-    /// A signal handler has returned (`rt_sigreturn`) since.
+    /// A signal handler has returned (`rt_sigreturn`) since, through a
+    /// frame that restarts the call or one that could not be read (then
+    /// the next call says: the same one is a restart, another one means
+    /// the program saw `EINTR`).
     pub(super) handler_returned: bool,
+}
+
+/// What an `rt_sigreturn`'s frame says about an interrupted call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resumes {
+    /// The program gets `EINTR` from the call.
+    WithEintr,
+    /// The kernel rewound the call: it runs again.
+    Restarted,
+    /// The frame returns somewhere else (into another handler).
+    Elsewhere,
+}
+
+/// What the frame of a handler returning through it says about the call
+/// `nr` interrupted at `ip`: the kernel put either `-EINTR` or the call's
+/// number in rax when it set the handler up, rewinding rip onto the
+/// `syscall` instruction for a restart.
+fn resumes(nr: u64, ip: u64, saved: SavedRegs) -> Resumes {
+    let eintr = -i64::from(libc::EINTR) as u64;
+    if saved.rip == ip && saved.rax == eintr {
+        Resumes::WithEintr
+    } else if saved.rip == ip.wrapping_sub(SYSCALL_INSN_LEN) && saved.rax == nr {
+        Resumes::Restarted
+    } else {
+        Resumes::Elsewhere
+    }
 }
 
 impl Session {
@@ -71,14 +112,16 @@ impl Session {
         }
     }
 
-    /// At thread `tid`'s entry of call `nr`: settles its interrupted call,
-    /// if any. True when this entry is that call restarted, or the
-    /// `rt_sigreturn` of its handler (nothing else to do at this entry).
+    /// At thread `tid`'s entry of call `nr` (at `at`): settles its
+    /// interrupted call, if any. True when this entry is that call
+    /// restarted, or the `rt_sigreturn` of a handler (nothing else to do
+    /// at this entry).
     pub(super) fn settle_interrupted(
         &mut self,
         tid: i32,
         nr: u64,
         args: [u64; 6],
+        at: UserRegs,
     ) -> Result<bool, TraceError> {
         let Some(task) = self.tasks.get_mut(&tid) else {
             return Ok(false);
@@ -86,14 +129,24 @@ impl Session {
         let Some(mut stashed) = task.restarting.take() else {
             return Ok(false);
         };
+        if syscall::is_sigreturn(nr) {
+            let saved = Memory::of(tid).sigreturn_regs(at.sp);
+            let call = &stashed.call;
+            match saved.map(|regs| resumes(call.nr, call.ip, regs)) {
+                Some(Resumes::WithEintr) => {
+                    let tgid = task.tgid;
+                    self.emit_eintr(tgid, tid, stashed, self.now())?;
+                    return Ok(true);
+                }
+                Some(Resumes::Elsewhere) => {}
+                Some(Resumes::Restarted) | None => stashed.handler_returned = true,
+            }
+            task.restarting = Some(stashed);
+            return Ok(true);
+        }
         let call = &stashed.call;
         if (call.nr == nr && call.args == args) || syscall::is_restart(nr) {
             task.pending = Some(stashed.call);
-            return Ok(true);
-        }
-        if syscall::is_sigreturn(nr) {
-            stashed.handler_returned = true;
-            task.restarting = Some(stashed);
             return Ok(true);
         }
         if !stashed.handler_returned {
@@ -101,13 +154,24 @@ impl Session {
             return Ok(false);
         }
         // The handler returned and the program went on: it saw EINTR.
-        if stashed.call.record {
-            let tgid = task.tgid;
-            let now = self.now();
-            let eintr = Some(-i64::from(libc::EINTR));
-            self.emit_finished(stashed.call, tgid, tid, eintr, Some(now))?;
-        }
+        let tgid = task.tgid;
+        self.emit_eintr(tgid, tid, stashed, self.now())?;
         Ok(false)
+    }
+
+    /// The stashed call failed with EINTR, as the program saw it, at `at_ns`.
+    fn emit_eintr(
+        &mut self,
+        tgid: i32,
+        tid: i32,
+        stashed: Interrupted,
+        at_ns: u64,
+    ) -> Result<(), TraceError> {
+        if !stashed.call.record {
+            return Ok(());
+        }
+        let eintr = Some(-i64::from(libc::EINTR));
+        self.emit_finished(stashed.call, tgid, tid, eintr, Some(at_ns))
     }
 }
 
@@ -124,11 +188,8 @@ impl Session {
         }
         let (tgid, stashed) = (task.tgid, task.restarting.take());
         match stashed {
-            Some(s) if s.call.record => {
-                let eintr = Some(-i64::from(libc::EINTR));
-                self.emit_finished(s.call, tgid, tid, eintr, Some(at_ns))
-            }
-            _ => Ok(()),
+            Some(s) => self.emit_eintr(tgid, tid, s, at_ns),
+            None => Ok(()),
         }
     }
 }
@@ -136,6 +197,25 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_frame_says_whether_the_call_is_restarted() {
+        // read (0) interrupted with its `syscall` instruction at 0x1000.
+        let (nr, ip) = (0, 0x1002);
+        let frame = |rax: i64, rip| SavedRegs {
+            rax: rax as u64,
+            rip,
+        };
+        let eintr = -i64::from(libc::EINTR);
+        assert_eq!(resumes(nr, ip, frame(eintr, ip)), Resumes::WithEintr);
+        assert_eq!(resumes(nr, ip, frame(0, 0x1000)), Resumes::Restarted);
+        // Another handler's frame (a second signal delivered at once), or
+        // one that resumes the call's result elsewhere.
+        assert_eq!(resumes(nr, ip, frame(0, 0x5000)), Resumes::Elsewhere);
+        assert_eq!(resumes(nr, ip, frame(eintr, 0x1000)), Resumes::Elsewhere);
+        assert_eq!(resumes(nr, ip, frame(-512, ip)), Resumes::Elsewhere);
+        assert_eq!(resumes(1, ip, frame(0, 0x1000)), Resumes::Elsewhere);
+    }
 
     #[test]
     fn only_the_four_restart_codes_are_interruptions() {

@@ -199,7 +199,7 @@ impl Session {
             self.drain_thread(tgid, tid, true)?;
             self.exec_by_non_leader(former, tid)?;
         }
-        self.fds.exec(tgid);
+        self.fds.exec(tgid, tid);
         let exe = std::fs::read_link(format!("/proc/{tid}/exe"))
             .ok()
             .map(|p| p.display().to_string());
