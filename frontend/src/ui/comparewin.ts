@@ -471,13 +471,15 @@ async function wholeWindow(id: string, columns: number): Promise<GraphWindow> {
 /** The comparison page of two big runs (module docs). */
 export async function windowedComparePage(a: string, b: string, runLine: (side: Side, c: { a: CompareRun; b: CompareRun }) => HTMLElement): Promise<void> {
   const root = $("compare");
-  const columns = Math.min(8000, Math.max(1, Math.ceil(2 * Math.max(200, root.parentElement?.clientWidth ?? 1000))));
   const summary = getJson<unknown>(api.compareSummary(a, b)).then(parseSummary);
   let view: WindowedCompare;
   try {
-    const firsts = await Promise.all([wholeWindow(a, columns), wholeWindow(b, columns)]);
     document.querySelector<HTMLElement>(".controls")?.removeAttribute("hidden");
     root.hidden = false;
+    // Two columns per px of a pane's plot, as the run page asks.
+    const pane = root.querySelector<HTMLElement>(".compare-pane .diagram")?.clientWidth ?? 700;
+    const columns = Math.min(8000, Math.max(1, Math.ceil(2 * Math.max(200, pane - GUTTER))));
+    const firsts = await Promise.all([wholeWindow(a, columns), wholeWindow(b, columns)]);
     for (const [side, w] of [
       ["a", firsts[0]],
       ["b", firsts[1]],
