@@ -471,7 +471,6 @@ async function wholeWindow(id: string, columns: number): Promise<GraphWindow> {
 /** The comparison page of two big runs (module docs). */
 export async function windowedComparePage(a: string, b: string, runLine: (side: Side, c: { a: CompareRun; b: CompareRun }) => HTMLElement): Promise<void> {
   const root = $("compare");
-  const summary = getJson<unknown>(api.compareSummary(a, b)).then(parseSummary);
   let view: WindowedCompare;
   try {
     document.querySelector<HTMLElement>(".controls")?.removeAttribute("hidden");
@@ -493,10 +492,12 @@ export async function windowedComparePage(a: string, b: string, runLine: (side: 
     document.body.dataset.rendered = "error";
     return;
   }
+  // Asked for after the first windows: computing a comparison holds the
+  // server's build permits, which opening a run's window index waits for.
   setStatus("loading", "Comparing the two runs (the first comparison of two big runs takes a while; it is kept)…");
   let s: CompareSummary;
   try {
-    s = await summary;
+    s = parseSummary(await getJson<unknown>(api.compareSummary(a, b)));
   } catch (e) {
     setStatus("error", `Cannot compare ${a} with ${b}: ${describe(e)}`);
     return;
