@@ -16,7 +16,8 @@
  *
  * Test hooks on `#compare`: `data-windowed`, `data-first-divergence`,
  * `data-differences` (marks in all), `data-window-requests` (both sides'
- * window fetches), `data-window-mode-a/-b` (lod | events | loading),
+ * window fetches; `-a` / `-b` each side's), `data-window-want` (the last
+ * window planned, and the view), `data-window-mode-a/-b` (lod | events | loading),
  * `data-marks-drawn-a/-b`, `data-divergence-drawn` (the sides whose pane
  * rings it, space-separated), `data-marks-requests`, `data-first-frame-ms`
  * (both panes drawn from a window) and `data-divergence-ms` (centred on
@@ -340,7 +341,10 @@ export class WindowedCompare {
   private fetchInView(): void {
     const { want, a, b } = this.plan();
     for (const f of this.feeds) f.fetch(want, a, b);
-    this.root.dataset.windowRequests = String(this.feeds[0].requests + this.feeds[1].requests);
+    const ds = this.root.dataset;
+    ds.windowRequests = String(this.feeds[0].requests + this.feeds[1].requests);
+    [ds.windowRequestsA, ds.windowRequestsB] = this.feeds.map((f) => String(f.requests));
+    ds.windowWant = `${want.key} [${a.toFixed(0)}, ${b.toFixed(0)}]`;
     if (this.summary !== null && this.summary.differences.marks > 0) {
       this.marks
         .fetch(this.a, this.b, want)
