@@ -4,9 +4,8 @@
 // for windows (`GET /api/runs/{id}/window`), never the whole graph; show
 // the level of detail zoomed out; fetch and draw events zoomed in; fetch
 // a new window when panned past what it holds and draw its events; select
-// an event and plan a rerun from a message in a window; and the
-// comparison of two big runs must say plainly that it does not draw them
-// instead of freezing the tab.
+// an event and plan a rerun from a message in a window. The comparison
+// of two big runs is compare-big.test.mjs's.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -179,22 +178,6 @@ test("a message of a window opens the rerun panel with its logical name", async 
   const named = await page.textContent("#panel .message-name");
   assert.ok(inView.includes(named), `the panel names ${named}, a message of the window`);
   assert.match(named, /->.*#\d+\/r?\d+$/, "a logical message name");
-  assert.deepEqual(errors, []);
-  await page.close();
-});
-
-test("comparing two big runs says why it does not draw them, instead of freezing the tab", async () => {
-  const opened = await openPage(browser, server.url);
-  const { page, errors } = opened;
-  const requests = [];
-  page.on("request", (r) => requests.push(r.url()));
-  await page.goto(`${server.url}compare?a=big&b=big`);
-  await page.waitForSelector("body[data-rendered]", { timeout: 20_000 });
-  assert.equal(await page.getAttribute("body", "data-rendered"), "too-big");
-  const text = await page.textContent("#status");
-  assert.match(text, new RegExp(`big has ${events.toLocaleString("en")} events`));
-  assert.match(text, /bop diff big big/);
-  assert.ok(!requests.some((u) => u.includes("/graph")), "no whole graph fetched");
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -36,7 +36,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/runs/{id}/tree", get(super::tree::get_tree))
         .route("/runs/{id}/export", get(get_export))
         .route("/runs/{id}/reruns", post(post_rerun))
-        .route("/compare", get(get_compare))
+        .route("/compare", get(super::compares::get_compare))
+        .route("/compare/summary", get(super::compares::get_summary))
+        .route("/compare/marks", get(super::compares::get_marks))
         .route("/explorations", get(list_explorations))
         .route("/explorations/{id}", get(get_exploration))
         .route("/reruns", get(list_reruns))
@@ -231,6 +233,7 @@ async fn delete_run(
     .await?;
     state.graphs().forget(&id);
     state.windows().forget(&id);
+    state.comparisons().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -271,37 +274,6 @@ fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// `?a=ID&b=ID` of `GET /api/compare`.
-#[derive(Deserialize, Debug)]
-struct CompareQuery {
-    a: Option<String>,
-    b: Option<String>,
-}
-
-/// `GET /api/compare?a=&b=`: `bop::diff::compare` of the two runs (docs/COMPARE.md).
-async fn get_compare(
-    State(state): State<AppState>,
-    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = query?;
-    let id = |x: Option<String>, side: &str| match x {
-        Some(id) if !id.is_empty() => checked(&id),
-        _ => Err(ApiError::BadQuery(format!(
-            "the comparison needs two run ids: ?a=RUN&b=RUN ({side} is missing)"
-        ))),
-    };
-    let (a, b) = (id(q.a, "a")?, id(q.b, "b")?);
-    let comparison = blocking(&state, move |store| {
-        let (ra, rb) = (store.run(&a)?, store.run(&b)?);
-        let (ma, ea) = (ra.manifest()?, ra.events()?);
-        let (mb, eb) = (rb.manifest()?, rb.events()?);
-        serde_json::to_value(bop_tracker::compare::compare((&ma, &ea), (&mb, &eb)))
-            .map_err(|e| ApiError::Internal(format!("comparison does not serialize: {e}")))
-    })
-    .await?;
-    Ok(axum::Json(comparison).into_response())
 }
 
 /// One row of `GET /api/explorations`.

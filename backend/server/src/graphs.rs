@@ -28,9 +28,20 @@ pub(crate) const CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 /// What a cached graph was built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     manifest: (u64, Option<SystemTime>),
     events: (u64, Option<SystemTime>),
+}
+
+impl Stamp {
+    /// The stamp of run `id` as its files are now.
+    pub(crate) fn of(store: &Store, id: &str) -> Result<Stamp, ApiError> {
+        let run = store.run(id)?;
+        Ok(Stamp {
+            manifest: file_stamp(&run.file("manifest.json")),
+            events: file_stamp(&run.file("events.jsonl")),
+        })
+    }
 }
 
 fn file_stamp(path: &Path) -> (u64, Option<SystemTime>) {
@@ -38,36 +49,47 @@ fn file_stamp(path: &Path) -> (u64, Option<SystemTime>) {
 }
 
 #[derive(Debug)]
-struct Entry {
-    stamp: Stamp,
-    json: Bytes,
+struct Entry<S, V> {
+    stamp: S,
+    value: V,
+    cost: usize,
     used: u64,
 }
 
-#[derive(Debug, Default)]
-struct Cache {
-    entries: HashMap<String, Entry>,
+/// Values keyed by id, each valid for one stamp, bounded by the sum of
+/// their costs (bytes, or an estimate), least recently used first out.
+#[derive(Debug)]
+pub(crate) struct Cache<S, V> {
+    entries: HashMap<String, Entry<S, V>>,
     bytes: usize,
     clock: u64,
 }
 
-impl Cache {
-    fn get(&mut self, id: &str, stamp: Stamp) -> Option<Bytes> {
+impl<S, V> Default for Cache<S, V> {
+    fn default() -> Self {
+        Cache {
+            entries: HashMap::new(),
+            bytes: 0,
+            clock: 0,
+        }
+    }
+}
+
+impl<S: PartialEq, V: Clone> Cache<S, V> {
+    pub(crate) fn get(&mut self, id: &str, stamp: &S) -> Option<V> {
         self.clock += 1;
         let clock = self.clock;
-        let entry = self.entries.get_mut(id).filter(|e| e.stamp == stamp)?;
+        let entry = self.entries.get_mut(id).filter(|e| e.stamp == *stamp)?;
         entry.used = clock;
-        Some(entry.json.clone())
+        Some(entry.value.clone())
     }
 
-    fn put(&mut self, id: &str, stamp: Stamp, json: Bytes, limit: usize) {
-        if let Some(old) = self.entries.remove(id) {
-            self.bytes -= old.json.len();
-        }
-        if json.len() > limit {
+    pub(crate) fn put(&mut self, id: &str, stamp: S, value: V, cost: usize, limit: usize) {
+        self.remove(id);
+        if cost > limit {
             return;
         }
-        while self.bytes + json.len() > limit {
+        while self.bytes + cost > limit {
             let Some(oldest) = self
                 .entries
                 .iter()
@@ -76,15 +98,32 @@ impl Cache {
             else {
                 break;
             };
-            if let Some(e) = self.entries.remove(&oldest) {
-                self.bytes -= e.json.len();
-            }
+            self.remove(&oldest);
         }
         self.clock += 1;
-        self.bytes += json.len();
+        self.bytes += cost;
         let used = self.clock;
-        self.entries
-            .insert(id.to_string(), Entry { stamp, json, used });
+        let entry = Entry {
+            stamp,
+            value,
+            cost,
+            used,
+        };
+        self.entries.insert(id.to_string(), entry);
+    }
+
+    pub(crate) fn remove(&mut self, id: &str) {
+        if let Some(e) = self.entries.remove(id) {
+            self.bytes -= e.cost;
+        }
+    }
+
+    /// Removes every entry whose id `drop` accepts.
+    pub(crate) fn remove_where(&mut self, drop: impl Fn(&str) -> bool) {
+        let ids: Vec<String> = self.entries.keys().filter(|k| drop(k)).cloned().collect();
+        for id in ids {
+            self.remove(&id);
+        }
     }
 }
 
@@ -92,7 +131,7 @@ impl Cache {
 #[derive(Debug)]
 pub(crate) struct Graphs {
     builds: Arc<Semaphore>,
-    cache: Mutex<Cache>,
+    cache: Mutex<Cache<Stamp, Bytes>>,
     limit: usize,
 }
 
@@ -114,29 +153,22 @@ impl Graphs {
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(id, stamp)
+            .get(id, &stamp)
     }
 
     /// Drops run `id`'s cached graph (the run was deleted).
     pub(crate) fn forget(&self, id: &str) {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = cache.entries.remove(id) {
-            cache.bytes -= e.json.len();
-        }
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
     }
 
     /// The graph JSON of run `id`, from the cache or built.
     pub(crate) async fn get(&self, store: &Store, id: &str) -> Result<Bytes, ApiError> {
         let stamp = {
             let (store, id) = (store.clone(), id.to_string());
-            blocking(move || {
-                let run = store.run(&id)?;
-                Ok(Stamp {
-                    manifest: file_stamp(&run.file("manifest.json")),
-                    events: file_stamp(&run.file("events.jsonl")),
-                })
-            })
-            .await?
+            blocking(move || Stamp::of(&store, &id)).await?
         };
         if let Some(json) = self.cached(id, stamp) {
             return Ok(json);
@@ -167,12 +199,12 @@ impl Graphs {
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .put(id, stamp, json.clone(), self.limit);
+            .put(id, stamp, json.clone(), json.len(), self.limit);
         Ok(json)
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -193,22 +225,25 @@ mod tests {
 
     #[test]
     fn the_cache_is_bounded_by_bytes_and_evicts_the_least_recently_used() {
-        let mut c = Cache::default();
-        c.put("a", stamp(1), Bytes::from(vec![0; 40]), 100);
-        c.put("b", stamp(1), Bytes::from(vec![0; 40]), 100);
-        assert!(c.get("a", stamp(1)).is_some());
-        c.put("c", stamp(1), Bytes::from(vec![0; 40]), 100);
+        let mut c = Cache::<Stamp, Bytes>::default();
+        let put = |c: &mut Cache<Stamp, Bytes>, id: &str, n: usize| {
+            c.put(id, stamp(1), Bytes::from(vec![0; n]), n, 100)
+        };
+        put(&mut c, "a", 40);
+        put(&mut c, "b", 40);
+        assert!(c.get("a", &stamp(1)).is_some());
+        put(&mut c, "c", 40);
         assert!(
-            c.get("b", stamp(1)).is_none(),
+            c.get("b", &stamp(1)).is_none(),
             "b was the least recently used"
         );
-        assert!(c.get("a", stamp(1)).is_some());
-        assert!(c.get("c", stamp(1)).is_some());
+        assert!(c.get("a", &stamp(1)).is_some());
+        assert!(c.get("c", &stamp(1)).is_some());
         assert_eq!(c.bytes, 80);
         // A changed manifest is a miss; too big an entry is not kept.
-        assert!(c.get("a", stamp(2)).is_none());
-        c.put("d", stamp(1), Bytes::from(vec![0; 101]), 100);
-        assert!(c.get("d", stamp(1)).is_none());
+        assert!(c.get("a", &stamp(2)).is_none());
+        put(&mut c, "d", 101);
+        assert!(c.get("d", &stamp(1)).is_none());
         assert_eq!(c.bytes, 80);
     }
 }

@@ -13,6 +13,7 @@
 
 mod api;
 mod child;
+mod compares;
 mod error;
 mod find;
 mod graphs;

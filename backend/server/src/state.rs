@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::compares::{self, Comparisons};
 use super::graphs::{CACHE_BYTES, Graphs, MAX_BUILDS};
 use super::reruns::{RerunConfig, Reruns};
 use super::searches::{SearchConfig, Searches};
@@ -25,6 +26,7 @@ struct Inner {
     searches: Searches,
     graphs: Graphs,
     windows: Windows,
+    comparisons: Comparisons,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             reruns,
             searches,
             windows: Windows::new(graphs.builds(), MAX_OPEN),
+            comparisons: Comparisons::new(graphs.builds(), MAX_BUILDS, compares::CACHE_BYTES),
             graphs,
         }))
     }
@@ -85,6 +88,11 @@ impl AppState {
     /// The open window indexes.
     pub(crate) fn windows(&self) -> &Windows {
         &self.0.windows
+    }
+
+    /// The comparisons computed and their cache.
+    pub(crate) fn comparisons(&self) -> &Comparisons {
+        &self.0.comparisons
     }
 
     /// The searches started by this server.

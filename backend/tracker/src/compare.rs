@@ -44,6 +44,7 @@ mod align;
 mod difference;
 mod frontier;
 mod lcs;
+mod marks;
 mod prose;
 mod render;
 mod report;
@@ -55,6 +56,7 @@ mod tests;
 
 use std::collections::BTreeSet;
 
+pub use marks::{Counts, Mark, MarkKind, Marked, Place, PlacedDivergence, Summary};
 pub use render::render_text;
 pub use shape::{
     COMPARE_SCHEMA, Comparison, Divergence, DivergenceKind, EventChange, EventInfo, FaultInfo,
@@ -70,17 +72,30 @@ use side::Side;
 /// Compares run A with run B. See the module docs for the method.
 pub fn compare(a: (&Manifest, &[Event]), b: (&Manifest, &[Event])) -> Comparison {
     let (sa, sb) = (Side::new(a.1), Side::new(b.1));
-    let al = Alignment::new(&sa, &sb);
-    let what = difference::differences(&sa, &sb, &al);
+    compare_sides((a.0, &sa), (b.0, &sb))
+}
+
+/// [`compare`] as the page of two big runs needs it: a summary and one
+/// placed mark per difference ([`Marked`]), from one pass over both graphs.
+pub fn compare_marked(a: (&Manifest, &[Event]), b: (&Manifest, &[Event])) -> Marked {
+    let (sa, sb) = (Side::new(a.1), Side::new(b.1));
+    let c = compare_sides((a.0, &sa), (b.0, &sb));
+    marks::marked(c, &sa, &sb)
+}
+
+fn compare_sides(a: (&Manifest, &Side<'_>), b: (&Manifest, &Side<'_>)) -> Comparison {
+    let (sa, sb) = (a.1, b.1);
+    let al = Alignment::new(sa, sb);
+    let what = difference::differences(sa, sb, &al);
     let cmp = Cmp {
-        a: &sa,
-        b: &sb,
+        a: sa,
+        b: sb,
         al,
         what,
     };
     let mut divergences = cmp.frontier().into_iter().map(|p| cmp.divergence(p));
     let first_divergence = divergences.next();
-    let (ra, rb) = (run_info(a.0, &sa), run_info(b.0, &sb));
+    let (ra, rb) = (run_info(a.0, sa), run_info(b.0, sb));
     let mut c = Comparison {
         schema: COMPARE_SCHEMA,
         same_class: ra.trace_class == rb.trace_class,

@@ -8,6 +8,8 @@
  * is drawn in A's or B's tint; the first divergence is ringed, listed
  * first and scrolled to. Without `a` and `b` the page offers a run picker.
  * Pan, zoom and keys are ui/controller.ts's, the same as the run page's.
+ * Runs above `WINDOWED_MIN_EVENTS` are compared by ui/comparewin.ts from
+ * windows and the server's summary instead.
  *
  * Test hooks: `body[data-rendered]`; `#compare` carries
  * `data-differences` (entries of the differences list), `data-first-divergence`
@@ -42,7 +44,8 @@ import { AXIS, GUTTER, THEME } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
 import { $, h, setStatus, showTooltip } from "./dom.ts";
-import { compareTooBig } from "./windowed.ts";
+import { windowedComparePage } from "./comparewin.ts";
+import { manifestEvents, WINDOWED_MIN_EVENTS } from "./windowed.ts";
 
 export async function comparePage(): Promise<void> {
   const a = document.body.dataset.a ?? "";
@@ -56,10 +59,10 @@ export async function comparePage(): Promise<void> {
   let gb: Graph;
   let cmp: Comparison;
   try {
-    const tooBig = await compareTooBig(a, b);
-    if (tooBig !== null) {
-      setStatus("error", tooBig);
-      document.body.dataset.rendered = "too-big";
+    // Big runs are drawn from windows, and compared by the server (ui/comparewin.ts).
+    const counts = await Promise.all([a, b].map(async (id) => manifestEvents(await getJson<unknown>(api.run(id)))));
+    if (counts.some((n) => n > WINDOWED_MIN_EVENTS)) {
+      await windowedComparePage(a, b, runLine);
       return;
     }
     const [x, y, z] = await Promise.all([
@@ -116,7 +119,7 @@ async function picker(a: string, b: string): Promise<void> {
   document.body.dataset.rendered = "true";
 }
 
-function runLine(side: Side, c: Comparison): HTMLElement {
+function runLine(side: Side, c: Pick<Comparison, "a" | "b">): HTMLElement {
   const r = c[side];
   const fired = r.faults.filter((f) => f.fired).length;
   return h(

@@ -61,32 +61,6 @@ export const DEBOUNCE_MS = 60;
 /** How many windows (and their layouts) the page keeps. */
 const CACHE_WINDOWS = 12;
 
-/**
- * Most events per run the comparison page draws. It needs both whole
- * graphs (its difference marks and lanes are over every event of both
- * runs, docs/COMPARE.md), so past this it says so instead of loading
- * hundreds of megabytes into the tab.
- */
-export const COMPARE_MAX_EVENTS = 50_000;
-
-/**
- * Why the comparison of `a` and `b` is not drawn (one sentence), or null
- * when both runs are small enough for it.
- */
-export async function compareTooBig(a: string, b: string): Promise<string | null> {
-  const [na, nb] = await Promise.all([a, b].map(async (id) => manifestEvents(await getJson<unknown>(api.run(id)))));
-  const big = [
-    [a, na],
-    [b, nb],
-  ].filter(([, n]) => (n as number) > COMPARE_MAX_EVENTS);
-  if (big.length === 0) return null;
-  const which = big.map(([id, n]) => `${id} has ${(n as number).toLocaleString("en")} events`).join(" and ");
-  return (
-    `Not drawn: ${which}, and the comparison draws both whole graphs, which stops at ${COMPARE_MAX_EVENTS.toLocaleString("en")} events per run ` +
-    `so that this tab does not freeze. Open each run's page (big runs load by window), or run \`bop diff ${a} ${b}\` for the differences.`
-  );
-}
-
 /** A window with what drawing it needs, built on first use. */
 interface Entry {
   key: string;
@@ -96,7 +70,7 @@ interface Entry {
 }
 
 /** The run's recorded event count from its manifest (`counts.events`), 0 when absent. */
-function manifestEvents(m: unknown): number {
+export function manifestEvents(m: unknown): number {
   const counts = (m as { counts?: { events?: unknown } } | null)?.counts;
   return typeof counts?.events === "number" ? counts.events : 0;
 }

@@ -566,3 +566,56 @@ fn runs_with_nothing_in_common() {
     assert_eq!(back.first_divergence.unwrap().kind, DivergenceKind::OnlyA);
     assert!(cmp(&[], &[]).is_empty());
 }
+
+/// The big-run page's answer is the same comparison: one mark per listed
+/// difference, each placed where the event is (its thread, `end_ns` or
+/// `start_ns`, Lamport clock), and the divergences placed.
+#[test]
+fn marks_place_every_difference_of_the_comparison() {
+    use super::{MarkKind, compare_marked};
+    let (ma, ea) = fixture("base");
+    let (mb, eb) = fixture("dropped");
+    let full = compare((&ma, &ea), (&mb, &eb));
+    let m = compare_marked((&ma, &ea), (&mb, &eb));
+    let listed: usize = full.messages.changed.len()
+        + full.messages.only_a.len()
+        + full.messages.only_b.len()
+        + full
+            .events
+            .iter()
+            .map(|t| t.changed.len() + t.moved.len() + t.removed.len() + t.inserted.len())
+            .sum::<usize>();
+    assert!(listed > 0, "the drop rerun differs");
+    assert_eq!(m.marks.len(), listed);
+    assert_eq!(m.summary.differences.marks, listed);
+    assert_eq!(m.summary.summary, full.summary);
+    let (ga, gb) = (
+        crate::CausalGraph::build(&ea),
+        crate::CausalGraph::build(&eb),
+    );
+    let check = |g: &crate::CausalGraph<'_>, ev: &[Event], p: &super::Place| {
+        let i = (0..ev.len())
+            .find(|&i| g.event_name(i) == p.name)
+            .unwrap_or_else(|| panic!("{} is not an event", p.name));
+        assert_eq!(p.thread, g.threads()[g.thread_of(i)].name);
+        assert_eq!(p.time, ev[i].end_ns.unwrap_or(ev[i].start_ns));
+        assert_eq!(p.logical, g.lamport(i));
+    };
+    for mark in &m.marks {
+        let (in_a, in_b) = match mark.kind {
+            MarkKind::MessageOnlyA | MarkKind::EventOnlyA => (true, false),
+            MarkKind::MessageOnlyB | MarkKind::EventOnlyB => (false, true),
+            _ => (true, true),
+        };
+        assert_eq!(mark.a.is_some(), in_a, "{mark:?}");
+        assert_eq!(mark.b.is_some(), in_b, "{mark:?}");
+        mark.a.iter().for_each(|p| check(&ga, &ea, p));
+        mark.b.iter().for_each(|p| check(&gb, &eb, p));
+    }
+    let d = m.summary.first_divergence.expect("the drop diverges");
+    let fd = full.first_divergence.expect("the drop diverges");
+    assert_eq!(d.divergence, fd);
+    let at = d.at_a.or(d.at_b).expect("the divergence is placed");
+    assert_eq!(at.thread, fd.thread);
+    assert_eq!(Some(&at.name), fd.a.as_ref().or(fd.b.as_ref()));
+}
