@@ -199,15 +199,23 @@ pub(super) fn write(
     Ok(levels)
 }
 
-/// The coarsest level of `r`'s scale with at least one bucket per column.
+/// Fewest buckets a window is cut into, whatever its columns: the two
+/// buckets its ends cut are counted from the events, so they must be a
+/// small share of it (at most 1/32; a 1-column window of a whole run at one
+/// bucket per column would count half the run one by one).
+const MIN_BUCKETS: u128 = 64;
+
+/// The coarsest level of `r`'s scale with at least one bucket per column
+/// (and at least [`MIN_BUCKETS`] in the window).
 pub(super) fn level(levels: &Levels, r: &Resolved) -> Option<u32> {
     let span = u128::from(r.x1 - r.x0) + 1;
+    let buckets = (r.columns as u128).max(MIN_BUCKETS);
     levels
         .of(r.scale)
         .iter()
         .rev()
         .copied()
-        .find(|&s| (1u128 << s) * r.columns as u128 <= span)
+        .find(|&s| (1u128 << s) * buckets <= span)
 }
 
 /// Where a window's ends cut buckets of one level.
