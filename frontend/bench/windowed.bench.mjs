@@ -9,6 +9,10 @@
 //
 //   BOP=target/release/bop node bench/windowed.bench.mjs
 //   BENCH_ROUND_TRIPS=25000,250000 (4 events each: 10^5 and 10^6 events)
+//   BENCH_STORE=DIR: use runs pp<round trips> already recorded in DIR
+//     (recording 10^6 events takes minutes), left in place
+//   BENCH_WARM=0: open the page on a fresh server, without the first
+//     window request before it (its index is opened for the page)
 import { performance } from "node:perf_hooks";
 import path from "node:path";
 import { bop, bopBinary, cleanup, launchBrowser, openPage, startServer, tempDir } from "../e2e/harness.mjs";
@@ -22,24 +26,30 @@ const median = (xs) => {
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 1 : 0) : "—");
 const rows = [];
 
+const given = process.env.BENCH_STORE;
+const warm = process.env.BENCH_WARM !== "0";
 for (const trips of sizes) {
-  const store = tempDir("bop-bench-big-");
+  const store = given ?? tempDir("bop-bench-big-");
+  const id = given ? `pp${trips}` : "big";
   let t0 = performance.now();
-  bop(["run", "--store", store, "--id", "big", "--quiet", "--", guest, "pingpong", String(trips)]);
-  const recordS = (performance.now() - t0) / 1000;
+  if (!given) bop(["run", "--store", store, "--id", id, "--quiet", "--", guest, "pingpong", String(trips)]);
+  const recordS = given ? NaN : (performance.now() - t0) / 1000;
   const server = await startServer(store);
   const browser = await launchBrowser();
   try {
-    const events = (await (await fetch(`${server.url}api/runs/big`)).json()).counts.events;
+    const events = (await (await fetch(`${server.url}api/runs/${id}`)).json()).counts.events;
     // The first window request of a fresh server (it may build the run's index).
-    t0 = performance.now();
-    const cold = await fetch(`${server.url}api/runs/big/window?scale=time&columns=2460`);
-    await cold.arrayBuffer();
-    const coldMs = performance.now() - t0;
+    let coldMs = NaN;
+    if (warm) {
+      t0 = performance.now();
+      const cold = await fetch(`${server.url}api/runs/${id}/window?scale=time&columns=2460`);
+      await cold.arrayBuffer();
+      coldMs = performance.now() - t0;
+    }
     const { page } = await openPage(browser, server.url);
     await page.setViewportSize({ width: 1400, height: 900 });
     t0 = performance.now();
-    await page.goto(`${server.url}runs/big`);
+    await page.goto(`${server.url}runs/${id}`);
     await page.waitForSelector("#diagram[data-first-frame-ms]", { timeout: 120_000 });
     const wallMs = performance.now() - t0;
     const ds = () => page.evaluate(() => ({ ...document.querySelector("#diagram").dataset }));
@@ -99,7 +109,7 @@ for (const trips of sizes) {
   } finally {
     await browser.close();
     await server.stop();
-    cleanup(store);
+    if (!given) cleanup(store);
   }
 }
 

@@ -3,10 +3,14 @@
 //! time, so the run page can find, count and step through matches while it
 //! holds only the window in view (issue 16).
 //!
-//! The search itself is [`bop_tracker::find`] (pure, unit-tested); this
-//! handler reads the run's graph JSON from the shared builder and its
-//! cache (graphs.rs: bounded builds, bounded bytes), borrows the events'
-//! strings from it and runs the search on the blocking pool.
+//! The matching is [`bop_tracker::find`]'s (pure, unit-tested). An ended
+//! run is searched over its window index (the one windows.rs keeps open:
+//! one pass over the events table, no graph); a run still being recorded
+//! has no index, and is searched over its graph JSON from the shared
+//! builder and its cache (graphs.rs: bounded builds, bounded bytes), whose
+//! strings the search borrows. Both run on the blocking pool.
+
+use std::sync::PoisonError;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -15,6 +19,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::state::AppState;
+use super::windows::blocking;
 use bop_store::validate_id;
 use bop_tracker::find::{FindQuery, Findable, find};
 
@@ -56,6 +61,15 @@ pub(crate) async fn get_find(
     query
         .check()
         .map_err(|e| ApiError::BadQuery(e.to_string()))?;
+    let (_run, ix) = state.windows().index(state.store(), &id).await?;
+    if let Some(ix) = ix {
+        let answer = blocking(move || {
+            let ix = ix.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(ix.find(&query)?)
+        })
+        .await?;
+        return Ok(axum::Json(answer).into_response());
+    }
     let json = state.graphs().get(state.store(), &id).await?;
     let answer = tokio::task::spawn_blocking(move || {
         let graph: GraphEvents<'_> = serde_json::from_slice(&json)

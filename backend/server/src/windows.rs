@@ -62,13 +62,14 @@ impl From<IndexError> for ApiError {
     fn from(e: IndexError) -> ApiError {
         match e {
             IndexError::Window(w) => ApiError::BadQuery(w.to_string()),
+            IndexError::Find(f) => ApiError::BadQuery(f.to_string()),
             IndexError::Store(s) => s.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }
 }
 
-type Shared = Arc<Mutex<Index>>;
+pub(crate) type Shared = Arc<Mutex<Index>>;
 
 #[derive(Debug, Default)]
 struct Open {
@@ -83,7 +84,8 @@ pub(crate) struct Windows {
     /// One lock per run being opened or built, so two requests of one run
     /// never build its index twice.
     opening: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    open: Mutex<Open>,
+    /// Shared with the checks [`Windows::index`] starts.
+    open: Arc<Mutex<Open>>,
     max_open: usize,
 }
 
@@ -94,7 +96,7 @@ impl Windows {
         Windows {
             builds,
             opening: Mutex::default(),
-            open: Mutex::default(),
+            open: Arc::default(),
             max_open: max_open.max(1),
         }
     }
@@ -133,13 +135,13 @@ impl Windows {
         open.entries.remove(id);
     }
 
-    /// The JSON of one window of run `id`.
-    pub(crate) async fn window(
+    /// Run `id`'s open index (opened or built first), or `None` while the
+    /// run is being recorded (it has no index yet), with its run.
+    pub(crate) async fn index(
         &self,
         store: &Store,
         id: &str,
-        q: WindowQuery,
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<(RunDir, Option<Shared>), ApiError> {
         let (store2, id2) = (store.clone(), id.to_string());
         let (run, recording, stamp) = blocking(move || {
             let run = store2.run(&id2)?;
@@ -149,37 +151,51 @@ impl Windows {
         })
         .await?;
         if recording {
-            let _permit = self.permit().await?;
-            return blocking(move || from_log(&run, &q)).await;
+            return Ok((run, None));
         }
-        let ix = match self.cached(id, stamp) {
+        if let Some(ix) = self.cached(id, stamp) {
+            return Ok((run, Some(ix)));
+        }
+        let lock = self
+            .opening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id.to_string())
+            .or_default()
+            .clone();
+        let _one = lock.lock().await;
+        let _permit = self.permit().await?;
+        let found = match self.cached(id, stamp) {
             Some(ix) => ix,
             None => {
-                let lock = self
-                    .opening
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(id.to_string())
-                    .or_default()
-                    .clone();
-                let _one = lock.lock().await;
-                let _permit = self.permit().await?;
-                let found = match self.cached(id, stamp) {
-                    Some(ix) => ix,
-                    None => {
-                        let run2 = run.clone();
-                        let ix = blocking(move || open_or_build(&run2, stamp)).await?;
-                        let ix = Arc::new(Mutex::new(ix));
-                        self.keep(id, stamp, ix.clone());
-                        ix
-                    }
-                };
-                self.opening
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(id);
-                found
+                let run2 = run.clone();
+                let (ix, built) = blocking(move || open_or_build(&run2, stamp)).await?;
+                let ix = Arc::new(Mutex::new(ix));
+                self.keep(id, stamp, ix.clone());
+                if !built {
+                    self.verify_later(id, run.file(index::INDEX), ix.clone());
+                }
+                ix
             }
+        };
+        self.opening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+        Ok((run, Some(found)))
+    }
+
+    /// The JSON of one window of run `id`.
+    pub(crate) async fn window(
+        &self,
+        store: &Store,
+        id: &str,
+        q: WindowQuery,
+    ) -> Result<Bytes, ApiError> {
+        let (run, ix) = self.index(store, id).await?;
+        let Some(ix) = ix else {
+            let _permit = self.permit().await?;
+            return blocking(move || from_log(&run, &q)).await;
         };
         blocking(move || {
             let manifest = run.manifest()?;
@@ -187,6 +203,28 @@ impl Windows {
             to_json(&ix.window(&manifest, &q)?)
         })
         .await
+    }
+
+    /// Runs the linear integrity check of an index opened from disk after
+    /// its first window (a 10^6-event run's would take seconds); one that
+    /// fails is closed and removed, so the next request rebuilds it.
+    fn verify_later(&self, id: &str, path: std::path::PathBuf, ix: Shared) {
+        let (open, id) = (self.open.clone(), id.to_string());
+        tokio::task::spawn_blocking(move || {
+            let Err(e) = index::verify(&path) else {
+                return;
+            };
+            tracing::warn!(run = %id, "dropping the window index: {e}");
+            let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
+            if open
+                .entries
+                .get(&id)
+                .is_some_and(|e| Arc::ptr_eq(&e.1, &ix))
+            {
+                open.entries.remove(&id);
+                let _ = std::fs::remove_file(&path);
+            }
+        });
     }
 
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
@@ -199,16 +237,16 @@ impl Windows {
 }
 
 /// The run's index if it is usable, else a new one (a damaged or stale
-/// file is removed first, so it is never served).
-fn open_or_build(run: &RunDir, stamp: Stamp) -> Result<Index, ApiError> {
+/// file is removed first, so it is never served), and whether it was built.
+fn open_or_build(run: &RunDir, stamp: Stamp) -> Result<(Index, bool), ApiError> {
     match Index::open(run, stamp) {
-        Ok(ix) => Ok(ix),
+        Ok(ix) => Ok((ix, false)),
         Err(e) => {
             if run.file(index::INDEX).exists() {
                 tracing::warn!(run = %run.id, "rebuilding the window index: {e}");
                 let _ = std::fs::remove_file(run.file(index::INDEX));
             }
-            Ok(index::build(run)?)
+            Ok((index::build(run)?, true))
         }
     }
 }
@@ -228,7 +266,7 @@ fn to_json(w: &window::Window) -> Result<Bytes, ApiError> {
         .map_err(|e| ApiError::Internal(format!("window does not serialize: {e}")))
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

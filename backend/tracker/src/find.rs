@@ -151,14 +151,23 @@ impl FindQuery {
 
 /// The page of `events` (in id order) matching `query`.
 pub fn find(events: &[Findable<'_>], query: &FindQuery) -> Result<FindAnswer, FindError> {
+    find_in(events.iter().cloned(), query)
+}
+
+/// [`find`] over events as they come (rows of the window index, in id
+/// order), holding only the page.
+pub fn find_in<'a>(
+    events: impl IntoIterator<Item = Findable<'a>>,
+    query: &FindQuery,
+) -> Result<FindAnswer, FindError> {
     query.check()?;
     let needle = query.text.to_lowercase();
     let bytes = needle.as_bytes();
     let mut total = 0;
     let mut first = 0;
-    let mut page: VecDeque<(&Findable<'_>, Field)> = VecDeque::new();
+    let mut page: VecDeque<FindMatch> = VecDeque::new();
     for e in events {
-        let Some(field) = matches(e, &needle, bytes) else {
+        let Some(field) = matches(&e, &needle, bytes) else {
             continue;
         };
         total += 1;
@@ -179,13 +188,13 @@ pub fn find(events: &[Findable<'_>], query: &FindQuery) -> Result<FindAnswer, Fi
                 page.pop_front();
                 first += 1;
             }
-            page.push_back((e, field));
+            page.push_back(found(&e, field));
         } else if page.len() < query.limit {
-            page.push_back((e, field));
+            page.push_back(found(&e, field));
         }
     }
     Ok(FindAnswer {
-        matches: page.into_iter().map(|(e, f)| found(e, f)).collect(),
+        matches: page.into_iter().collect(),
         total,
         first,
     })

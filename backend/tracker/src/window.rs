@@ -206,6 +206,16 @@ impl Resolved {
         column(x, self.x0, self.x1, self.columns)
     }
 
+    /// The column an event at `x` counts in when counted in buckets of
+    /// `1 << shift`: that of its bucket's first x, clamped to the window
+    /// (the column of `x` itself with `shift` 0).
+    pub fn bucket_column(&self, x: u64, shift: u32) -> i64 {
+        if !self.contains(x) {
+            return self.column(x);
+        }
+        self.column(self.x0.max((x >> shift) << shift))
+    }
+
     /// True when `x` is inside the window.
     pub fn contains(&self, x: u64) -> bool {
         (self.x0..=self.x1).contains(&x)
@@ -235,6 +245,31 @@ pub struct LaneLod {
     pub counts: Vec<u64>,
     /// Events the fault injector changed, per column.
     pub injected: Vec<u64>,
+    /// The kinds of events present per column, as [`KINDS`] bits.
+    pub kinds: Vec<u8>,
+}
+
+/// The bits of a level of detail's `kinds`, lowest first: what a zoomed
+/// out lane can color without the events (docs/API.md).
+pub const KINDS: [&str; 8] = [
+    "send", "recv", "setup", "teardown", "spawn", "exit", "other", "failed",
+];
+
+/// The [`KINDS`] bits of one event: its call's role, plus `failed` when it
+/// returned an errno. A transfer (sendfile, splice) both sends and receives.
+pub fn kind_bits(call: &str, failed: bool) -> u8 {
+    use bop_model::CallKind as K;
+    let role = match K::of(call) {
+        Some(K::Send) => 1,
+        Some(K::Recv) => 2,
+        Some(K::Transfer) => 3,
+        Some(K::Create | K::Setup) => 4,
+        Some(K::Teardown) => 8,
+        Some(K::Spawn | K::Exec) => 16,
+        Some(K::Exit | K::Wait) => 32,
+        _ => 64,
+    };
+    role | if failed { 128 } else { 0 }
 }
 
 /// Message deliveries between two lanes from one column to another.
@@ -257,6 +292,12 @@ pub struct Arrow {
 /// The level of detail of a zoomed-out window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Lod {
+    /// Width in x of the buckets events were counted in (a power of two,
+    /// at most a column's width; 1 when counted event by event): an event
+    /// at `x` counts in the column of `max(x0, floor(x / bucket) * bucket)`
+    /// (see [`bucket_column`]). Precomputed buckets make a zoomed-out
+    /// window cost the same whatever the events in it.
+    pub bucket: u64,
     /// One per selected lane, in thread order.
     pub lanes: Vec<LaneLod>,
     /// Bucketed deliveries, by sending lane, receiving lane, columns.
@@ -274,6 +315,7 @@ impl LaneLod {
                 thread: names[t].clone(),
                 counts: vec![0; r.columns],
                 injected: vec![0; r.columns],
+                kinds: vec![0; r.columns],
             })
             .collect()
     }
@@ -370,6 +412,12 @@ pub fn head_of(x: &Export) -> Head {
 
 /// The reference answer: the window computed from the whole export.
 pub fn window_of_export(x: &Export, q: &WindowQuery) -> Result<Window, WindowError> {
+    window_of_export_in(x, q, 0)
+}
+
+/// The reference answer with a level of detail counted in buckets of
+/// `1 << shift` (what the index's precomputed levels answer).
+pub fn window_of_export_in(x: &Export, q: &WindowQuery, shift: u32) -> Result<Window, WindowError> {
     let head = head_of(x);
     let names = thread_names(x);
     let r = Resolved::new(q, &names, &head.extent)?;
@@ -401,7 +449,7 @@ pub fn window_of_export(x: &Export, q: &WindowQuery) -> Result<Window, WindowErr
         .map(|(k, e)| (e.id, k))
         .collect();
     if total > r.detail_limit() {
-        w.lod = Some(lod_of_export(x, &r, &names, &lane_of, &at, &inside));
+        w.lod = Some(lod_of_export(x, &r, &names, &lane_of, &at, &inside, shift));
         return Ok(w);
     }
     let ids: BTreeSet<usize> = inside.iter().map(|&k| x.events[k].id).collect();
@@ -436,6 +484,7 @@ fn lod_of_export(
     lane_of: &[usize],
     at: &BTreeMap<usize, usize>,
     inside: &[usize],
+    shift: u32,
 ) -> Lod {
     let mut lanes = LaneLod::empty_lanes(r, names);
     for &k in inside {
@@ -443,9 +492,10 @@ fn lod_of_export(
         let Some(slot) = r.lanes.iter().position(|&t| t == lane_of[k]) else {
             continue;
         };
-        let c = r.column(x_of(e, r.scale)) as usize;
+        let c = r.bucket_column(x_of(e, r.scale), shift) as usize;
         lanes[slot].counts[c] += 1;
         lanes[slot].injected[c] += u64::from(e.injected.is_some());
+        lanes[slot].kinds[c] |= kind_bits(&e.call, e.errno.is_some());
     }
     let chosen: BTreeSet<usize> = r.lanes.iter().copied().collect();
     let deliveries = x
@@ -457,10 +507,13 @@ fn lod_of_export(
             let (xa, xb) = (x_of(&x.events[a], r.scale), x_of(&x.events[b], r.scale));
             let (la, lb) = (lane_of[a], lane_of[b]);
             let shown = chosen.contains(&la) && chosen.contains(&lb);
-            (shown && (r.contains(xa) || r.contains(xb)))
-                .then(|| ((la, lb, r.column(xa), r.column(xb)), 1))
+            (shown && (r.contains(xa) || r.contains(xb))).then(|| {
+                let (ca, cb) = (r.bucket_column(xa, shift), r.bucket_column(xb, shift));
+                ((la, lb, ca, cb), 1)
+            })
         });
     Lod {
+        bucket: 1 << shift,
         lanes,
         arrows: arrows(names, deliveries),
     }

@@ -11,7 +11,7 @@ use rusqlite::{Row, params};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Index, IndexError, int};
+use super::{Index, IndexError, int, pyramid};
 use bop_model::Manifest;
 use bop_tracker::EdgeKind;
 use bop_tracker::export::{EdgeOut, EventOut, MessageOut};
@@ -29,16 +29,24 @@ pub(super) fn window(
     let head = ix.head(manifest);
     let names: Vec<String> = ix.lanes.iter().map(|(n, _)| n.clone()).collect();
     let r = Resolved::new(q, &names, &head.extent)?;
-    let x = match r.scale {
-        Scale::Time => "t",
-        Scale::Logical => "l",
-    };
+    let x = x_column(r.scale);
     let lanes = lane_filter("lane", &r);
-    let total: i64 = ix.conn.query_row(
-        &format!("SELECT count(*) FROM events WHERE {x} BETWEEN ?1 AND ?2{lanes}"),
-        params![int(r.x0), int(r.x1)],
-        |row| row.get(0),
-    )?;
+    // A window with a level of its own is counted from the pyramid; a
+    // finer one (few events, or a locally dense run) from its events.
+    let (total, mut lod) = match pyramid::level(&ix.facts.levels, &r) {
+        Some(shift) => {
+            let (lod, total) = pyramid::lod(ix, &r, &names, shift)?;
+            (total, Some(lod))
+        }
+        None => {
+            let total: i64 = ix.conn.query_row(
+                &format!("SELECT count(*) FROM events WHERE {x} BETWEEN ?1 AND ?2{lanes}"),
+                params![int(r.x0), int(r.x1)],
+                |row| row.get(0),
+            )?;
+            (total as u64, None)
+        }
+    };
     let mut w = Window {
         schema: window::WINDOW_SCHEMA,
         head,
@@ -46,14 +54,17 @@ pub(super) fn window(
         x0: r.x0,
         x1: r.x1,
         columns: r.columns,
-        total_events: total as u64,
+        total_events: total,
         events: None,
         messages: None,
         edges: None,
         lod: None,
     };
     if w.total_events > r.detail_limit() {
-        w.lod = Some(lod(ix, &r, &names)?);
+        w.lod = match lod.take() {
+            Some(lod) => Some(lod),
+            None => Some(exact_lod(ix, &r, &names)?),
+        };
     } else {
         let (events, messages, edges) = detail(ix, &r, x, &lanes)?;
         (w.events, w.messages, w.edges) = (Some(events), Some(messages), Some(edges));
@@ -61,9 +72,17 @@ pub(super) fn window(
     Ok(w)
 }
 
+/// The events' column of a scale's x.
+pub(super) fn x_column(scale: Scale) -> &'static str {
+    match scale {
+        Scale::Time => "t",
+        Scale::Logical => "l",
+    }
+}
+
 /// ` AND col IN (...)`, or nothing when every lane is selected. Lane
 /// numbers are integers the query resolved, never text from the request.
-fn lane_filter(col: &str, r: &Resolved) -> String {
+pub(super) fn lane_filter(col: &str, r: &Resolved) -> String {
     if r.all_lanes {
         return String::new();
     }
@@ -80,7 +99,9 @@ fn column_sql(x: &str) -> String {
     )
 }
 
-fn lod(ix: &Index, r: &Resolved, names: &[String]) -> Result<Lod, IndexError> {
+/// The level of detail event by event: as many rows as the window has
+/// events, so only for windows finer than the pyramid's finest level.
+fn exact_lod(ix: &Index, r: &Resolved, names: &[String]) -> Result<Lod, IndexError> {
     let (x, xs, xd) = match r.scale {
         Scale::Time => ("t", "src_t", "dst_t"),
         Scale::Logical => ("l", "src_l", "dst_l"),
@@ -88,9 +109,10 @@ fn lod(ix: &Index, r: &Resolved, names: &[String]) -> Result<Lod, IndexError> {
     let args = params![int(r.x0), int(r.x1), r.columns as i64];
     let mut lanes = LaneLod::empty_lanes(r, names);
     let sql = format!(
-        "SELECT lane, {c}, count(*), count(injected) FROM events \
+        "SELECT lane, {c}, count(*), count(injected), {k} FROM events \
          WHERE {x} BETWEEN ?1 AND ?2{f} GROUP BY 1, 2",
         c = column_sql(x),
+        k = pyramid::KINDS_OR,
         f = lane_filter("lane", r)
     );
     let mut stmt = ix.conn.prepare(&sql)?;
@@ -101,6 +123,7 @@ fn lod(ix: &Index, r: &Resolved, names: &[String]) -> Result<Lod, IndexError> {
         if let (Ok(s), true) = (slot, (0..r.columns as i64).contains(&col)) {
             lanes[s].counts[col as usize] = row.get::<_, i64>(2)? as u64;
             lanes[s].injected[col as usize] = row.get::<_, i64>(3)? as u64;
+            lanes[s].kinds[col as usize] = row.get(4)?;
         }
     }
     let sql = format!(
@@ -124,7 +147,11 @@ fn lod(ix: &Index, r: &Resolved, names: &[String]) -> Result<Lod, IndexError> {
             .into_iter()
             .map(|((f, t, cf, ct), n)| ((f as usize, t as usize, cf, ct), n as u64)),
     );
-    Ok(Lod { lanes, arrows })
+    Ok(Lod {
+        bucket: 1,
+        lanes,
+        arrows,
+    })
 }
 
 type Detail = (Vec<Value>, Vec<Value>, Vec<Value>);
@@ -218,7 +245,7 @@ fn edges(ix: &Index, keep: &mut BTreeSet<i64>) -> Result<Vec<Value>, IndexError>
     Ok(values(out))
 }
 
-fn name_of(names: &[String], k: i64) -> String {
+pub(super) fn name_of(names: &[String], k: i64) -> String {
     usize::try_from(k)
         .ok()
         .and_then(|k| names.get(k))

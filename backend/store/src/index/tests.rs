@@ -4,14 +4,14 @@
 use bop_model::{Endpoint, Event, Manifest};
 use bop_tracker::CausalGraph;
 use bop_tracker::export::Export;
-use bop_tracker::window::{Scale, WindowError, WindowQuery, window_of_export};
+use bop_tracker::window::{Scale, WindowError, WindowQuery, window_of_export_in};
 
 use super::{Index, IndexError, Stamp, build};
 use crate::{RunDir, Store};
 
 /// A TCP ping-pong of `rounds` one-byte round trips, client `c` and
 /// server `s` (one thread each), every 7th client write marked injected.
-fn pingpong(rounds: usize) -> Vec<Event> {
+pub(super) fn pingpong(rounds: usize) -> Vec<Event> {
     let ep = |local: &str, peer: &str| Endpoint {
         kind: Some(bop_model::ChannelKind::Tcp),
         stream: true,
@@ -73,7 +73,7 @@ fn pingpong(rounds: usize) -> Vec<Event> {
     ev
 }
 
-fn setup(events: &[Event]) -> (tempfile::TempDir, RunDir, Manifest, Export) {
+pub(super) fn setup(events: &[Event]) -> (tempfile::TempDir, RunDir, Manifest, Export) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = Store::open(tmp.path().join("runs")).expect("store");
     let run = store.create(Some("r")).expect("create");
@@ -101,10 +101,20 @@ fn setup(events: &[Event]) -> (tempfile::TempDir, RunDir, Manifest, Export) {
     (tmp, run, manifest, export)
 }
 
-fn same(ix: &Index, m: &Manifest, x: &Export, q: &WindowQuery) {
-    let want = serde_json::to_value(window_of_export(x, q).expect("reference")).expect("json");
-    let got = serde_json::to_value(ix.window(m, q).expect("index")).expect("json");
+mod pyramid;
+
+/// The index's answer is the reference's at the bucket width it says it
+/// counted in (1 when event by event).
+fn same(ix: &Index, m: &Manifest, x: &Export, q: &WindowQuery) -> u64 {
+    let got = ix.window(m, q).expect("index");
+    let bucket = got.lod.as_ref().map_or(1, |l| l.bucket);
+    let want = window_of_export_in(x, q, bucket.trailing_zeros()).expect("reference");
+    let (got, want) = (
+        serde_json::to_value(got).expect("json"),
+        serde_json::to_value(want).expect("json"),
+    );
     assert_eq!(got, want, "window {q:?}");
+    bucket
 }
 
 #[test]
@@ -114,6 +124,7 @@ fn windows_from_the_index_match_the_whole_graph_restricted_to_them() {
     let ix = build(&run).expect("index");
     assert_eq!(ix.events(), events.len() as u64);
     let lanes = |names: &[&str]| Some(names.iter().map(|s| s.to_string()).collect());
+    let mut buckets = std::collections::BTreeSet::new();
     for scale in [Scale::Time, Scale::Logical] {
         for (x0, x1) in [
             (None, None),
@@ -136,11 +147,15 @@ fn windows_from_the_index_match_the_whole_graph_restricted_to_them() {
                         lanes: l.clone(),
                         columns,
                     };
-                    same(&ix, &m, &x, &q);
+                    buckets.insert(same(&ix, &m, &x, &q));
                 }
             }
         }
     }
+    assert!(
+        buckets.len() > 2,
+        "both ways of counting were tried: {buckets:?}"
+    );
 }
 
 #[test]
@@ -277,8 +292,8 @@ fn a_damaged_stale_or_unfinished_index_is_never_opened() {
     bad[mid..mid + 4096].fill(0x5a);
     std::fs::write(&path, &bad).expect("write");
     assert!(
-        Index::open(&run, stamp).is_err(),
-        "a scribbled index opened"
+        Index::open(&run, stamp).and_then(|ix| ix.verify()).is_err(),
+        "a scribbled index passed its checks"
     );
     // An index whose write never reached its last row.
     std::fs::write(&path, &bytes).expect("write");
@@ -296,4 +311,48 @@ fn a_damaged_stale_or_unfinished_index_is_never_opened() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn find_over_the_index_answers_as_find_over_the_graph() {
+    let mut events = pingpong(60);
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    events[7].data = Some(hex("GET /Key%_1\n"));
+    events[8].data = Some(hex("GET /Key%_1\n"));
+    events[12].data = Some("4g".into());
+    events[13].data = Some(hex("caf\u{e9} \0 x"));
+    let (_tmp, run, _m, x) = setup(&events);
+    let ix = build(&run).expect("index");
+    let json = serde_json::to_string(&x.events).expect("json");
+    let all: Vec<bop_tracker::find::Findable<'_>> = serde_json::from_str(&json).expect("events");
+    for text in [
+        "get /key",
+        "%_",
+        "Client:T0/1",
+        "write",
+        "t0/",
+        "\u{c9}",
+        "\0 x",
+        "4",
+        "zz",
+    ] {
+        for (after, before, limit) in [(None, None, 100), (Some(9), None, 3), (None, Some(200), 2)]
+        {
+            let q = bop_tracker::find::FindQuery {
+                text: text.into(),
+                after,
+                before,
+                limit,
+            };
+            let want = bop_tracker::find::find(&all, &q).expect("graph");
+            assert_eq!(ix.find(&q).expect("index"), want, "{q:?}");
+        }
+    }
+    let empty = bop_tracker::find::FindQuery {
+        text: String::new(),
+        after: None,
+        before: None,
+        limit: 1,
+    };
+    assert!(matches!(ix.find(&empty), Err(IndexError::Find(_))));
 }

@@ -1,0 +1,123 @@
+//! Find over the index (`GET /api/runs/{id}/find`): one SQL pass over the
+//! events table keeps the rows that may match (a superset), in id order,
+//! and each is matched by bop-tracker's `find` rules (the same function the
+//! whole graph is searched with, so both answer alike), with only the page
+//! held. A 10^6-event run is searched without its graph, in a few MB.
+
+use std::borrow::Cow;
+
+use rusqlite::Row;
+
+use super::{Index, IndexError};
+use bop_tracker::find::{FindAnswer, FindQuery, Findable, find_in};
+
+impl Index {
+    /// The page of the run's events matching `query` (bad queries are
+    /// refused before any row is read).
+    pub fn find(&self, query: &FindQuery) -> Result<FindAnswer, IndexError> {
+        query.check()?;
+        self.find_names()?;
+        let needle = query.text.to_lowercase();
+        let pattern = format!("%{}%", like_escaped(&needle));
+        let mut stmt = self.conn.prepare_cached(PREFILTER)?;
+        let mut rows = stmt.query(rusqlite::params![pattern, needle])?;
+        let mut failed: Option<rusqlite::Error> = None;
+        let events = std::iter::from_fn(|| match rows.next() {
+            Ok(Some(row)) => match findable(self, row) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        let answer = find_in(events, query);
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(answer?),
+        }
+    }
+}
+
+/// Rows that may match, a superset of what `find` accepts: the name (which
+/// holds the call) or the channel's `LIKE` the text (ASCII case folded on
+/// both sides, as `find` folds), or a payload whose decoded, lower-cased
+/// bytes hold it (or that does not decode, which `find` judges itself).
+/// Only these are turned into Rust values and matched exactly.
+const PREFILTER: &str = "
+SELECT e.id, e.lane, e.position, e.call, e.channel, e.data, e.start_ns, e.end_ns, e.l
+FROM events e LEFT JOIN temp.find_lanes n ON n.lane = e.lane
+WHERE (ifnull(n.name, '') || '/' || e.position || ':' || e.call) LIKE ?1 ESCAPE '\\'
+   OR e.channel IN (SELECT c FROM temp.find_channels WHERE name LIKE ?1 ESCAPE '\\')
+   OR (e.data IS NOT NULL AND (unhex(e.data) IS NULL OR instr(lower(unhex(e.data)), ?2) > 0))
+ORDER BY e.id";
+
+/// `%`, `_` and the escape itself taken literally by `LIKE ... ESCAPE '\'`.
+fn like_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Index {
+    /// The thread and channel names as temporary tables (the index keeps
+    /// them in `meta`), for the prefilter's joins; filled once.
+    fn find_names(&self) -> Result<(), IndexError> {
+        let c = &self.conn;
+        let made: i64 = c.query_row(
+            "SELECT count(*) FROM temp.sqlite_schema WHERE name = 'find_lanes'",
+            [],
+            |r| r.get(0),
+        )?;
+        if made > 0 {
+            return Ok(());
+        }
+        c.execute_batch(
+            "CREATE TEMP TABLE find_lanes(lane INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TEMP TABLE find_channels(c INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+        )?;
+        let mut lane = c.prepare("INSERT INTO temp.find_lanes(lane, name) VALUES (?1, ?2)")?;
+        for (k, (name, _)) in self.lanes.iter().enumerate() {
+            lane.execute(rusqlite::params![k as i64, name])?;
+        }
+        let mut chan = c.prepare("INSERT INTO temp.find_channels(c, name) VALUES (?1, ?2)")?;
+        for (k, name) in self.channel_names.iter().enumerate() {
+            chan.execute(rusqlite::params![k as i64, name])?;
+        }
+        Ok(())
+    }
+}
+
+fn findable(ix: &Index, row: &Row<'_>) -> rusqlite::Result<Findable<'static>> {
+    let lane: i64 = row.get(1)?;
+    let thread = usize::try_from(lane)
+        .ok()
+        .and_then(|l| ix.lanes.get(l))
+        .map(|(t, _)| t.clone())
+        .unwrap_or_default();
+    let position: i64 = row.get(2)?;
+    let call: String = row.get(3)?;
+    let channel: Option<i64> = row.get(4)?;
+    let u = |k: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, i64>(k)? as u64) };
+    Ok(Findable {
+        id: u(0)? as usize,
+        name: Cow::Owned(format!("{thread}/{position}:{call}")),
+        channel: channel.map(|c| Cow::Owned(super::query::name_of(&ix.channel_names, c))),
+        thread: Cow::Owned(thread),
+        call: Cow::Owned(call),
+        data: row.get::<_, Option<String>>(5)?.map(Cow::Owned),
+        start_ns: u(6)?,
+        end_ns: row.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+        lamport: u(8)?,
+    })
+}
