@@ -321,7 +321,7 @@ impl Session {
             ret: Some(0),
             start_ns: now,
             end_ns: Some(now),
-            detail,
+            detail: detail.into(),
             ..Event::default()
         })
     }
