@@ -174,7 +174,8 @@ impl Run {
                 new_endpoints: vec![b.ep.clone()],
                 peer_pid: Some(client),
                 ..Detail::default()
-            };
+            }
+            .into();
         });
         Conn { a, b, at }
     }

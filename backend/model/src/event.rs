@@ -43,8 +43,8 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<Endpoint>,
     /// Call-specific details.
-    #[serde(default, skip_serializing_if = "Detail::is_empty")]
-    pub detail: Detail,
+    #[serde(default, skip_serializing_if = "DetailBox::is_empty")]
+    pub detail: DetailBox,
     /// First bytes of the message, hex-encoded (only with `--capture-bytes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
@@ -145,6 +145,89 @@ impl Detail {
     }
 }
 
+/// An event's [`Detail`], allocated only when it has a field set.
+///
+/// Most events have none, and a `Detail` held inline is ~300 bytes, half of
+/// an event in memory: at 10^6 events that alone was more than recording a
+/// run may use (issue 16, docs/PERFORMANCE.md). Reading an empty one sees
+/// [`Detail::default`]; the first mutable access allocates it. Equality,
+/// `Debug` and the JSON form are those of the `Detail` it holds, so an
+/// empty box equals an allocated empty `Detail`.
+#[derive(Clone, Default)]
+pub struct DetailBox(Option<Box<Detail>>);
+
+/// What an empty [`DetailBox`] reads as.
+static NO_DETAIL: Detail = Detail {
+    child: None,
+    thread: false,
+    peek: false,
+    fds: Vec::new(),
+    new_endpoints: Vec::new(),
+    addr: None,
+    exe: None,
+    argv: Vec::new(),
+    status: None,
+    signal: None,
+    how: None,
+    peer_pid: None,
+    node: None,
+    parts: Vec::new(),
+    input: false,
+    ports: std::collections::BTreeMap::new(),
+};
+
+impl DetailBox {
+    /// True when no field is set (so the log omits it).
+    pub fn is_empty(&self) -> bool {
+        self.0.as_deref().is_none_or(Detail::is_empty)
+    }
+}
+
+impl std::ops::Deref for DetailBox {
+    type Target = Detail;
+    fn deref(&self) -> &Detail {
+        self.0.as_deref().unwrap_or(&NO_DETAIL)
+    }
+}
+
+impl std::ops::DerefMut for DetailBox {
+    fn deref_mut(&mut self) -> &mut Detail {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl From<Detail> for DetailBox {
+    fn from(d: Detail) -> DetailBox {
+        DetailBox((!d.is_empty()).then(|| Box::new(d)))
+    }
+}
+
+impl PartialEq for DetailBox {
+    fn eq(&self, other: &DetailBox) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for DetailBox {}
+
+impl std::fmt::Debug for DetailBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl Serialize for DetailBox {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DetailBox {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DetailBox, D::Error> {
+        Detail::deserialize(d).map(DetailBox::from)
+    }
+}
+
 /// Kind of a communication channel.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -199,4 +282,29 @@ pub struct Endpoint {
     /// Unix socket path, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recording 10^6 events in 300 MB (issue 16) needs events without a
+    /// detail to stay small in memory: the log format and equality must
+    /// not see the box.
+    #[test]
+    fn empty_detail_is_not_allocated_and_reads_as_default() {
+        let line = r#"{"seq":1,"pid":2,"tid":2,"call":"read","ret":3,"start_ns":4,"end_ns":5}"#;
+        let e: Event = serde_json::from_str(line).expect("parses");
+        assert!(e.detail.0.is_none(), "an empty detail was allocated");
+        assert_eq!(*e.detail, Detail::default());
+        assert_eq!(e.detail, DetailBox(Some(Box::default())));
+        assert_eq!(serde_json::to_string(&e).expect("encodes"), line);
+        assert!(std::mem::size_of::<Event>() < 300);
+        let mut f = e.clone();
+        f.detail.child = Some(7);
+        let back: Event =
+            serde_json::from_str(&serde_json::to_string(&f).expect("encodes")).expect("parses");
+        assert_eq!(back.detail.child, Some(7));
+        assert_ne!(back, e);
+    }
 }

@@ -20,7 +20,7 @@ pub use call::{
     is_transfer, is_unseen, receives, sends,
 };
 pub use errno::{errno_name, errno_number};
-pub use event::{CallPath, ChannelKind, Detail, Endpoint, Event};
+pub use event::{CallPath, ChannelKind, Detail, DetailBox, Endpoint, Event};
 pub use exploration::{Class, Exploration, Params, Probe, Sweep};
 pub use fault::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError, planned_errno};
 pub use run::{

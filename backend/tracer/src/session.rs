@@ -334,7 +334,7 @@ impl Session {
             ret: Some(0),
             start_ns: now,
             end_ns: Some(now),
-            detail,
+            detail: detail.into(),
             ..Event::default()
         })
     }

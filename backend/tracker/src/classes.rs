@@ -1,6 +1,6 @@
 //! Trace classes: a canonical hash of a run's causal structure.
 //!
-//! Vector clocks live in [`super::CausalGraph`]; this module turns the
+//! The graph is [`super::CausalGraph`]; this module turns the
 //! graph into a text that names only logical things (threads, event
 //! ordinals, calls, outcomes, channels, messages, edges) and hashes it.
 //! Pids, tids, ports, fds, timestamps and `seq` never enter the text, and
@@ -57,56 +57,106 @@ fn outcome(g: &CausalGraph<'_>, i: usize) -> String {
 /// The sorted lines the trace class hashes, for explaining why two runs
 /// fall in different classes (a line diff of two runs' structures).
 pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
-    let n = g.events().len();
-    let horizon = g.workload_end();
-    let in_scope = |i: usize| horizon.is_none_or(|h| i == h || g.happens_before(i, h));
-    // Class names of kept events: thread, ordinal among kept events, call.
-    let mut cname: Vec<Option<String>> = vec![None; n];
-    let mut lines = Vec::new();
-    for th in g.threads() {
-        let mut k = 0;
-        for &i in &th.events {
-            if is_noise(g, i) || !in_scope(i) {
-                continue;
+    let lines = Lines::of(g);
+    lines.sorted().map(str::to_string).collect()
+}
+
+/// A class's lines in one text, each a span of it: at 10^6 events one
+/// `String` per line (and one per event's class name) would be a third of
+/// what recording a run may use (docs/PERFORMANCE.md).
+struct Lines {
+    text: String,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Lines {
+    fn of(g: &CausalGraph<'_>) -> Lines {
+        let mut lines = Lines {
+            text: String::new(),
+            spans: Vec::new(),
+        };
+        lines.build(g);
+        lines
+    }
+
+    /// Appends one line; `write!` to a `String` cannot fail.
+    fn push(&mut self, line: std::fmt::Arguments<'_>) {
+        use std::fmt::Write;
+        let start = self.text.len();
+        let _ = self.text.write_fmt(line);
+        self.spans.push((start, self.text.len()));
+    }
+
+    /// The lines in byte order (the order of sorted `String`s).
+    fn sorted(&self) -> impl Iterator<Item = &str> {
+        let line = |&(a, b): &(usize, usize)| &self.text[a..b];
+        let mut order: Vec<&str> = self.spans.iter().map(line).collect();
+        order.sort_unstable();
+        order.into_iter()
+    }
+
+    fn build(&mut self, g: &CausalGraph<'_>) {
+        let horizon = g.workload_end();
+        let past = horizon.map(|h| g.causal_past(h));
+        let in_scope = |i: usize| match (horizon, &past) {
+            (Some(h), Some(past)) => i == h || past[i],
+            _ => true,
+        };
+        // Per kept event: its ordinal among the thread's kept events (the
+        // class name is thread/ordinal:call, written where it is needed).
+        let mut kept: Vec<u32> = vec![u32::MAX; g.events().len()];
+        for th in g.threads() {
+            let mut k = 0;
+            for &i in &th.events {
+                if is_noise(g, i) || !in_scope(i) {
+                    continue;
+                }
+                let call = &g.events()[i].call;
+                self.push(format_args!(
+                    "event {}/{k}:{call} {}",
+                    th.name,
+                    outcome(g, i)
+                ));
+                kept[i] = k;
+                k += 1;
             }
-            let name = format!("{}/{k}:{}", th.name, g.events()[i].call);
-            lines.push(format!("event {name} {}", outcome(g, i)));
-            cname[i] = Some(name);
-            k += 1;
+        }
+        let name = |i: usize| {
+            let k = kept[i];
+            let th = &g.threads()[g.thread_of(i)].name;
+            (k != u32::MAX).then(|| format!("{th}/{k}:{}", g.events()[i].call))
+        };
+        for c in g.channels() {
+            let mode = if c.stream { "stream" } else { "dgram" };
+            self.push(format_args!(
+                "channel {} {} {mode}",
+                c.name,
+                c.kind.as_str()
+            ));
+        }
+        for (a, b, e) in g.edges() {
+            let (Some(from), Some(to)) = (name(a), name(b)) else {
+                continue;
+            };
+            let label = match (e.kind, e.message) {
+                (EdgeKind::Message, Some(m)) => format!(" {}", g.messages()[m].name),
+                _ => String::new(),
+            };
+            self.push(format_args!("edge {} {from} {to}{label}", e.kind.as_str()));
+        }
+        // What was said matters, not only who talked to whom: a reply of 4
+        // bytes ("NIL") where another run sent 2 ("1") is another behaviour.
+        for m in g.messages().iter().filter(|m| kept[m.send] != u32::MAX) {
+            self.push(format_args!("message {} {}", m.name, m.bytes));
+        }
+        for m in g
+            .messages()
+            .iter()
+            .filter(|m| m.lost && kept[m.send] != u32::MAX)
+        {
+            self.push(format_args!("lost {}", m.name));
         }
     }
-    for c in g.channels() {
-        lines.push(format!(
-            "channel {} {} {}",
-            c.name,
-            c.kind.as_str(),
-            if c.stream { "stream" } else { "dgram" }
-        ));
-    }
-    for (a, b, e) in g.edges() {
-        let (Some(from), Some(to)) = (&cname[a], &cname[b]) else {
-            continue;
-        };
-        let label = match (e.kind, e.message) {
-            (EdgeKind::Message, Some(m)) => format!(" {}", g.messages()[m].name),
-            _ => String::new(),
-        };
-        lines.push(format!("edge {} {from} {to}{label}", e.kind.as_str()));
-    }
-    // What was said matters, not only who talked to whom: a reply of 4
-    // bytes ("NIL") where another run sent 2 ("1") is another behaviour.
-    for m in g.messages().iter().filter(|m| cname[m.send].is_some()) {
-        lines.push(format!("message {} {}", m.name, m.bytes));
-    }
-    for m in g
-        .messages()
-        .iter()
-        .filter(|m| m.lost && cname[m.send].is_some())
-    {
-        lines.push(format!("lost {}", m.name));
-    }
-    lines.sort();
-    lines
 }
 
 /// The trace class of a run: the first 16 hex digits of the SHA-256 of its
@@ -114,7 +164,7 @@ pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
 /// class, whatever the pids, ports, timings and interleaving.
 pub fn trace_class(g: &CausalGraph<'_>) -> String {
     let mut h = Sha256::new();
-    for line in class_structure(g) {
+    for line in Lines::of(g).sorted() {
         h.update(line.as_bytes());
         h.update(b"\n");
     }

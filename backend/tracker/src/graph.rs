@@ -2,10 +2,14 @@
 //! thread, and the cross edges DESIGN.md lists (message, connect, spawn,
 //! exit, EOF). Building it is a chain of passes: logical names, the
 //! channel analysis, program order, cross edges, the cycle guard
-//! (`graph/cycles.rs`) and vector clocks (`graph/clocks.rs`), computed
-//! once so happens-before queries are cheap.
+//! (`graph/cycles.rs`) and Lamport times. Vector clocks (`graph/clocks.rs`)
+//! are computed on the first happens-before query, not by the build: the
+//! recording path (trace class, window index) needs only Lamport times and
+//! one causal past, and at 10^6 events with hundreds of threads the clocks
+//! would be most of the memory (docs/PERFORMANCE.md).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
@@ -97,7 +101,9 @@ pub struct CausalGraph<'e> {
     graph: StableDiGraph<usize, Edge>,
     names: Names,
     analysis: Analysis,
-    clocks: Clocks,
+    /// Computed on first use (see the module docs).
+    clocks: OnceLock<Clocks>,
+    lamport: Vec<u64>,
     topo: Vec<usize>,
     broken: Vec<(usize, usize, Edge)>,
 }
@@ -115,13 +121,14 @@ impl<'e> CausalGraph<'e> {
         let mut graph = program_order(events.len(), &names);
         add_cross_edges(&mut graph, cross_edges(events, &names, &analysis));
         let (topo, broken) = cycles::break_cycles(&mut graph);
-        let clocks = Clocks::compute(&graph, &names, &topo);
+        let lamport = clocks::lamport(&graph, &topo);
         CausalGraph {
             events,
             graph,
             names,
             analysis,
-            clocks,
+            clocks: OnceLock::new(),
+            lamport,
             topo,
             broken,
         }
@@ -212,17 +219,47 @@ impl<'e> CausalGraph<'e> {
     /// The non-zero components of event `i`'s vector clock as
     /// (thread index, count), by thread index.
     pub fn clock_entries(&self, i: usize) -> Vec<(usize, u32)> {
-        self.clocks.entries(&self.names, i)
+        self.clocks().entries(&self.names, i)
     }
 
     /// Component `t` of event `i`'s vector clock.
     pub fn clock_component(&self, i: usize, t: usize) -> u32 {
-        self.clocks.component(&self.names, i, t)
+        self.clocks().component(&self.names, i, t)
+    }
+
+    fn clocks(&self) -> &Clocks {
+        self.clocks
+            .get_or_init(|| Clocks::compute(&self.graph, &self.names, &self.topo))
+    }
+
+    /// True once a happens-before query made the vector clocks exist (the
+    /// recording path must not: see the module docs).
+    #[cfg(test)]
+    pub(crate) fn clocks_computed(&self) -> bool {
+        self.clocks.get().is_some()
     }
 
     /// Lamport time of event `i`: 1 + the longest chain of events before it.
     pub fn lamport(&self, i: usize) -> u64 {
-        self.clocks.lamport(i)
+        self.lamport[i]
+    }
+
+    /// The causal past of event `h`: entry `i` is true when `i` happens
+    /// before `h` (strictly), as [`Self::happens_before`] says. One
+    /// backward walk, without vector clocks: what a trace class needs of
+    /// the workload's end.
+    pub fn causal_past(&self, h: usize) -> Vec<bool> {
+        let mut past = vec![false; self.events.len()];
+        let mut stack = vec![node(h)];
+        while let Some(v) = stack.pop() {
+            for u in self.graph.neighbors_directed(v, Direction::Incoming) {
+                if !past[u.index()] {
+                    past[u.index()] = true;
+                    stack.push(u);
+                }
+            }
+        }
+        past
     }
 
     /// The end of the workload: the scenario client's last event, if the run

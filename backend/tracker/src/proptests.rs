@@ -323,6 +323,13 @@ proptest! {
         for (a, b, _) in g.edges() {
             prop_assert!(g.lamport(a) < g.lamport(b));
         }
+        // The trace class's causal past (no clocks) is the same relation.
+        for b in 0..n {
+            let past = g.causal_past(b);
+            for (a, &before) in past.iter().enumerate() {
+                prop_assert_eq!(before, g.happens_before(a, b), "{} -> {}", g.event_name(a), g.event_name(b));
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Unit tests of the tracker on small hand-written logs, one behaviour each.
 
-use super::export::{Format, graph_json, render};
+use super::export::{self, Format, graph_json, render};
 use super::testlog::{Ev, Log, ev, pipe, tcp, two_clients, udp, unix};
 use super::{CausalGraph, EdgeKind, trace_class};
 use bop_model::{Event, Manifest};
@@ -454,6 +454,40 @@ fn concurrency_and_clocks() {
         g.position(cs.req) as u32 + 1
     );
     assert!(g.lamport(cs.req) < g.lamport(cs.req_read));
+}
+
+/// Recording a run computes its trace class and window index from the
+/// graph: that must not make the vector clocks exist, which at 10^6 events
+/// with hundreds of threads were most of `bop run`'s memory
+/// (docs/PERFORMANCE.md, issue 16). A happens-before query still does.
+#[test]
+fn recording_path_does_not_compute_clocks() {
+    let events = kv_set();
+    let g = CausalGraph::build(&events);
+    assert!(
+        g.workload_end().is_some(),
+        "the fixture has a scenario client"
+    );
+    let class = trace_class(&g);
+    let _ = super::class_structure(&g);
+    for i in 0..events.len() {
+        let _ = (export::event_out(&g, i), g.lamport(i));
+    }
+    let _ = (
+        g.edges(),
+        g.unseen(),
+        export::Export::from_graph(&manifest(), &g),
+    );
+    let _ = (
+        export::processes_out(&g),
+        export::threads_out(&g),
+        export::channels_out(&g),
+    );
+    assert!(!g.clocks_computed(), "the recording path computed clocks");
+    assert_eq!(class, trace_class(&CausalGraph::build(&events)));
+    let (a, b) = (0, events.len() - 1);
+    assert_eq!(g.happens_before(a, b), g.causal_past(b)[a]);
+    assert!(g.clocks_computed());
 }
 
 /// Moves event `i` of `log` to position `to` and renumbers seq: a different

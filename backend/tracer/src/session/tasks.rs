@@ -302,7 +302,7 @@ impl Session {
             ret: Some(0),
             start_ns,
             end_ns: Some(now),
-            detail,
+            detail: detail.into(),
             ..Event::default()
         })?;
         if tid == task.tgid {

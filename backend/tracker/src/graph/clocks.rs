@@ -1,5 +1,7 @@
-//! Vector clocks and Lamport times of the causal graph, computed once in
-//! topological order so happens-before queries are O(log threads).
+//! Vector clocks and Lamport times of the causal graph, computed in
+//! topological order so happens-before queries are O(log threads). The
+//! clocks are computed on the first query (`CausalGraph::clocks`), the
+//! Lamport times by the build.
 //!
 //! Clocks are sparse and shared: an event's own component is implied by
 //! its position in its thread, and events of a thread share their
@@ -16,12 +18,11 @@ use petgraph::visit::EdgeRef;
 use super::{Edge, EdgeKind, node};
 use crate::names::Names;
 
-/// Every event's vector clock and Lamport time.
+/// Every event's vector clock.
 #[derive(Clone, Debug)]
 pub(super) struct Clocks {
     /// Per event: its vector clock without its own component.
     sparse: Vec<Sparse>,
-    lamport: Vec<u64>,
 }
 
 impl Clocks {
@@ -31,8 +32,9 @@ impl Clocks {
         names: &Names,
         topo: &[usize],
     ) -> Clocks {
-        let (sparse, lamport) = clocks(graph, names, topo);
-        Clocks { sparse, lamport }
+        Clocks {
+            sparse: clocks(graph, names, topo),
+        }
     }
 
     /// The non-zero components of event `i`'s vector clock as
@@ -60,11 +62,6 @@ impl Clocks {
             Err(_) => 0,
         }
     }
-
-    /// Lamport time of event `i`.
-    pub(super) fn lamport(&self, i: usize) -> u64 {
-        self.lamport[i]
-    }
 }
 
 /// A sparse vector clock: (thread index, count) sorted by thread. Events
@@ -74,29 +71,36 @@ impl Clocks {
 /// events × threads memory.
 type Sparse = Arc<[(u32, u32)]>;
 
-/// Vector clocks and Lamport times, in topological order.
-fn clocks(
-    graph: &StableDiGraph<usize, Edge>,
-    names: &Names,
-    topo: &[usize],
-) -> (Vec<Sparse>, Vec<u64>) {
+/// Lamport times of an acyclic graph, given in topological order: 1 + the
+/// longest chain of events before each.
+pub(super) fn lamport(graph: &StableDiGraph<usize, Edge>, topo: &[usize]) -> Vec<u64> {
+    let mut lamport = vec![0u64; graph.node_count()];
+    for &v in topo {
+        let l = graph
+            .neighbors_directed(node(v), Direction::Incoming)
+            .map(|u| lamport[u.index()])
+            .max()
+            .unwrap_or(0);
+        lamport[v] = l + 1;
+    }
+    lamport
+}
+
+/// Vector clocks, in topological order.
+fn clocks(graph: &StableDiGraph<usize, Edge>, names: &Names, topo: &[usize]) -> Vec<Sparse> {
     let empty: Sparse = Arc::from(Vec::new());
     let mut clocks: Vec<Sparse> = vec![empty.clone(); names.thread_of.len()];
-    let mut lamport = vec![0u64; names.thread_of.len()];
     for &v in topo {
-        let mut l = 0;
         let mut pred: Option<usize> = None;
         let mut cross: Vec<usize> = Vec::new();
         for e in graph.edges_directed(node(v), Direction::Incoming) {
             let u = e.source().index();
-            l = l.max(lamport[u]);
             if e.weight().kind == EdgeKind::Program {
                 pred = Some(u);
             } else {
                 cross.push(u);
             }
         }
-        lamport[v] = l + 1;
         let base = pred.map_or_else(|| empty.clone(), |p| clocks[p].clone());
         if cross.is_empty() {
             clocks[v] = base;
@@ -109,7 +113,7 @@ fn clocks(
         }
         clocks[v] = Arc::from(acc);
     }
-    (clocks, lamport)
+    clocks
 }
 
 /// Component-wise max of two sparse clocks, plus one extra component.
