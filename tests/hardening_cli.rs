@@ -38,6 +38,14 @@ fn a_closed_stderr_keeps_the_targets_status() {
     let s = TempStore::new();
     let run = s.bop_command(&["run", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
     assert_eq!(status_with_closed_output(run), Some(3), "bop run");
+    // More bytes than the fast path captures: bop warns that it traces
+    // under ptrace, into the closed stderr, and goes on.
+    let warned = s.bop_command(&["run", "--capture-bytes", "4096", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(
+        status_with_closed_output(warned),
+        Some(3),
+        "bop run with a warning"
+    );
     let demo = s.bop_command(&["demo", "--id", "d"]);
     assert_eq!(status_with_closed_output(demo), Some(0), "bop demo");
     let failing = s.bop_command(&["run", "--id", "d", "--", "true"]);

@@ -22,6 +22,7 @@ mod tasks;
 mod unaccepted;
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Instant;
@@ -111,7 +112,12 @@ fn fast_path(config: &TraceConfig, epoch_ns: u64) -> (Option<FastPath>, Option<S
     match made {
         Ok(f) => (Some(f), None),
         Err(why) => {
-            eprintln!("bop: fast path unavailable ({why}); tracing every call under ptrace");
+            // Not eprintln!: it panics when stderr is a closed pipe, and a
+            // panic here ended the run as a tracer failure (exit 125).
+            let _ = writeln!(
+                std::io::stderr(),
+                "bop: fast path unavailable ({why}); tracing every call under ptrace"
+            );
             (None, Some(why))
         }
     }
