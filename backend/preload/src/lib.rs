@@ -10,7 +10,7 @@
 //!
 //! Anything it does not handle takes libc's usual way and so the ptrace
 //! path: sendmsg/recvmsg with control messages, an address or msghdr the
-//! kernel would refuse before the call, a call made while this thread is already inside the
+//! kernel would refuse, a call made while this thread is already inside the
 //! library (a signal handler), a full ring, no free ring, a run whose fault
 //! plan could act on it (`off`), or a library that could not set itself up
 //! (no `BOP_FASTPATH`, or the stub address is taken). Nothing is ever
@@ -384,9 +384,9 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c
     unsafe { sendto(fd, buf, n, flags, core::ptr::null(), 0) }
 }
 
-/// recvfrom(2). Asking for the source address with no room for its
-/// length takes the ptrace path (the kernel fails the call, EFAULT, after
-/// it took the data).
+/// recvfrom(2). Asking for the source address with an unreadable length
+/// takes the ptrace path (the kernel fails the call, EFAULT, after it took
+/// the data).
 ///
 /// # Safety
 /// As recvfrom(2): `*alen` is initialised when `addr` is not null.
@@ -408,15 +408,15 @@ pub unsafe extern "C" fn recvfrom(
         alen as u64,
     ];
     let payload = Payload::Flat(buf as *const u8);
-    // SAFETY: recvfrom's arguments; the caller initialised `*alen`.
+    // SAFETY: recvfrom's arguments; `*alen` is read without faulting.
     unsafe {
         if addr.is_null() {
             call(45, a, flags as u32, payload, Addr::None)
-        } else if !alen.is_null() {
+        } else if let Some(room) = setup::read_own(alen) {
             let source = Addr::Source {
                 at: addr as *const u8,
                 len_at: alen,
-                room: *alen as usize,
+                room: room as usize,
             };
             call(45, a, flags as u32, payload, source)
         } else {
@@ -445,20 +445,24 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_i
 }
 
 /// sendmsg(2). Control messages (`SCM_RIGHTS` passes fds, which the
-/// tracer follows) take the ptrace path, as does a null `msg` (EFAULT).
+/// tracer follows) take the ptrace path, as does an unreadable `msg`
+/// (EFAULT), which the library reads without faulting.
 ///
 /// # Safety
-/// As sendmsg(2): `msg` points at a valid `msghdr`.
+/// As sendmsg(2).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_int) -> ssize_t {
     let a = [fd as u64, msg as u64, flags as u64, 0, 0, 0];
-    // SAFETY: sendmsg's arguments; the caller's msghdr is readable.
+    // SAFETY: sendmsg's arguments; its msghdr is read without faulting.
     unsafe {
-        // A length the kernel reads as a negative int is its EINVAL.
-        if msg.is_null() || (*msg).msg_controllen != 0 || (*msg).msg_namelen > i32::MAX as u32 {
+        // An unreadable msghdr is the kernel's EFAULT, a length it reads
+        // as a negative int its EINVAL.
+        let Some(m) = setup::read_own(msg) else {
+            return slow(46, a);
+        };
+        if m.msg_controllen != 0 || m.msg_namelen > i32::MAX as u32 {
             return slow(46, a);
         }
-        let m = *msg;
         let payload = Payload::Vector(m.msg_iov, m.msg_iovlen);
         let dest = if m.msg_name.is_null() {
             Addr::None
@@ -471,19 +475,20 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_i
 }
 
 /// recvmsg(2). Control messages (`SCM_RIGHTS` brings fds, which the tracer
-/// follows) take the ptrace path, as does a null `msg` (EFAULT).
+/// follows) take the ptrace path, as does an unreadable `msg` (EFAULT),
+/// which the library reads without faulting.
 ///
 /// # Safety
-/// As recvmsg(2): `msg` points at a valid `msghdr`.
+/// As recvmsg(2).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int) -> ssize_t {
     let a = [fd as u64, msg as u64, flags as u64, 0, 0, 0];
-    // SAFETY: recvmsg's arguments; the caller's msghdr is readable.
+    // SAFETY: recvmsg's arguments; its msghdr is read without faulting.
     unsafe {
-        if msg.is_null() || (*msg).msg_controllen != 0 {
+        // An unreadable msghdr is the kernel's EFAULT.
+        let Some(m) = setup::read_own(msg).filter(|m| m.msg_controllen == 0) else {
             return slow(47, a);
-        }
-        let m = *msg;
+        };
         let payload = Payload::Vector(m.msg_iov, m.msg_iovlen);
         let source = if m.msg_name.is_null() {
             Addr::None
