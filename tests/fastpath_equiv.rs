@@ -581,6 +581,7 @@ macro_rules! data_call_cases {
             guest_order_1: guest(), ["order", "1"];
             guest_order_2: guest(), ["order", "2"];
             guest_pingpong: guest(), ["pingpong", "50"];
+            guest_udp_unbound: guest(), ["udp-unbound"];
             // tests/guests/fidelity.rs and fidelity2.rs
             fidelity_unix_late: fidelity_guest(), ["unix-late"];
             fidelity_dual_stack: fidelity_guest(), ["dual-stack"];
@@ -598,6 +599,9 @@ macro_rules! data_call_cases {
             fastpath_fault_target: fastpath_guest(), ["fault-target", "5"];
             fastpath_socketpair: fastpath_guest(), ["socketpair", "200"];
             fastpath_udp_flood: fastpath_guest(), ["udp-flood", "300"];
+            fastpath_udp_addr: fastpath_guest(), ["udp-addr", "5"];
+            fastpath_msg_udp: fastpath_guest(), ["msg-udp", "5"];
+            fastpath_msg_stream: fastpath_guest(), ["msg-stream", "4"];
         }
     };
 }
@@ -633,8 +637,6 @@ equivalence_tests! {
     // No data call the fast path handles (or none that succeeds): compared
     // all the same, since the library is loaded into them.
     guest_mmsg: guest(), ["mmsg"];
-    // sendto with an address and recvfrom asking for one take ptrace.
-    guest_udp_unbound: guest(), ["udp-unbound"];
     guest_forktree: guest(), ["forktree", "2"];
     guest_exec_chain: guest(), ["exec-chain", "3"];
     guest_killed: guest(), ["killed"];
@@ -833,4 +835,64 @@ fn a_read_retried_after_eintr_with_the_same_arguments() {
         .count();
     assert_eq!(eintr, 3, "each EINTR the program saw is an event");
     equivalent("signal eintr-same", &target, &[]);
+}
+
+/// The calls that carry a peer address or a msghdr, as run `id` recorded
+/// them: (call, result, address with its port masked), sorted; and
+/// whether each was recorded on the fast path.
+fn address_calls(s: &TempStore, id: &str) -> (Vec<String>, Vec<bool>) {
+    let log = std::fs::read_to_string(s.path().join(id).join("events.jsonl")).unwrap();
+    let mut calls = Vec::new();
+    let mut fast = Vec::new();
+    for line in log.lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let call = field(&e["call"]);
+        if !["sendto", "recvfrom", "sendmsg", "recvmsg"].contains(&call.as_str()) {
+            continue;
+        }
+        calls.push(format!(
+            "{call} ret={} addr={}",
+            field(&e["ret"]),
+            field(&e["detail"]["addr"])
+        ));
+        fast.push(e["path"] == "fast");
+    }
+    calls.sort();
+    (calls, fast)
+}
+
+/// sendto/recvfrom with addresses and sendmsg/recvmsg with several
+/// iovecs and a name are recorded on the fast path, each with the address
+/// the ptrace path records (the graph comparison sees an address only
+/// through how datagrams are matched); a sendmsg/recvmsg with a control
+/// message (SCM_RIGHTS) still takes the ptrace path.
+#[test]
+fn address_calls_take_the_fast_path_with_their_addresses() {
+    for (role, k, ptrace_only) in [
+        ("udp-addr", "3", 0),
+        ("msg-udp", "3", 0),
+        ("msg-stream", "2", 2),
+    ] {
+        let target = Target::command(fastpath_guest(), &[role, k]);
+        let s = TempStore::new();
+        assert_ok(&record(&s, "slow", false, &[], &target), role);
+        assert_ok(&record(&s, "fast", true, &[], &target), role);
+        let (slow, _) = address_calls(&s, "slow");
+        let (fast, path) = address_calls(&s, "fast");
+        assert_eq!(
+            slow, fast,
+            "{role}: the address calls differ between the paths"
+        );
+        assert!(
+            slow.iter().any(|c| !c.ends_with("addr=-")) || role == "msg-stream",
+            "{role}: no call recorded an address: {slow:?}"
+        );
+        let on_ptrace = path.iter().filter(|f| !**f).count();
+        assert_eq!(
+            on_ptrace,
+            ptrace_only,
+            "{role}: {on_ptrace} of {} address calls took ptrace, expected {ptrace_only}: {fast:?}",
+            path.len()
+        );
+    }
 }

@@ -11,6 +11,9 @@
 //! Usage: fastpath ROLE [ARGS...]
 #![allow(missing_docs)]
 
+#[path = "fastpath_addr.rs"]
+mod addr;
+
 use std::fs::File;
 use std::io::{ErrorKind, IoSlice, IoSliceMut, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -69,6 +72,11 @@ fn main() {
         // socketpair; a receiver that waits 1 s in vain says so and stops
         // (a dropped message ends the run instead of hanging it).
         "fault-target" => fault_target(arg(2, 5)),
+        // udp-addr K, msg-udp K, msg-stream K: calls that carry a peer
+        // address or a msghdr (tests/guests/fastpath_addr.rs).
+        "udp-addr" => addr::udp_addr(arg(2, 5)),
+        "msg-udp" => addr::msg_udp(arg(2, 5)),
+        "msg-stream" => addr::msg_stream(arg(2, 5)),
         // Benchmarks. socketpair N: N 1-byte round trips between two
         // processes over a socketpair. udp-flood N: N 16-byte datagrams,
         // acknowledged every 100.

@@ -1,15 +1,16 @@
 //! The fast path's in-process half (DESIGN.md "Fast path", docs/FASTPATH.md):
 //! loaded into dynamically linked tracees with `LD_PRELOAD`, it replaces
 //! the libc entry points of the hot data calls (read, write, readv, writev,
-//! send, sendto, recv, recvfrom and glibc's fortified
+//! send, sendto, sendmsg, recv, recvfrom, recvmsg and glibc's fortified
 //! `__*_chk` forms), makes each system call itself from a `syscall; ret`
 //! stub at [`ring::STUB_ADDR`], which the tracer's seccomp filter lets
 //! through without a stop, and appends the call's entry and return to
-//! this thread's ring in memory shared with the tracer.
+//! this thread's ring in memory shared with the tracer, with the peer
+//! address a send names or a receive is given.
 //!
 //! Anything it does not handle takes libc's usual way and so the ptrace
-//! path: a call with a socket address (sendto/recvfrom/sendmsg/recvmsg
-//! naming one), a call made while this thread is already inside the
+//! path: sendmsg/recvmsg with control messages, an address or msghdr the
+//! kernel would refuse, a call made while this thread is already inside the
 //! library (a signal handler), a full ring, no free ring, a run whose fault
 //! plan could act on it (`off`), or a library that could not set itself up
 //! (no `BOP_FASTPATH`, or the stub address is taken). Nothing is ever
@@ -54,6 +55,24 @@ thread_local! {
 enum Payload {
     Flat(*const u8),
     Vector(*const iovec, usize),
+}
+
+/// The peer address a call names, copied into its record after the call
+/// returned, from memory the kernel has by then read or written (so the
+/// copy cannot fault where the kernel would have said EFAULT).
+#[derive(Clone, Copy)]
+enum Addr {
+    None,
+    /// sendto/sendmsg: `len` (at most [`ring::ADDR_SIZE`]) bytes at `at`.
+    Dest(*const u8, usize),
+    /// recvfrom/recvmsg: the kernel writes the source at `at` and its full
+    /// length at `len_at`; it copies at most `room` bytes (the length the
+    /// caller passed in), and so does the library.
+    Source {
+        at: *const u8,
+        len_at: *const socklen_t,
+        room: usize,
+    },
 }
 
 /// CLOCK_MONOTONIC in ns (the vDSO: no system call).
@@ -112,8 +131,9 @@ fn to_libc(ret: i64) -> ssize_t {
 
 /// Makes call `nr` on the fast path if it can, else the slow way.
 ///
-/// SAFETY: arguments valid for `nr`; `payload` points where they say.
-unsafe fn call(nr: u32, a: [u64; 6], flags: u32, payload: Payload) -> ssize_t {
+/// SAFETY: arguments valid for `nr`; `payload` and `addr` point where they
+/// say.
+unsafe fn call(nr: u32, a: [u64; 6], flags: u32, payload: Payload, addr: Addr) -> ssize_t {
     let Some(shared) = setup::shared() else {
         // SAFETY: as the caller promises.
         return unsafe { slow(nr, a) };
@@ -135,7 +155,7 @@ unsafe fn call(nr: u32, a: [u64; 6], flags: u32, payload: Payload) -> ssize_t {
         .flatten();
     let ret = match reserved {
         // SAFETY: the record is ours until it is DONE; arguments as promised.
-        Some(rec) => unsafe { record(shared, st.slot, rec, nr, a, flags, payload) },
+        Some(rec) => unsafe { record(shared, st.slot, rec, nr, a, (flags, payload, addr)) },
         // SAFETY: as the caller promises.
         None => unsafe { slow(nr, a) as i64 },
     };
@@ -157,8 +177,7 @@ unsafe fn record(
     rec: *mut Record,
     nr: u32,
     a: [u64; 6],
-    flags: u32,
-    payload: Payload,
+    (flags, payload, addr): (u32, Payload, Addr),
 ) -> i64 {
     // SAFETY: the record is reserved for this thread; the tracer reads it
     // only once `head` (published below) covers it, and its fields only
@@ -169,6 +188,7 @@ unsafe fn record(
         (*rec).flags = flags;
         (*rec).ret = 0;
         (*rec).captured = 0;
+        (*rec).addr_len = 0;
         (*rec).start_ns = now_ns();
         (*rec).end_ns = 0;
         (*rec).state.store(ENTERED, Ordering::Release);
@@ -179,6 +199,7 @@ unsafe fn record(
         if ret > 0 && shared.capture > 0 {
             (*rec).captured = capture(rec, shared.capture.min(ret as usize), payload) as u32;
         }
+        (*rec).addr_len = peer(rec, ret, addr) as u32;
         (*rec).state.store(DONE, Ordering::Release);
         ret
     }
@@ -202,10 +223,46 @@ unsafe fn capture(rec: *mut Record, n: usize, payload: Payload) -> usize {
         if src.is_null() {
             return 0;
         }
-        let dst = (rec as *mut u8).add(ring::RECORD_HEADER);
+        let dst = (rec as *mut u8).add(ring::CAPTURE_AT);
         core::ptr::copy_nonoverlapping(src, dst, len);
         len
     }
+}
+
+/// Copies the peer address of a call that returned `ret` into the
+/// record's address area, as the ptrace path records it: a send's
+/// destination whatever the result (read at entry there), a receive's
+/// source only on success. Returns the bytes copied.
+///
+/// A send that failed with EFAULT, EBADF or ENOTSOCK may have failed
+/// before the kernel read the address, so it is not read here (the ptrace
+/// path would record it if readable: the one difference, for a program
+/// passing a bad pointer or a non-socket).
+///
+/// SAFETY: `rec` has its address area; the pointers are the caller's
+/// arguments, valid as far as the kernel used them.
+unsafe fn peer(rec: *mut Record, ret: i64, addr: Addr) -> usize {
+    let unread = [libc::EFAULT, libc::EBADF, libc::ENOTSOCK].map(|e| -i64::from(e));
+    let (src, len) = match addr {
+        Addr::None => return 0,
+        Addr::Dest(at, len) if ret >= 0 || !unread.contains(&ret) => (at, len),
+        Addr::Dest(..) => return 0,
+        // SAFETY: a receive that succeeded wrote the length back.
+        Addr::Source { at, len_at, room } if ret >= 0 => {
+            (at, (unsafe { *len_at } as usize).min(room))
+        }
+        Addr::Source { .. } => return 0,
+    };
+    if src.is_null() {
+        return 0;
+    }
+    let len = len.min(ring::ADDR_SIZE);
+    // SAFETY: the kernel read (send) or wrote (receive) these `len` bytes.
+    unsafe {
+        let dst = (rec as *mut u8).add(ring::RECORD_HEADER);
+        core::ptr::copy_nonoverlapping(src, dst, len);
+    }
+    len
 }
 
 /// Resets this thread's state in a fork child: it is a new thread of a new
@@ -228,7 +285,7 @@ pub(crate) fn forget_ring() {
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
     let a = [fd as u64, buf as u64, n as u64, 0, 0, 0];
     // SAFETY: read's arguments, as the caller promises.
-    unsafe { call(0, a, 0, Payload::Flat(buf as *const u8)) }
+    unsafe { call(0, a, 0, Payload::Flat(buf as *const u8), Addr::None) }
 }
 
 /// write(2).
@@ -239,7 +296,7 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
     let a = [fd as u64, buf as u64, n as u64, 0, 0, 0];
     // SAFETY: write's arguments.
-    unsafe { call(1, a, 0, Payload::Flat(buf as *const u8)) }
+    unsafe { call(1, a, 0, Payload::Flat(buf as *const u8), Addr::None) }
 }
 
 /// readv(2).
@@ -250,7 +307,15 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssiz
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t {
     let a = [fd as u64, iov as u64, cnt as u64, 0, 0, 0];
     // SAFETY: readv's arguments.
-    unsafe { call(19, a, 0, Payload::Vector(iov, cnt.max(0) as usize)) }
+    unsafe {
+        call(
+            19,
+            a,
+            0,
+            Payload::Vector(iov, cnt.max(0) as usize),
+            Addr::None,
+        )
+    }
 }
 
 /// writev(2).
@@ -261,11 +326,20 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, cnt: c_int) -> ssiz
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t {
     let a = [fd as u64, iov as u64, cnt as u64, 0, 0, 0];
     // SAFETY: writev's arguments.
-    unsafe { call(20, a, 0, Payload::Vector(iov, cnt.max(0) as usize)) }
+    unsafe {
+        call(
+            20,
+            a,
+            0,
+            Payload::Vector(iov, cnt.max(0) as usize),
+            Addr::None,
+        )
+    }
 }
 
-/// sendto(2); with a destination address it takes the ptrace path (the
-/// tracer decodes the address there).
+/// sendto(2). An address longer than a `sockaddr_storage` takes the
+/// ptrace path (the kernel refuses it, EINVAL, and the tracer records what
+/// it can read).
 ///
 /// # Safety
 /// As sendto(2).
@@ -286,10 +360,14 @@ pub unsafe extern "C" fn sendto(
         addr as u64,
         alen as u64,
     ];
+    let payload = Payload::Flat(buf as *const u8);
     // SAFETY: sendto's arguments.
     unsafe {
         if addr.is_null() {
-            call(44, a, flags as u32, Payload::Flat(buf as *const u8))
+            call(44, a, flags as u32, payload, Addr::None)
+        } else if alen as usize <= ring::ADDR_SIZE {
+            let dest = Addr::Dest(addr as *const u8, alen as usize);
+            call(44, a, flags as u32, payload, dest)
         } else {
             slow(44, a)
         }
@@ -306,10 +384,12 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c
     unsafe { sendto(fd, buf, n, flags, core::ptr::null(), 0) }
 }
 
-/// recvfrom(2); asking for the source address takes the ptrace path.
+/// recvfrom(2). Asking for the source address with an unreadable length
+/// takes the ptrace path (the kernel fails the call, EFAULT, after it took
+/// the data).
 ///
 /// # Safety
-/// As recvfrom(2).
+/// As recvfrom(2): `*alen` is initialised when `addr` is not null.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recvfrom(
     fd: c_int,
@@ -327,10 +407,18 @@ pub unsafe extern "C" fn recvfrom(
         addr as u64,
         alen as u64,
     ];
-    // SAFETY: recvfrom's arguments.
+    let payload = Payload::Flat(buf as *const u8);
+    // SAFETY: recvfrom's arguments; `*alen` is read without faulting.
     unsafe {
         if addr.is_null() {
-            call(45, a, flags as u32, Payload::Flat(buf as *const u8))
+            call(45, a, flags as u32, payload, Addr::None)
+        } else if let Some(room) = setup::read_own(alen) {
+            let source = Addr::Source {
+                at: addr as *const u8,
+                len_at: alen,
+                room: room as usize,
+            };
+            call(45, a, flags as u32, payload, source)
         } else {
             slow(45, a)
         }
@@ -353,6 +441,65 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_i
             core::ptr::null_mut(),
             core::ptr::null_mut(),
         )
+    }
+}
+
+/// sendmsg(2). Control messages (`SCM_RIGHTS` passes fds, which the
+/// tracer follows) take the ptrace path, as does an unreadable `msg`
+/// (EFAULT), which the library reads without faulting.
+///
+/// # Safety
+/// As sendmsg(2).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_int) -> ssize_t {
+    let a = [fd as u64, msg as u64, flags as u64, 0, 0, 0];
+    // SAFETY: sendmsg's arguments; its msghdr is read without faulting.
+    unsafe {
+        // An unreadable msghdr is the kernel's EFAULT, a length it reads
+        // as a negative int its EINVAL.
+        let Some(m) = setup::read_own(msg) else {
+            return slow(46, a);
+        };
+        if m.msg_controllen != 0 || m.msg_namelen > i32::MAX as u32 {
+            return slow(46, a);
+        }
+        let payload = Payload::Vector(m.msg_iov, m.msg_iovlen);
+        let dest = if m.msg_name.is_null() {
+            Addr::None
+        } else {
+            // The kernel takes at most a sockaddr_storage of it.
+            Addr::Dest(m.msg_name as *const u8, m.msg_namelen as usize)
+        };
+        call(46, a, flags as u32, payload, dest)
+    }
+}
+
+/// recvmsg(2). Control messages (`SCM_RIGHTS` brings fds, which the tracer
+/// follows) take the ptrace path, as does an unreadable `msg` (EFAULT),
+/// which the library reads without faulting.
+///
+/// # Safety
+/// As recvmsg(2).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int) -> ssize_t {
+    let a = [fd as u64, msg as u64, flags as u64, 0, 0, 0];
+    // SAFETY: recvmsg's arguments; its msghdr is read without faulting.
+    unsafe {
+        // An unreadable msghdr is the kernel's EFAULT.
+        let Some(m) = setup::read_own(msg).filter(|m| m.msg_controllen == 0) else {
+            return slow(47, a);
+        };
+        let payload = Payload::Vector(m.msg_iov, m.msg_iovlen);
+        let source = if m.msg_name.is_null() {
+            Addr::None
+        } else {
+            Addr::Source {
+                at: m.msg_name as *const u8,
+                len_at: &raw const (*msg).msg_namelen,
+                room: m.msg_namelen as usize,
+            }
+        };
+        call(47, a, flags as u32, payload, source)
     }
 }
 

@@ -7,7 +7,7 @@
 //! ```text
 //! [control: 4096 bytes][slot 0][slot 1]...[slot SLOTS-1]
 //! slot = [header: 64 bytes][record 0]...[record RECORDS-1]
-//! record = [header: 64 bytes][capture bytes, a multiple of 8]
+//! record = [header: 64 bytes][address: 128 bytes][capture bytes, a multiple of 8]
 //! ```
 //!
 //! A slot is one thread's ring: the thread claims a free slot (owner 0 ->
@@ -23,8 +23,8 @@
 
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
 
-/// "bopfast1".
-pub const MAGIC: u64 = u64::from_le_bytes(*b"bopfast1");
+/// "bopfast2" (2: records carry a socket address).
+pub const MAGIC: u64 = u64::from_le_bytes(*b"bopfast2");
 /// Bytes of the control block before the first slot.
 pub const CONTROL_SIZE: usize = 4096;
 /// Thread rings per run; a thread that finds none free takes the ptrace path.
@@ -35,6 +35,11 @@ pub const RECORDS: usize = 2048;
 pub const SLOT_HEADER: usize = 64;
 /// Bytes of a record's header.
 pub const RECORD_HEADER: usize = 64;
+/// Bytes of a record's address area, right after its header: a
+/// `sockaddr_storage`, the largest address the kernel takes or gives.
+pub const ADDR_SIZE: usize = 128;
+/// Offset of the captured payload bytes in a record.
+pub const CAPTURE_AT: usize = RECORD_HEADER + ADDR_SIZE;
 /// Largest `--capture-bytes` the fast path carries (above it, bop traces
 /// every call under ptrace).
 pub const MAX_CAPTURE: usize = 1024;
@@ -101,15 +106,18 @@ pub struct Record {
     pub start_ns: u64,
     /// CLOCK_MONOTONIC nanoseconds right after it.
     pub end_ns: u64,
-    /// Bytes copied into the capture area after the header.
+    /// Bytes copied into the capture area.
     pub captured: u32,
+    /// Bytes of the peer's `sockaddr` in the address area (0: none): the
+    /// destination a send named, or the source a receive was given.
+    pub addr_len: u32,
     /// Padding to [`RECORD_HEADER`] bytes.
-    pub pad: [u32; 5],
+    pub pad: [u32; 4],
 }
 
 /// Bytes of one record for a run capturing `capture` bytes per call.
 pub const fn record_size(capture: usize) -> usize {
-    RECORD_HEADER + capture.div_ceil(8) * 8
+    CAPTURE_AT + capture.div_ceil(8) * 8
 }
 
 /// Bytes of one slot.
@@ -133,11 +141,9 @@ pub const fn record_offset(capture: usize, k: usize) -> usize {
 }
 
 /// The calls the library records, by x86_64 number (read, write, readv,
-/// writev, sendto, recvfrom); the seccomp filter lets exactly these
-/// through from the stub. Not sendmsg/recvmsg: deciding whether one names
-/// an address means reading its header, which may be a bad pointer the
-/// kernel must answer with EFAULT.
-pub const HOT_CALLS: [u32; 6] = [0, 1, 19, 20, 44, 45];
+/// writev, sendto, recvfrom, sendmsg, recvmsg); the seccomp filter lets
+/// exactly these through from the stub.
+pub const HOT_CALLS: [u32; 8] = [0, 1, 19, 20, 44, 45, 46, 47];
 
 const _: () = assert!(core::mem::size_of::<Record>() == RECORD_HEADER);
 const _: () = assert!(core::mem::size_of::<SlotHeader>() <= SLOT_HEADER);

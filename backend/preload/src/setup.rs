@@ -3,7 +3,7 @@
 //! stub at its fixed address. Anything that fails leaves the library off
 //! for this process: every call then takes libc's way and the ptrace path.
 
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 use super::ring::{self, Control, Record, SlotHeader};
 
@@ -15,6 +15,33 @@ pub(crate) struct Shared {
 }
 
 static SHARED: AtomicPtr<Shared> = AtomicPtr::new(core::ptr::null_mut());
+
+/// This process's id, for [`read_own`] (getpid(2) is a system call).
+static PID: AtomicI32 = AtomicI32::new(0);
+
+/// A copy of the `T` at `p` in this process, or `None` where it is not
+/// readable, without faulting: process_vm_readv(2) on this process, which
+/// fails with EFAULT where the kernel would. One system call (not one the
+/// filter stops at), for the few arguments the library must read before
+/// a call whose kernel check of them comes later.
+pub(crate) fn read_own<T: Copy>(p: *const T) -> Option<T> {
+    let mut out = core::mem::MaybeUninit::<T>::uninit();
+    let size = core::mem::size_of::<T>();
+    let local = libc::iovec {
+        iov_base: out.as_mut_ptr() as *mut libc::c_void,
+        iov_len: size,
+    };
+    let remote = libc::iovec {
+        iov_base: p as *mut libc::c_void,
+        iov_len: size,
+    };
+    // SAFETY: `local` is this function's buffer of `size` bytes; the
+    // kernel checks `remote`.
+    let n =
+        unsafe { libc::process_vm_readv(PID.load(Ordering::Relaxed), &local, 1, &remote, 1, 0) };
+    // SAFETY: the kernel filled all `size` bytes.
+    (n == size as isize).then(|| unsafe { out.assume_init() })
+}
 
 /// The shared memory, once set up (one atomic load: signal-safe).
 pub(crate) fn shared() -> Option<&'static Shared> {
@@ -90,12 +117,15 @@ extern "C" fn init() {
             );
             return;
         }
+        PID.store(libc::getpid(), Ordering::Relaxed);
         libc::pthread_atfork(None, None, Some(in_child));
         SHARED.store(Box::into_raw(Box::new(shared)), Ordering::Release);
     }
 }
 
 extern "C" fn in_child() {
+    // SAFETY: getpid cannot fail.
+    PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     super::forget_ring();
 }
 

@@ -31,6 +31,9 @@ pub(crate) struct FastCall {
     pub(crate) end_ns: Option<u64>,
     /// The payload's first bytes.
     pub(crate) data: Vec<u8>,
+    /// The peer address the call named or was given, as bop writes
+    /// addresses (`None`: none, or not one bop decodes).
+    pub(crate) addr: Option<String>,
 }
 
 /// The shared file, mapped.
@@ -233,7 +236,21 @@ impl FastPath {
                 0
             };
             let data =
-                std::slice::from_raw_parts((rec as *const u8).add(ring::RECORD_HEADER), captured);
+                std::slice::from_raw_parts((rec as *const u8).add(ring::CAPTURE_AT), captured);
+            let addr_len = if done {
+                ((*rec).addr_len as usize).min(ring::ADDR_SIZE)
+            } else {
+                0
+            };
+            let addr = (addr_len >= 2)
+                .then(|| {
+                    let raw = std::slice::from_raw_parts(
+                        (rec as *const u8).add(ring::RECORD_HEADER),
+                        addr_len,
+                    );
+                    super::memory::decode_sockaddr(raw)
+                })
+                .flatten();
             let rel = |ns: u64| ns.saturating_sub(self.epoch_ns);
             Some(FastCall {
                 nr: u64::from((*rec).nr),
@@ -243,6 +260,7 @@ impl FastPath {
                 start_ns: rel((*rec).start_ns),
                 end_ns: done.then(|| rel((*rec).end_ns)),
                 data: data.to_vec(),
+                addr,
             })
         }
     }
@@ -330,7 +348,7 @@ mod tests {
             (*rec).captured = data.len() as u32;
             std::ptr::copy_nonoverlapping(
                 data.as_ptr(),
-                (rec as *mut u8).add(ring::RECORD_HEADER),
+                (rec as *mut u8).add(ring::CAPTURE_AT),
                 data.len(),
             );
             (*rec).state.store(state, Ordering::Release);

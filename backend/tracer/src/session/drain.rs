@@ -6,8 +6,8 @@
 //! in becomes an event that never returned, as on the ptrace path).
 //!
 //! A drained call becomes the event the ptrace path would have written for
-//! it: same call name, fd, channel end, result, bytes, peek flag and
-//! captured bytes, with `path: fast`. An fd that is not a channel (a file)
+//! it: same call name, fd, channel end, result, bytes, peek flag, peer
+//! address and captured bytes, with `path: fast`. An fd that is not a channel (a file)
 //! is not recorded, as on the ptrace path.
 
 use std::fmt::Write as _;
@@ -100,8 +100,13 @@ impl Session {
             path: CallPath::Fast,
             ..Event::default()
         };
+        let recv = [libc::SYS_recvfrom, libc::SYS_recvmsg].contains(&(c.nr as i64));
+        // A send's destination is known at entry (the ptrace path records
+        // it whatever the result), a receive's source only on success.
+        if !recv || ok.is_some() {
+            ev.detail.addr = c.addr;
+        }
         if let Some(n) = ok {
-            let recv = c.nr == libc::SYS_recvfrom as u64;
             ev.detail.peek = recv && c.flags & libc::MSG_PEEK as u32 != 0;
             // An unbound datagram socket is bound by its first send.
             if ev
