@@ -164,25 +164,43 @@ impl Windows {
             .or_default()
             .clone();
         let _one = lock.lock().await;
-        let _permit = self.permit().await?;
         let found = match self.cached(id, stamp) {
             Some(ix) => ix,
-            None => {
-                let run2 = run.clone();
-                let (ix, built) = blocking(move || open_or_build(&run2, stamp)).await?;
-                let ix = Arc::new(Mutex::new(ix));
-                self.keep(id, stamp, ix.clone());
-                if !built {
-                    self.verify_later(id, run.file(index::INDEX), ix.clone());
-                }
-                ix
-            }
+            None => self.open_or_build(id, &run, stamp).await?,
         };
         self.opening
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
         Ok((run, Some(found)))
+    }
+
+    /// Opens run `id`'s index from disk, or builds it. Opening reads a
+    /// header, so it takes no build permit: a comparison or graph build in
+    /// progress (which may hold every permit) must not delay the first
+    /// window of a run whose index is already written.
+    async fn open_or_build(
+        &self,
+        id: &str,
+        run: &RunDir,
+        stamp: Stamp,
+    ) -> Result<Shared, ApiError> {
+        let run2 = run.clone();
+        let opened = blocking(move || Ok(open_existing(&run2, stamp))).await?;
+        let (ix, built) = match opened {
+            Some(ix) => (ix, false),
+            None => {
+                let _permit = self.permit().await?;
+                let run2 = run.clone();
+                (blocking(move || Ok(index::build(&run2)?)).await?, true)
+            }
+        };
+        let ix = Arc::new(Mutex::new(ix));
+        self.keep(id, stamp, ix.clone());
+        if !built {
+            self.verify_later(id, run.file(index::INDEX), ix.clone());
+        }
+        Ok(ix)
     }
 
     /// The JSON of one window of run `id`.
@@ -236,17 +254,17 @@ impl Windows {
     }
 }
 
-/// The run's index if it is usable, else a new one (a damaged or stale
-/// file is removed first, so it is never served), and whether it was built.
-fn open_or_build(run: &RunDir, stamp: Stamp) -> Result<(Index, bool), ApiError> {
+/// The run's index if it is usable; a damaged or stale file is removed,
+/// so it is never served and the caller builds a new one.
+fn open_existing(run: &RunDir, stamp: Stamp) -> Option<Index> {
     match Index::open(run, stamp) {
-        Ok(ix) => Ok((ix, false)),
+        Ok(ix) => Some(ix),
         Err(e) => {
             if run.file(index::INDEX).exists() {
                 tracing::warn!(run = %run.id, "rebuilding the window index: {e}");
                 let _ = std::fs::remove_file(run.file(index::INDEX));
             }
-            Ok((index::build(run)?, true))
+            None
         }
     }
 }
