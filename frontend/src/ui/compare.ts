@@ -43,7 +43,7 @@ import { draw, drawOverlay, type Highlight, NO_HIGHLIGHT, OVERLAY_SHIFT } from "
 import { AXIS, GUTTER, THEME } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
-import { $, h, setStatus, showTooltip } from "./dom.ts";
+import { $, h, paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
 import { windowedComparePage } from "./comparewin.ts";
 import { manifestEvents, WINDOWED_MIN_EVENTS } from "./windowed.ts";
 
@@ -247,7 +247,8 @@ class CompareView {
   private scale: XScale = "time";
   private mode: Mode = "side";
   private readonly nav: ViewportController;
-  private frame = 0;
+  /** Paints in the next animation frame, once however often asked. */
+  private readonly request = paintOnNextFrame(() => this.paint());
   private readonly tooltip: HTMLElement;
   /** Counterparts: an event or message name of one side → its name on the other. */
   private readonly counterpart: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
@@ -407,14 +408,6 @@ class CompareView {
     const height = Math.max(160, Math.min(wanted, window.innerHeight - 120, 2000));
     for (const p of this.panes) sizeCanvas(p.canvas, width, height);
     this.nav.resize(width, height);
-  }
-
-  private request(): void {
-    if (this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.paint();
-    });
   }
 
   private highlight(p: Pane): Highlight {

@@ -41,7 +41,7 @@ import { drawDivergence, drawMarks } from "../render/marks.ts";
 import { AXIS, GUTTER, THEME } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
-import { $, h, setStatus, showTooltip } from "./dom.ts";
+import { $, h, paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
 import { DEBOUNCE_MS } from "./windowed.ts";
 
 /** Windows kept per side. */
@@ -195,7 +195,8 @@ export class WindowedCompare {
   private summary: CompareSummary | null = null;
   private scale: WindowScale = "time";
   private timer: number | undefined;
-  private frame = 0;
+  /** Paints in the next animation frame, once however often asked. */
+  private readonly request = paintOnNextFrame(() => this.paint());
   private firstFrame = true;
   private readonly tooltip: HTMLElement;
 
@@ -368,14 +369,6 @@ export class WindowedCompare {
     const height = Math.max(160, Math.min(this.height() + AXIS + 16, window.innerHeight - 120, 2000));
     for (const c of this.canvases) sizeCanvas(c, width, height);
     this.nav.resize(width, height);
-  }
-
-  private request(): void {
-    if (this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.paint();
-    });
   }
 
   private paint(): void {

@@ -47,3 +47,19 @@ export function showTooltip(t: HTMLElement, facts: [string, string][], x: number
   t.style.left = `${Math.max(0, left)}px`;
   t.style.top = `${Math.max(0, y + 14)}px`;
 }
+
+/**
+ * A paint request that coalesces: however often it is called before the
+ * next animation frame (a drag fires many events per frame), `paint` runs
+ * once, in that frame.
+ */
+export function paintOnNextFrame(paint: () => void): () => void {
+  let frame = 0;
+  return () => {
+    if (frame !== 0) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      paint();
+    });
+  };
+}

@@ -41,7 +41,7 @@ import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
-import { $, h, setStatus, showTooltip } from "./dom.ts";
+import { $, h, paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
 import { DetailsPanel } from "./details.ts";
 import { FindBox } from "./find.ts";
 import { ArrowMenu, LaneMenu } from "./lanemenu.ts";
@@ -185,7 +185,8 @@ class DiagramView {
   private layout: DiagramLayout;
   private readonly nav: ViewportController;
   private highlight: Highlight = { ...NO_HIGHLIGHT };
-  private frame = 0;
+  /** Paints in the next animation frame, once however often asked. */
+  private readonly request = paintOnNextFrame(() => this.paint());
   private note = "";
   private readonly spec: LaneSpec;
   private lanes: LaneState = ALL_LANES;
@@ -321,14 +322,6 @@ class DiagramView {
     const height = Math.max(160, Math.min(wanted, window.innerHeight - this.root.getBoundingClientRect().top - 24, 2000));
     sizeCanvas(this.canvas, width, height);
     this.nav.resize(width, height);
-  }
-
-  private request(): void {
-    if (this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.paint();
-    });
   }
 
   private paint(): void {

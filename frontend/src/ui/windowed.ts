@@ -47,7 +47,7 @@ import { drawLod } from "../render/lod.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { ApiFailure, describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
-import { setStatus, showTooltip } from "./dom.ts";
+import { paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
 import type { RerunPanel } from "./rerun.ts";
 
 /**
@@ -106,7 +106,8 @@ export class WindowedView {
   private timer: number | undefined;
   private requests = 0;
   private aborted = 0;
-  private frame = 0;
+  /** Paints in the next animation frame, once however often asked. */
+  private readonly request = paintOnNextFrame(() => this.paint());
   private firstFrame = true;
   private selected: string | null = null;
   private highlight: Highlight = { ...NO_HIGHLIGHT };
@@ -343,14 +344,6 @@ export class WindowedView {
     } else if (w.lod !== null && entry.lod === undefined) {
       entry.lod = layoutLod(w);
     }
-  }
-
-  private request(): void {
-    if (this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.paint();
-    });
   }
 
   private paint(): void {
