@@ -387,6 +387,27 @@ pub struct Window {
     pub lod: Option<Lod>,
 }
 
+impl Window {
+    /// The window of `r` with its run-wide parts and count, before its
+    /// events or level of detail are filled in (by the export's answer or
+    /// by the index's: one shape for both).
+    pub fn bare(head: Head, r: &Resolved, total_events: u64) -> Window {
+        Window {
+            schema: WINDOW_SCHEMA,
+            head,
+            scale: r.scale,
+            x0: r.x0,
+            x1: r.x1,
+            columns: r.columns,
+            total_events,
+            events: None,
+            messages: None,
+            edges: None,
+            lod: None,
+        }
+    }
+}
+
 fn to_values<T: Serialize>(items: impl IntoIterator<Item = T>) -> Vec<Value> {
     items
         .into_iter()
@@ -428,19 +449,7 @@ pub fn window_of_export_in(x: &Export, q: &WindowQuery, shift: u32) -> Result<Wi
         .filter(|&k| chosen.contains(&lane_of[k]) && r.contains(x_of(&x.events[k], r.scale)))
         .collect();
     let total = inside.len() as u64;
-    let mut w = Window {
-        schema: WINDOW_SCHEMA,
-        head,
-        scale: r.scale,
-        x0: r.x0,
-        x1: r.x1,
-        columns: r.columns,
-        total_events: total,
-        events: None,
-        messages: None,
-        edges: None,
-        lod: None,
-    };
+    let mut w = Window::bare(head, &r, total);
     // Export events are in recording order; ids index the whole log.
     let at: BTreeMap<usize, usize> = x
         .events

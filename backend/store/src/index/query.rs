@@ -47,19 +47,7 @@ pub(super) fn window(
             (total as u64, None)
         }
     };
-    let mut w = Window {
-        schema: window::WINDOW_SCHEMA,
-        head,
-        scale: r.scale,
-        x0: r.x0,
-        x1: r.x1,
-        columns: r.columns,
-        total_events: total,
-        events: None,
-        messages: None,
-        edges: None,
-        lod: None,
-    };
+    let mut w = Window::bare(head, &r, total);
     if w.total_events > r.detail_limit() {
         w.lod = match lod.take() {
             Some(lod) => Some(lod),
