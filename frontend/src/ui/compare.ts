@@ -44,6 +44,7 @@ import { AXIS, GUTTER, THEME } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
 import { sizeCanvas, ViewportController } from "./controller.ts";
 import { $, h, paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
+import { onResize, onScaleChoice } from "./pagewire.ts";
 import { windowedComparePage } from "./comparewin.ts";
 import { manifestEvents, WINDOWED_MIN_EVENTS } from "./windowed.ts";
 
@@ -339,10 +340,10 @@ class CompareView {
       ds[p.side === "a" ? "messagesA" : "messagesB"] = names.join("|");
     }
     this.setMode("side");
-    new ResizeObserver(() => {
+    onResize(this.root, () => {
       this.sizeCanvases();
       this.request();
-    }).observe(this.root);
+    });
     this.bindControls();
     this.nav.bind();
     this.exposeTestHooks();
@@ -480,15 +481,12 @@ class CompareView {
   }
 
   private bindControls(): void {
-    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
-      radio.addEventListener("change", () => {
-        if (!radio.checked) return;
-        this.scale = radio.value === "logical" ? "logical" : "time";
-        this.root.dataset.scale = this.scale;
-        this.nav.fit();
-        this.request();
-      });
-    }
+    onScaleChoice((scale) => {
+      this.scale = scale;
+      this.root.dataset.scale = scale;
+      this.nav.fit();
+      this.request();
+    });
     for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=mode]")) {
       radio.addEventListener("change", () => {
         if (radio.checked) this.setMode(radio.value === "overlay" ? "overlay" : "side");

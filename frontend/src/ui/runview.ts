@@ -40,8 +40,9 @@ import type { Viewport } from "../layout/viewport.ts";
 import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { describe, getJson } from "./client.ts";
-import { sizeCanvas, ViewportController } from "./controller.ts";
+import { ViewportController } from "./controller.ts";
 import { $, h, paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
+import { fitCanvas, onResize, onScaleChoice, pagePoint } from "./pagewire.ts";
 import { DetailsPanel } from "./details.ts";
 import { FindBox } from "./find.ts";
 import { ArrowMenu, LaneMenu } from "./lanemenu.ts";
@@ -279,26 +280,18 @@ class DiagramView {
     this.nav.fit();
     this.minimap.setDensity(densityOf(this.layout, this.minimap.columns()));
     this.request();
-    new ResizeObserver(() => {
+    onResize(this.root, () => {
       this.sizeCanvas();
       this.request();
-    }).observe(this.root);
-    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
-      radio.addEventListener("change", () => {
-        if (radio.checked) this.setScale(radio.value === "logical" ? "logical" : "time");
-      });
-    }
+    });
+    onScaleChoice((s) => this.setScale(s));
     this.nav.bind();
     this.exposeTestHooks();
   }
 
   /** `window.bopDiagram`: page coordinates of marks and arrows, for browser tests. */
   private exposeTestHooks(): void {
-    const page = (p: [number, number] | null) => {
-      if (p === null) return null;
-      const rect = this.canvas.getBoundingClientRect();
-      return { x: rect.left + p[0], y: rect.top + p[1] };
-    };
+    const page = (p: [number, number] | null) => pagePoint(this.canvas, p);
     const hooks = {
       eventPoint: (name: string) => {
         const e = this.graph.events.findIndex((x) => x.name === name);
@@ -317,11 +310,7 @@ class DiagramView {
   }
 
   private sizeCanvas(): void {
-    const width = Math.max(200, this.root.clientWidth);
-    const wanted = this.layout.lanes.height + AXIS + 16;
-    const height = Math.max(160, Math.min(wanted, window.innerHeight - this.root.getBoundingClientRect().top - 24, 2000));
-    sizeCanvas(this.canvas, width, height);
-    this.nav.resize(width, height);
+    fitCanvas(this.root, this.canvas, this.nav, this.layout.lanes.height);
   }
 
   private paint(): void {

@@ -46,8 +46,9 @@ import { draw, type Highlight, NO_HIGHLIGHT } from "../render/canvas.ts";
 import { drawLod } from "../render/lod.ts";
 import { AXIS, GUTTER } from "../render/theme.ts";
 import { ApiFailure, describe, getJson } from "./client.ts";
-import { sizeCanvas, ViewportController } from "./controller.ts";
+import { ViewportController } from "./controller.ts";
 import { paintOnNextFrame, setStatus, showTooltip } from "./dom.ts";
+import { fitCanvas, onResize, onScaleChoice, pagePoint } from "./pagewire.ts";
 import type { RerunPanel } from "./rerun.ts";
 
 /**
@@ -184,25 +185,17 @@ export class WindowedView {
     this.sizeCanvas();
     this.nav.fit();
     this.request();
-    new ResizeObserver(() => {
+    onResize(this.root, () => {
       this.sizeCanvas();
       this.request();
-    }).observe(this.root);
-    for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
-      radio.addEventListener("change", () => {
-        if (radio.checked) this.setScale(radio.value === "logical" ? "logical" : "time");
-      });
-    }
+    });
+    onScaleChoice((s) => this.setScale(s));
     this.nav.bind();
     this.exposeTestHooks();
   }
 
   private exposeTestHooks(): void {
-    const page = (p: [number, number] | null) => {
-      if (p === null) return null;
-      const rect = this.canvas.getBoundingClientRect();
-      return { x: rect.left + p[0], y: rect.top + p[1] };
-    };
+    const page = (p: [number, number] | null) => pagePoint(this.canvas, p);
     const hooks = {
       eventPoint: (name: string) => {
         const e = this.drawn?.events?.byName.get(name);
@@ -247,11 +240,7 @@ export class WindowedView {
   }
 
   private sizeCanvas(): void {
-    const width = Math.max(200, this.root.clientWidth);
-    const wanted = this.frameFor(this.scale).lanes.height + AXIS + 16;
-    const height = Math.max(160, Math.min(wanted, window.innerHeight - this.root.getBoundingClientRect().top - 24, 2000));
-    sizeCanvas(this.canvas, width, height);
-    this.nav.resize(width, height);
+    fitCanvas(this.root, this.canvas, this.nav, this.frameFor(this.scale).lanes.height);
   }
 
   private plotPx(): number {
