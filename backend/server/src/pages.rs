@@ -93,15 +93,22 @@ fn bad_id(e: &bop_store::StoreError) -> Response {
 /// A run's page. A missing run still gets the shell (with 404), so the
 /// frontend shows the API's explanation the same way it shows any error.
 async fn run(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    if let Err(e) = validate_id(&id) {
-        return bad_id(&e);
+    match run_status(&state, &id) {
+        Ok(status) => page(status, &RunPage { page: "run", id }),
+        Err(e) => bad_id(&e),
     }
-    let status = match state.store().run(&id) {
+}
+
+/// The status a page about run `id` is served with: 200, or 404 for a
+/// run that is not there (the shell still comes, the frontend explains);
+/// an id that is not an id gets the 400 error page instead.
+fn run_status(state: &AppState, id: &str) -> Result<StatusCode, StoreError> {
+    validate_id(id)?;
+    Ok(match state.store().run(id) {
         Ok(_) => StatusCode::OK,
         Err(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    page(status, &RunPage { page: "run", id })
+    })
 }
 
 #[derive(Template)]
@@ -114,15 +121,10 @@ struct TreePage {
 /// A run's rerun tree; like the run page, a missing run gets the shell
 /// (with 404) and the frontend shows the API's explanation.
 async fn run_tree(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    if let Err(e) = validate_id(&id) {
-        return bad_id(&e);
+    match run_status(&state, &id) {
+        Ok(status) => page(status, &TreePage { page: "tree", id }),
+        Err(e) => bad_id(&e),
     }
-    let status = match state.store().run(&id) {
-        Ok(_) => StatusCode::OK,
-        Err(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    page(status, &TreePage { page: "tree", id })
 }
 
 #[derive(Template)]
