@@ -30,6 +30,8 @@ test("a search started from the run page shows progress and finds the stale read
   await page.click("#search-control summary");
   await page.fill("#search-budget", "12");
   await page.fill("#search-max-faults", "1");
+  await page.fill("#search-confirm", "2");
+  await page.fill("#search-baselines", "2");
   for (const kind of ["crash", "partition", "error"]) await page.uncheck(`#search-kinds input[value="${kind}"]`);
   await page.click("#search-start");
   await page.waitForURL("**/searches/*", { timeout: 10_000 });
@@ -48,6 +50,9 @@ test("a search started from the run page shows progress and finds the stale read
   assert.equal(s.state, "done", JSON.stringify(s));
   const stale = s.bugs.find((b) => b.check.includes("read-your-writes"));
   assert.ok(stale, `no stale read among ${JSON.stringify(s.bugs)}`);
+  // The form's confirmation and baseline counts reached the search.
+  assert.equal(stale.confirmed.of, 2, JSON.stringify(stale));
+  assert.equal(s.baselines.length, 2, JSON.stringify(s.baselines));
   assert.equal(await page.getAttribute("#search-bugs", "data-bugs"), String(s.bugs.length));
   const card = page.locator(`.bug[data-run="${stale.run}"]`);
   assert.match(await card.innerText(), /read-your-writes/);

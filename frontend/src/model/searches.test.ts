@@ -51,9 +51,14 @@ test("the counts line and a bug's view", () => {
 });
 
 test("the form: a request in the server's shape, or what is wrong", () => {
-  assert.deepEqual(searchRequest("r1", "40", ["error", "drop"], "2"), { run: "r1", budget: 40, faults: ["drop", "error"], max_faults: 2 });
-  assert.match(String(searchRequest("r1", "0", ["drop"], "2")), /budget/);
-  assert.match(String(searchRequest("r1", "2.5", ["drop"], "2")), /budget/);
-  assert.match(String(searchRequest("r1", "10", [], "2")), /fault kind/);
-  assert.match(String(searchRequest("r1", "10", ["drop"], "9")), /faults at once/);
+  const form = { budget: "40", kinds: ["error", "drop"], maxFaults: "2", confirm: "3", baselines: "5" };
+  assert.deepEqual(searchRequest("r1", form), { run: "r1", budget: 40, faults: ["drop", "error"], max_faults: 2, confirm: 3, baselines: 5 });
+  assert.match(String(searchRequest("r1", { ...form, budget: "0" })), /budget/);
+  assert.match(String(searchRequest("r1", { ...form, budget: "2.5" })), /budget/);
+  assert.match(String(searchRequest("r1", { ...form, budget: "" })), /budget/);
+  assert.match(String(searchRequest("r1", { ...form, kinds: [] })), /fault kind/);
+  assert.match(String(searchRequest("r1", { ...form, maxFaults: "9" })), /faults at once/);
+  assert.match(String(searchRequest("r1", { ...form, confirm: "0" })), /confirmed/);
+  assert.match(String(searchRequest("r1", { ...form, confirm: "21" })), /confirmed/);
+  assert.match(String(searchRequest("r1", { ...form, baselines: "51" })), /plain reruns/);
 });

@@ -48,6 +48,8 @@ export interface SearchRequest {
   budget: number;
   faults: FaultKind[];
   max_faults: number;
+  confirm: number;
+  baselines: number;
 }
 
 /** True while the search may still change (the page keeps polling). */
@@ -103,16 +105,36 @@ export function bugView(s: Pick<SearchStatus, "base" | "baselines">, b: SearchBu
   };
 }
 
+/** The search form's fields as the page reads them (text, unchecked). */
+export interface SearchForm {
+  budget: string;
+  kinds: string[];
+  maxFaults: string;
+  confirm: string;
+  baselines: string;
+}
+
+/** A whole number within lo..hi, or null. */
+function whole(text: string, lo: number, hi: number): number | null {
+  const n = Number(text);
+  return text.trim() !== "" && Number.isInteger(n) && n >= lo && n <= hi ? n : null;
+}
+
 /**
  * Reads the search form's values into a request, or says what is wrong
- * (the server checks again; this only spares a round trip).
+ * (the server checks again with the same bounds, docs/API.md; this only
+ * spares a round trip).
  */
-export function searchRequest(run: string, budget: string, kinds: string[], maxFaults: string): SearchRequest | string {
-  const n = Number(budget);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) return "the budget must be a whole number of reruns, 1 to 1000";
-  const k = Number(maxFaults);
-  if (!Number.isInteger(k) || k < 1 || k > 5) return "at most 1 to 5 faults at once";
-  const faults = FAULT_KINDS.filter((f) => kinds.includes(f));
+export function searchRequest(run: string, f: SearchForm): SearchRequest | string {
+  const budget = whole(f.budget, 1, 1000);
+  if (budget === null) return "the budget must be a whole number of reruns, 1 to 1000";
+  const maxFaults = whole(f.maxFaults, 1, 5);
+  if (maxFaults === null) return "at most 1 to 5 faults at once";
+  const confirm = whole(f.confirm, 1, 20);
+  if (confirm === null) return "a failure is confirmed by 1 to 20 reruns";
+  const baselines = whole(f.baselines, 1, 50);
+  if (baselines === null) return "1 to 50 plain reruns first";
+  const faults = FAULT_KINDS.filter((k) => f.kinds.includes(k));
   if (faults.length === 0) return "pick at least one fault kind";
-  return { run, budget: n, faults, max_faults: k };
+  return { run, budget, faults, max_faults: maxFaults, confirm, baselines };
 }

@@ -25,8 +25,14 @@ export function searchControl(run: string): void {
   const error = $("search-error");
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const kinds = [...form.querySelectorAll<HTMLInputElement>('input[name="kind"]:checked')].map((i) => i.value);
-    const req = searchRequest(run, ($("search-budget") as HTMLInputElement).value, kinds, ($("search-max-faults") as HTMLInputElement).value);
+    const value = (id: string) => ($(id) as HTMLInputElement).value;
+    const req = searchRequest(run, {
+      budget: value("search-budget"),
+      kinds: [...form.querySelectorAll<HTMLInputElement>('input[name="kind"]:checked')].map((i) => i.value),
+      maxFaults: value("search-max-faults"),
+      confirm: value("search-confirm"),
+      baselines: value("search-baselines"),
+    });
     const show = (text: string) => {
       error.textContent = text;
       error.hidden = text === "";
