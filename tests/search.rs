@@ -186,8 +186,18 @@ fn in_a_demo_drop_sweep_only_the_seeded_bugs_fail() {
 
 /// `bop search TARGET.toml --json` on one of tests/guests/search/.
 fn search_target(s: &TempStore, name: &str, budget: &str) -> (Option<i32>, Search, String) {
+    search_target_with(s, name, budget, &[])
+}
+
+/// [`search_target`] with more `bop search` options.
+fn search_target_with(
+    s: &TempStore,
+    name: &str,
+    budget: &str,
+    more: &[&str],
+) -> (Option<i32>, Search, String) {
     let file = format!("{}/guests/search/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let out = s.bop(&[
+    let mut args = vec![
         "search",
         &file,
         "--id",
@@ -197,7 +207,9 @@ fn search_target(s: &TempStore, name: &str, budget: &str) -> (Option<i32>, Searc
         "--parallel",
         "2",
         "--json",
-    ]);
+    ];
+    args.extend_from_slice(more);
+    let out = s.bop(&args);
     let report = format!(
         "--- stdout\n{}\n--- stderr\n{}",
         text(&out.stdout),
@@ -248,6 +260,62 @@ fn a_bug_only_a_delay_inside_a_window_reveals_is_found() {
         bug.runs_to_find, bug.plan
     );
     assert!(bug.runs_to_find <= 20, "{bug:?}\n{report}");
+}
+
+#[test]
+fn a_bug_in_a_retry_that_only_a_fault_creates_is_found() {
+    let s = TempStore::new();
+    // Drops only: a partition of primary and backup would lose the write
+    // by itself, and this test is about learning candidates from reruns.
+    let more = ["--faults", "drop", "--max-faults", "2", "--baselines", "2"];
+    let (code, found, report) = search_target_with(&s, "retry", "40", &more);
+    assert_eq!(code, Some(1), "{report}");
+    let bug = found
+        .bugs
+        .iter()
+        .find(|b| b.check.contains("acknowledged write lost"))
+        .unwrap_or_else(|| panic!("the lost write was not found\n{report}"));
+    eprintln!(
+        "retry bug found after {} reruns: {:?}",
+        bug.runs_to_find, bug.plan
+    );
+    // The SET and its retry: the retry's connection (the primary's second
+    // to the backup) exists only in reruns where the first SET was lost.
+    let dropped: Vec<String> = bug.plan.faults.iter().map(|f| f.to_string()).collect();
+    assert_eq!(dropped.len(), 2, "{dropped:?}\n{report}");
+    assert!(
+        dropped.iter().all(|f| f.starts_with("drop primary->b1#")),
+        "{dropped:?}\n{report}"
+    );
+    // The retry's name is the rerun's, so the bug says where to rerun it
+    // from, and its failing run was rerun from there with both fired.
+    let parent = bug.parent.as_deref().unwrap_or_else(|| panic!("{bug:?}"));
+    assert_ne!(parent, "retry-base", "{bug:?}");
+    let (failing, _) = s.read(&bug.run);
+    assert_eq!(failing.parent.as_deref(), Some(parent), "{failing:?}");
+    assert!(
+        failing.faults.iter().all(|f| f.fired),
+        "{:?}",
+        failing.faults
+    );
+    // ... and the retry's connection is not in the base run at all.
+    let retry_channel = dropped
+        .iter()
+        .filter_map(|f| f.strip_prefix("drop ")?.rsplit_once('/'))
+        .map(|(channel, _)| channel.to_string())
+        .max()
+        .unwrap();
+    let base = s.export("retry-base");
+    let channels: Vec<&str> = base["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["channel"].as_str())
+        .collect();
+    assert!(
+        !channels.contains(&retry_channel.as_str()),
+        "{retry_channel} is in the base run: {channels:?}"
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! search-target backup --port B [--versioned]
-//! search-target primary --port P --backups B1[,B2] [--wait-ack]
-//! search-target client two|window --primary P --backups B1[,B2] --history FILE
+//! search-target primary --port P --backups B1[,B2] [--wait-ack] [--retry]
+//! search-target client two|window|retry --primary P --backups B1[,B2] --history FILE
 //! search-target check FILE [--flaky COUNTER]
 //! ```
 //!
@@ -19,6 +19,13 @@
 //!   `--versioned` applies SETs in arrival order, so the first SET arriving
 //!   after the second (a delay inside a window) makes it serve 1 after 2
 //!   was acknowledged. Dropping it or holding it long is harmless.
+//! * `retry` (with a `--retry` primary and one backup): the primary sends
+//!   the SET, and when no ACK comes within 150 ms sends it once more on
+//!   a new connection, then answers OK whatever happened (the bug).
+//!   Losing the SET is masked by the retry; losing both loses an
+//!   acknowledged write. The retry exists only in runs where the first
+//!   SET was lost, so the base run's graph has no such message: a search
+//!   finds the bug only by learning it from a rerun.
 //! * `--versioned` backups ignore older versions: the `window` system is
 //!   then correct and a search must find nothing.
 //! * `check --flaky COUNTER`: the check also fails one run in four,
@@ -61,6 +68,7 @@ fn main() {
     let port = || ports("--port")[0];
     match std::env::args().nth(1).as_deref() {
         Some("backup") => backup(port(), has("--versioned")),
+        Some("primary") if has("--retry") => retrying_primary(port(), ports("--backups")[0]),
         Some("primary") => primary(port(), &ports("--backups"), has("--wait-ack")),
         Some("client") => client(
             &std::env::args().nth(2).unwrap_or_default(),
@@ -180,6 +188,29 @@ fn primary(port: u16, backups: &[u16], wait_ack: bool) {
                     "ERR".to_string()
                 }
             })
+        }
+        _ => "ERR".into(),
+    });
+}
+
+/// Replicates each PUT to one backup, sending the SET a second time when
+/// the first gets no ACK in time, and acknowledges the PUT either way.
+fn retrying_primary(port: u16, backup: u16) {
+    let version = AtomicU64::new(0);
+    let conn = Mutex::new(connect(backup));
+    println!("primary ready");
+    serve(port, move |words| match words {
+        ["PUT", k, v] => {
+            let line = format!("SET {} {k} {v}", version.fetch_add(1, Ordering::SeqCst) + 1);
+            let mut c = conn.lock().unwrap();
+            let wait = Duration::from_millis(150);
+            if ask(&mut c, &line, wait).is_none() {
+                // A stream that lost a message loses what follows too: the
+                // retry goes on a new connection.
+                *c = connect(backup);
+                let _ = ask(&mut c, &line, wait);
+            }
+            "OK".into()
         }
         _ => "ERR".into(),
     });

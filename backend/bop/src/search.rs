@@ -21,11 +21,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use bop_model::{Bug, Confirmed, Fault, FaultPlan, Manifest, Ms, Search, SearchParams, Verdict};
+use bop_model::{
+    Bug, Confirmed, Fault, FaultKind, FaultPlan, Manifest, Ms, Search, SearchParams, Verdict,
+};
 use bop_store::{Store, now_ms};
 
 use crate::jobs::{Job, run_jobs};
 use bop_tracker::CausalGraph;
+use bop_tracker::lineage::Lineage;
 
 use candidates::Candidate;
 use hitting::{Known, Set};
@@ -47,11 +50,54 @@ const SHRINK_STEPS: usize = 4;
 /// Reruns per minimisation step (see [`minimise`]).
 const MINIMISE_REPS: usize = 2;
 
+/// The run each learned fault names its message or event in. Names are
+/// the parent run's (DESIGN "Logical names": a name the parent lacks never
+/// fires), so a plan with a fault learned from rerun R is rerun from R;
+/// every other plan from the base.
+#[derive(Default)]
+struct Origins(HashMap<String, String>);
+
+impl Origins {
+    /// What a fault is called here: a delay by its message, whatever its
+    /// length, since minimising shrinks it.
+    fn key(f: &Fault) -> String {
+        match f {
+            Fault::Delay { message, .. } => format!("delay {message}"),
+            other => other.to_string(),
+        }
+    }
+
+    fn learned(&mut self, f: &Fault, run: &str) {
+        self.0
+            .entry(Self::key(f))
+            .or_insert_with(|| run.to_string());
+    }
+
+    /// The run to rerun `plan` from: where its last learned fault came
+    /// from (faults learned from different runs rarely meet in one set;
+    /// when they do, those of other runs are recorded as not fired).
+    fn parent<'a>(&'a self, plan: &FaultPlan) -> Option<&'a str> {
+        plan.faults
+            .iter()
+            .rev()
+            .find_map(|f| self.0.get(&Self::key(f)).map(String::as_str))
+    }
+}
+
 /// What the loop knows: the candidates, the supports, what was tried.
 struct Plan {
+    /// The base run's candidates first, then those that reruns showed
+    /// (see [`Plan::grow`]); a candidate's index never changes.
     candidates: Vec<Candidate>,
     keys: Vec<String>,
+    /// Fault kinds the search may use (`--faults`).
+    kinds: Vec<FaultKind>,
     supports: Vec<Set>,
+    /// The lineage behind each support, in order: a candidate found later
+    /// joins every earlier support whose lineage it cuts.
+    lineages: Vec<Lineage>,
+    /// Where the faults learned from reruns come from.
+    origins: Origins,
     tried: HashSet<Set>,
     failing: Vec<Set>,
     /// Trace classes in which a baseline failed the check.
@@ -78,25 +124,53 @@ impl Plan {
         }
     }
 
-    /// The candidates that would cut the lineage of a run that passed. A
-    /// pass whose client got fewer answers than the base's is vacuous (the
-    /// client gave up on something; DESIGN "Verdicts"): it shows no way to
-    /// the base's outcome, so it is no support.
-    fn support(&self, store: &Store, run: &str) -> Option<Set> {
-        let events = store.events(run).ok()?;
+    /// Learns from a run that passed: the candidates that would cut its
+    /// lineage become a support. A pass whose client got fewer answers
+    /// than the base's is vacuous (the client gave up on something; DESIGN
+    /// "Verdicts"): it shows no way to the base's outcome, so it is no
+    /// support.
+    fn learn(&mut self, store: &Store, run: &str) {
+        let Ok(events) = store.events(run) else {
+            return;
+        };
         let g = CausalGraph::build(&events);
         if let (Some(want), Some(got)) = (self.answers, bop_tracker::lineage::client_deliveries(&g))
         {
             if got < want {
-                return None;
+                return;
             }
         }
+        self.grow(run, candidates::candidates(&g, &self.kinds));
         let l = bop_tracker::lineage::lineage(&g);
-        Some(
+        self.supports.push(
             (0..self.candidates.len())
                 .filter(|&c| self.candidates[c].cuts(&l))
                 .collect(),
-        )
+        );
+        self.lineages.push(l);
+    }
+
+    /// Adds the candidates a run's graph has and no earlier run had:
+    /// what only exists because of a fault (a retry of a lost message, a
+    /// fail-over to another replica, a reconnect) can be cut too, so the
+    /// next sets can drop the original *and* its retry (Molly's LDFI
+    /// learns the same way from each run's lineage). Appended, so the base
+    /// run's candidates keep their priority.
+    fn grow(&mut self, run: &str, found: Vec<Candidate>) {
+        for c in found {
+            if self.candidates.iter().any(|k| k.same_fault(&c)) {
+                continue;
+            }
+            self.origins.learned(&c.fault, run);
+            let i = self.candidates.len();
+            for (support, l) in self.supports.iter_mut().zip(&self.lineages) {
+                if c.cuts(l) {
+                    support.insert(i);
+                }
+            }
+            self.keys.push(c.key.clone());
+            self.candidates.push(c);
+        }
     }
 
     /// A failure counts when a fault fired and the check failed in a trace
@@ -131,16 +205,21 @@ struct Searcher<'a> {
 impl Searcher<'_> {
     /// Reruns the base once per plan (an empty plan is a baseline), up to
     /// `--parallel` at once, with one progress line per finished rerun.
-    fn rerun(&mut self, plans: &[FaultPlan]) -> Result<Vec<Option<Manifest>>, SearchError> {
+    fn rerun(
+        &mut self,
+        plans: &[FaultPlan],
+        origins: &Origins,
+    ) -> Result<Vec<Option<Manifest>>, SearchError> {
         let mut jobs = Vec::new();
         let mut what = HashMap::new();
         for plan in plans {
             let run = format!("{}-{}", self.search.id, self.next_run);
+            let parent = origins.parent(plan).unwrap_or(&self.search.base);
             let job = if plan.faults.is_empty() {
-                Job::rerun(&self.search.base, &run, vec![])
+                Job::rerun(parent, &run, vec![])
             } else {
                 let file = self.plans_dir.join(format!("{}.json", self.next_run));
-                Job::rerun_with_plan(&self.search.base, &run, plan, &file)
+                Job::rerun_with_plan(parent, &run, plan, &file)
                     .map_err(|e| SearchError::Failed(e.to_string()))?
             };
             self.next_run += 1;
@@ -248,18 +327,22 @@ pub fn search(
     let mut plan = Plan {
         keys: candidates.iter().map(|c| c.key.clone()).collect(),
         candidates,
+        kinds: params.faults.clone(),
         supports: vec![],
+        lineages: vec![],
+        origins: Origins::default(),
         tried: HashSet::new(),
         failing: vec![],
         flaky: HashSet::new(),
         answers: bop_tracker::lineage::client_deliveries(&graph),
     };
     if base_manifest.verdict == Verdict::Pass {
-        plan.supports.extend(plan.support(store, base));
+        plan.learn(store, base);
     }
     baselines(&mut s, &mut plan)?;
     let ended = ldfi(&mut s, &mut plan)?;
     s.search.supports = plan.supports.len();
+    s.search.candidates = plan.candidates.len();
     s.search.ended = Some(ended);
     s.search.ended_ms = Some(now_ms());
     s.save()?;
@@ -270,10 +353,10 @@ pub fn search(
 /// natural failure rate of the check.
 fn baselines(s: &mut Searcher<'_>, plan: &mut Plan) -> Result<(), SearchError> {
     let n = s.search.params.baselines;
-    let results = s.rerun(&vec![FaultPlan::default(); n])?;
+    let results = s.rerun(&vec![FaultPlan::default(); n], &plan.origins)?;
     for m in results.into_iter().flatten() {
         match m.verdict {
-            Verdict::Pass => plan.supports.extend(plan.support(s.store, &m.id)),
+            Verdict::Pass => plan.learn(s.store, &m.id),
             Verdict::Fail => {
                 s.search.baseline_failures += 1;
                 plan.flaky.extend(m.trace_class.clone());
@@ -314,14 +397,14 @@ fn ldfi(s: &mut Searcher<'_>, plan: &mut Plan) -> Result<String, SearchError> {
         }
         s.left = hitting::remaining(&plan.supports, n, p.max_faults, &plan.known(), 10_000);
         let plans: Vec<FaultPlan> = sets.iter().map(|set| plan.plan_of(set)).collect();
-        let results = s.rerun(&plans)?;
+        let results = s.rerun(&plans, &plan.origins)?;
         let found_at = s.search.runs;
         let mut failures = Vec::new();
         for (set, m) in sets.into_iter().zip(results) {
             plan.tried.insert(set.clone());
             let Some(m) = m else { continue };
             match m.verdict {
-                Verdict::Pass => plan.supports.extend(plan.support(s.store, &m.id)),
+                Verdict::Pass => plan.learn(s.store, &m.id),
                 Verdict::Fail => failures.push((set, m)),
                 Verdict::Unknown => {}
             }
@@ -330,6 +413,7 @@ fn ldfi(s: &mut Searcher<'_>, plan: &mut Plan) -> Result<String, SearchError> {
             judge(s, plan, set, &m, found_at)?;
         }
         s.search.supports = plan.supports.len();
+        s.search.candidates = plan.candidates.len();
         s.save()?;
     }
 }
@@ -349,7 +433,7 @@ fn judge(
     let p = s.search.params.clone();
     let baseline_rate = s.search.baseline_failures as f64 / s.search.baselines.len().max(1) as f64;
     let reruns = flips::reruns(p.confirm, baseline_rate);
-    let results = s.rerun(&vec![plan.plan_of(&set); reruns])?;
+    let results = s.rerun(&vec![plan.plan_of(&set); reruns], &plan.origins)?;
     let failed = results.iter().flatten().filter(|m| plan.counts(m)).count();
     let of = results.iter().flatten().count();
     if !flips::is_flip(failed, of, baseline_rate) {
@@ -379,7 +463,9 @@ fn judge(
             Confirmed { failed, of },
         )
     };
+    let parent = plan.origins.parent(&plan_found).map(str::to_string);
     s.search.bugs.push(Bug {
+        parent,
         plan: plan_found,
         runs_to_find: found_at,
         confirmed,
@@ -413,7 +499,7 @@ fn settle(
         }
     }
     for _ in 0..2 {
-        let Ok(results) = s.rerun(&vec![shrunk.clone(); confirm]) else {
+        let Ok(results) = s.rerun(&vec![shrunk.clone(); confirm], &plan.origins) else {
             break;
         };
         let failing: Vec<&Manifest> = results
@@ -468,7 +554,7 @@ fn minimise(
         let one = FaultPlan {
             faults: faults.to_vec(),
         };
-        let results = s.rerun(&vec![one; MINIMISE_REPS]).ok()?;
+        let results = s.rerun(&vec![one; MINIMISE_REPS], &plan.origins).ok()?;
         let mut failing = None;
         for m in &results {
             match m {
@@ -569,6 +655,11 @@ pub fn render(s: &Search) -> String {
             s.base,
             b.run
         ));
+        if let Some(parent) = &b.parent {
+            out.push_str(&format!(
+                "  rerun from: {parent} (a fault of the plan names a message only that rerun had)\n"
+            ));
+        }
         for p in &b.also {
             out.push_str(&format!("  also: {}\n", describe(p)));
         }
@@ -593,4 +684,40 @@ pub fn table(searches: &[Search]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drop(m: &str) -> Fault {
+        Fault::Drop { message: m.into() }
+    }
+
+    #[test]
+    fn a_plan_with_a_learned_fault_reruns_from_where_it_was_learned() {
+        let mut o = Origins::default();
+        o.learned(&drop("p->b#1/0"), "s-3");
+        o.learned(&drop("p->b#1/0"), "s-9");
+        o.learned(
+            &Fault::Delay {
+                message: "p->b#2/0".into(),
+                ms: Ms::N(80),
+            },
+            "s-5",
+        );
+        let plan = |faults: Vec<Fault>| FaultPlan { faults };
+        assert_eq!(o.parent(&plan(vec![drop("p->b#0/0")])), None);
+        // The first run that showed it, not a later one.
+        assert_eq!(
+            o.parent(&plan(vec![drop("p->b#0/0"), drop("p->b#1/0")])),
+            Some("s-3")
+        );
+        // A shrunk delay is the same learned fault.
+        let shrunk = Fault::Delay {
+            message: "p->b#2/0".into(),
+            ms: Ms::N(12),
+        };
+        assert_eq!(o.parent(&plan(vec![shrunk])), Some("s-5"));
+    }
 }

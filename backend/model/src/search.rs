@@ -91,6 +91,11 @@ pub struct Bug {
     pub check: String,
     /// A failing run with `plan`.
     pub run: String,
+    /// The run to rerun `plan` from, when not the search's base: a plan
+    /// with a fault on a message only a rerun had (a retry) names it in
+    /// that rerun's names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// Other failing plans with the same check output (one bug, several ways in).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also: Vec<FaultPlan>,
@@ -120,7 +125,8 @@ pub struct Search {
     /// Baselines whose check failed (a flaky check when non-zero).
     #[serde(default)]
     pub baseline_failures: usize,
-    /// Candidate faults derived from the base run's graph.
+    /// Candidate faults: from the base run's graph, and those that
+    /// passing reruns showed (a retry only a fault causes).
     #[serde(default)]
     pub candidates: usize,
     /// Supports known at the end (lineages of runs that passed).

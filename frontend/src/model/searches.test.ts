@@ -48,6 +48,9 @@ test("the counts line and a bug's view", () => {
   assert.equal(v.foundAfter, "found after 7 reruns");
   assert.deepEqual([v.run, v.compareWith, v.faults], ["s1-9", "base", 1]);
   assert.deepEqual(v.others, ["drop primary->replica#0/0"]);
+  assert.equal(v.rerunFrom, null);
+  // A plan learned from a rerun says where it reruns from.
+  assert.equal(bugView(status(), { ...bug, parent: "s1-4" }).rerunFrom, "s1-4");
 });
 
 test("the form: a request in the server's shape, or what is wrong", () => {

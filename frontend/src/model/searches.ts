@@ -20,6 +20,8 @@ export interface SearchBug {
   confirmed: { failed: number; of: number };
   check: string;
   run: string;
+  /** The run the plan is rerun from, when not the base (a fault names a message only that rerun had). */
+  parent?: string;
   also?: FaultPlan[];
 }
 
@@ -89,6 +91,8 @@ export interface BugView {
   run: string;
   /** The run to compare the failing one with: the first baseline, else the base. */
   compareWith: string;
+  /** The run the plan reruns from, when it is not the base. */
+  rerunFrom: string | null;
   others: string[];
 }
 
@@ -101,6 +105,7 @@ export function bugView(s: Pick<SearchStatus, "base" | "baselines">, b: SearchBu
     foundAfter: `found after ${b.runs_to_find} rerun${b.runs_to_find === 1 ? "" : "s"}`,
     run: b.run,
     compareWith: s.base,
+    rerunFrom: b.parent ?? null,
     others: (b.also ?? []).map(describePlan),
   };
 }

@@ -87,6 +87,9 @@ function bugCard(v: BugView, k: number): HTMLElement {
     h("h2", {}, `Bug ${k + 1}: `, h("code", {}, v.check || "(the check printed nothing)")),
     h("p", {}, h("strong", {}, v.faults === 1 ? "Plan: " : `Plan (${v.faults} faults): `), h("code", { class: "plan" }, v.plan)),
     h("p", { class: "meta" }, `${v.flipRate} · ${v.foundAfter}`),
+    v.rerunFrom === null
+      ? null
+      : h("p", { class: "meta bug-parent" }, "Rerun from ", h("a", { href: pages.run(v.rerunFrom) }, v.rerunFrom), ": a fault of the plan names a message only that rerun had (a retry, a fail-over)"),
     h(
       "p",
       {},

@@ -36,6 +36,18 @@ enum Needs {
 }
 
 impl Candidate {
+    /// True when `other` is this fault again, as another run's graph would
+    /// give it: a race-directed delay of the same message is the same
+    /// candidate whatever gap that run measured.
+    pub(crate) fn same_fault(&self, other: &Candidate) -> bool {
+        match (&self.fault, &other.fault) {
+            (Fault::Delay { ms: Ms::N(_), .. }, Fault::Delay { ms: Ms::N(_), .. }) => {
+                self.key == other.key
+            }
+            (a, b) => a.to_string() == b.to_string(),
+        }
+    }
+
     /// True when the fault acts on something in the lineage, so it could cut
     /// the way that run reached its outcome.
     pub(crate) fn cuts(&self, l: &Lineage) -> bool {
