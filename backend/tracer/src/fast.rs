@@ -265,6 +265,65 @@ impl FastPath {
         }
     }
 
+    /// The number of the call thread `tid` is inside on the fast path, if
+    /// it is a wait call (poll & co): the last record its ring published,
+    /// entered and not done. Asked at a signal-delivery stop, after the
+    /// ring was drained, so every earlier record is gone.
+    pub(crate) fn wait_in_progress(&mut self, tid: i32) -> Option<u32> {
+        let rec = self.in_progress(tid)?;
+        // SAFETY: a published record of a ring in the mapping.
+        let nr = unsafe { (*rec).nr };
+        ring::WAIT_CALLS.contains(&nr).then_some(nr)
+    }
+
+    /// Takes the wait call thread `tid` is inside (see
+    /// [`FastPath::wait_in_progress`]) out of its ring with the result
+    /// `ret` it returned at run-relative `end_ns`: the tracer writes it
+    /// now, and the library's own completion of the record, later, is
+    /// never read.
+    pub(crate) fn take_wait(&mut self, tid: i32, ret: i64, end_ns: u64) -> Option<FastCall> {
+        let rec = self.in_progress(tid)?;
+        let i = *self.slots.get(&tid)?;
+        // SAFETY: as in `in_progress`; the entry fields are final once
+        // the record is published (the thread wrote them before `head`).
+        let call = unsafe {
+            FastCall {
+                nr: u64::from((*rec).nr),
+                fd: (*rec).fd,
+                flags: (*rec).flags,
+                ret: Some(ret),
+                start_ns: (*rec).start_ns.saturating_sub(self.epoch_ns),
+                end_ns: Some(end_ns),
+                data: Vec::new(),
+                addr: None,
+            }
+        };
+        self.slot(i).tail.fetch_add(1, Ordering::Release);
+        Some(call)
+    }
+
+    /// The record thread `tid` is inside: the only one left between
+    /// `tail` and `head`, entered and not done.
+    fn in_progress(&mut self, tid: i32) -> Option<*const Record> {
+        self.refresh();
+        let &i = self.slots.get(&tid)?;
+        let slot = self.slot(i);
+        let head = slot.head.load(Ordering::Acquire);
+        let tail = slot.tail.load(Ordering::Relaxed);
+        if head != tail + 1 {
+            return None;
+        }
+        let k = (tail % ring::RECORDS as u64) as usize;
+        // SAFETY: record k of slot i is inside the mapping and published.
+        let rec = unsafe {
+            (slot as *const SlotHeader as *const u8).add(ring::record_offset(self.capture, k))
+                as *const Record
+        };
+        // SAFETY: as above; `state` is atomic.
+        let state = unsafe { (*rec).state.load(Ordering::Acquire) };
+        (state == ENTERED).then_some(rec)
+    }
+
     /// Frees the ring of a thread that ended (or whose image exec
     /// replaced), once drained, so another thread can claim it.
     pub(crate) fn release(&mut self, tid: i32) {
