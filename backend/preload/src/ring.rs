@@ -147,8 +147,8 @@ pub const fn record_offset(capture: usize, k: usize) -> usize {
 pub const HOT_CALLS: [u32; 13] = [0, 1, 19, 20, 44, 45, 46, 47, 7, 271, 232, 281, 441];
 
 /// restart_syscall(2): the kernel makes the stub's `syscall` again with
-/// this number to continue a poll with a timeout that a signal with no
-/// handler interrupted. Only an interrupted call restarts at the stub, so
+/// this number to continue a poll that a signal with no handler
+/// interrupted (poll(2) keeps what is left of its timeout that way). Only an interrupted call restarts at the stub, so
 /// it is let through there too; the record is still the poll's.
 pub const RESTART: u32 = 219;
 

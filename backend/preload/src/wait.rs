@@ -16,10 +16,9 @@
 //!
 //! A signal interrupting one of these is the kernel's business, as for
 //! libc: epoll_wait and its kin fail with EINTR, poll and ppoll are
-//! restarted when no handler runs (poll with a timeout through
-//! restart_syscall(2), which the filter lets through from the stub too,
-//! since only an interrupted stub call restarts there) and fail with EINTR
-//! when one does.
+//! restarted when no handler runs (poll through restart_syscall(2), which
+//! the filter lets through from the stub too, since only an interrupted
+//! stub call restarts there) and fail with EINTR when one does.
 
 use libc::{c_int, epoll_event, nfds_t, pollfd, sigset_t, timespec};
 
