@@ -602,6 +602,21 @@ macro_rules! data_call_cases {
             fastpath_udp_addr: fastpath_guest(), ["udp-addr", "5"];
             fastpath_msg_udp: fastpath_guest(), ["msg-udp", "5"];
             fastpath_msg_stream: fastpath_guest(), ["msg-stream", "4"];
+            // tests/guests/fastpath_wait.rs: wait calls with a timeout of
+            // 0, then interrupted by a signal with a handler that writes
+            // (EINTR, and the write after the call in program order) or
+            // an ignored one (restarted, or EINTR for the epoll waits).
+            fastpath_wait_poll_handler: fastpath_guest(), ["wait", "poll", "handler", "3"];
+            fastpath_wait_poll_ignored: fastpath_guest(), ["wait", "poll", "ignored", "3"];
+            fastpath_wait_poll_timeout_handler: fastpath_guest(), ["wait", "poll-timeout", "handler", "3"];
+            fastpath_wait_poll_timeout_ignored: fastpath_guest(), ["wait", "poll-timeout", "ignored", "3"];
+            fastpath_wait_ppoll_handler: fastpath_guest(), ["wait", "ppoll", "handler", "3"];
+            fastpath_wait_ppoll_ignored: fastpath_guest(), ["wait", "ppoll", "ignored", "3"];
+            fastpath_wait_epoll_handler: fastpath_guest(), ["wait", "epoll", "handler", "3"];
+            fastpath_wait_epoll_ignored: fastpath_guest(), ["wait", "epoll", "ignored", "3"];
+            fastpath_wait_epoll_pwait_handler: fastpath_guest(), ["wait", "epoll-pwait", "handler", "3"];
+            fastpath_wait_epoll_pwait2_handler: fastpath_guest(), ["wait", "epoll-pwait2", "handler", "3"];
+            fastpath_wait_epoll_pwait2_ignored: fastpath_guest(), ["wait", "epoll-pwait2", "ignored", "3"];
         }
     };
 }
@@ -893,6 +908,73 @@ fn address_calls_take_the_fast_path_with_their_addresses() {
             ptrace_only,
             "{role}: {on_ptrace} of {} address calls took ptrace, expected {ptrace_only}: {fast:?}",
             path.len()
+        );
+    }
+}
+
+/// The wait calls of run `id` (blocking points), in the order the log has
+/// them: (thread, call, result, errno), and whether each was recorded on
+/// the fast path.
+fn wait_calls(s: &TempStore, id: &str) -> (Vec<String>, Vec<bool>) {
+    let log = std::fs::read_to_string(s.path().join(id).join("events.jsonl")).unwrap();
+    let mut calls = Vec::new();
+    let mut fast = Vec::new();
+    let mut threads: Vec<u64> = Vec::new();
+    for line in log.lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let call = field(&e["call"]);
+        if !bop_model::is_blocking(&call) {
+            continue;
+        }
+        let tid = e["tid"].as_u64().unwrap();
+        if !threads.contains(&tid) {
+            threads.push(tid);
+        }
+        let thread = threads.iter().position(|t| *t == tid).unwrap();
+        calls.push(format!(
+            "t{thread} {call} ret={} errno={} fd={}",
+            field(&e["ret"]),
+            field(&e["errno"]),
+            field(&e["fd"])
+        ));
+        fast.push(e["path"] == "fast");
+    }
+    (calls, fast)
+}
+
+/// Every wait call of the `wait` guest is recorded on the fast path, as
+/// the same blocking point (call, result, errno, no fd) the ptrace path
+/// records, and none takes ptrace: the equivalence tests above would
+/// also pass if the library had let them all fall back. The timeouts of
+/// 0 (results 0, 1, 0) and the interrupted waits (EINTR) are among them.
+#[test]
+fn wait_calls_take_the_fast_path() {
+    for (call, how, eintr) in [
+        ("epoll", "handler", 3),
+        ("epoll-pwait", "ignored", 3),
+        ("poll", "ignored", 0),
+        ("ppoll", "handler", 3),
+    ] {
+        let target = Target::command(fastpath_guest(), &["wait", call, how, "3"]);
+        let s = TempStore::new();
+        assert_ok(&record(&s, "slow", false, &[], &target), call);
+        assert_ok(&record(&s, "fast", true, &[], &target), call);
+        let (slow, slow_path) = wait_calls(&s, "slow");
+        let (fast, fast_path) = wait_calls(&s, "fast");
+        assert_eq!(slow, fast, "{call} {how}: the wait calls differ");
+        let interrupted = slow.iter().filter(|c| c.contains("EINTR")).count();
+        assert_eq!(interrupted, eintr, "{call} {how}: {slow:?}");
+        // Rust's runtime polls stdin, stdout and stderr at startup; then
+        // three waits with a timeout of 0, the interrupted ones and the
+        // one that saw "done".
+        assert_eq!(slow.len(), 1 + 3 + eintr + 1, "{call} {how}: {slow:?}");
+        assert!(
+            slow_path.iter().all(|f| !f),
+            "--no-fast-path recorded a wait call in process"
+        );
+        assert!(
+            fast_path.iter().all(|f| *f),
+            "{call} {how}: a wait call took ptrace: {fast:?} {fast_path:?}"
         );
     }
 }

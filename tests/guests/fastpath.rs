@@ -13,6 +13,8 @@
 
 #[path = "fastpath_addr.rs"]
 mod addr;
+#[path = "fastpath_wait.rs"]
+mod wait;
 
 use std::fs::File;
 use std::io::{ErrorKind, IoSlice, IoSliceMut, Read, Write};
@@ -77,6 +79,14 @@ fn main() {
         "udp-addr" => addr::udp_addr(arg(2, 5)),
         "msg-udp" => addr::msg_udp(arg(2, 5)),
         "msg-stream" => addr::msg_stream(arg(2, 5)),
+        // wait CALL HOW N: a wait call (poll, ppoll, the epoll waits) with
+        // a timeout of 0, then interrupted N times by a signal
+        // (tests/guests/fastpath_wait.rs).
+        "wait" => wait::waits(
+            &mode,
+            &std::env::args().nth(3).unwrap_or_default(),
+            arg(4, 3),
+        ),
         // Benchmarks. socketpair N: N 1-byte round trips between two
         // processes over a socketpair. udp-flood N: N 16-byte datagrams,
         // acknowledged every 100.

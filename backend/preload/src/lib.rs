@@ -2,7 +2,9 @@
 //! loaded into dynamically linked tracees with `LD_PRELOAD`, it replaces
 //! the libc entry points of the hot data calls (read, write, readv, writev,
 //! send, sendto, sendmsg, recv, recvfrom, recvmsg and glibc's fortified
-//! `__*_chk` forms), makes each system call itself from a `syscall; ret`
+//! `__*_chk` forms) and of the wait calls an event loop blocks in (poll,
+//! ppoll, epoll_wait, epoll_pwait, epoll_pwait2; `wait.rs`), makes each
+//! system call itself from a `syscall; ret`
 //! stub at [`ring::STUB_ADDR`], which the tracer's seccomp filter lets
 //! through without a stop, and appends the call's entry and return to
 //! this thread's ring in memory shared with the tracer, with the peer
@@ -25,6 +27,7 @@
 #[path = "ring.rs"]
 mod ring;
 mod setup;
+pub mod wait;
 
 use core::sync::atomic::Ordering;
 use std::cell::Cell;
@@ -53,6 +56,8 @@ thread_local! {
 /// Where a call's payload is, for capture once it returned.
 #[derive(Clone, Copy)]
 enum Payload {
+    /// A wait call: no bytes.
+    None,
     Flat(*const u8),
     Vector(*const iovec, usize),
 }
@@ -218,7 +223,7 @@ unsafe fn capture(rec: *mut Record, n: usize, payload: Payload) -> usize {
             Payload::Vector(iov, cnt) if cnt > 0 && !iov.is_null() => {
                 ((*iov).iov_base as *const u8, n.min((*iov).iov_len))
             }
-            _ => return 0,
+            Payload::None | Payload::Vector(..) => return 0,
         };
         if src.is_null() {
             return 0;

@@ -140,10 +140,21 @@ pub const fn record_offset(capture: usize, k: usize) -> usize {
     SLOT_HEADER + k * record_size(capture)
 }
 
-/// The calls the library records, by x86_64 number (read, write, readv,
-/// writev, sendto, recvfrom, sendmsg, recvmsg); the seccomp filter lets
-/// exactly these through from the stub.
-pub const HOT_CALLS: [u32; 8] = [0, 1, 19, 20, 44, 45, 46, 47];
+/// The calls the library records, by x86_64 number: the data calls (read,
+/// write, readv, writev, sendto, recvfrom, sendmsg, recvmsg) and the wait
+/// calls (poll, ppoll, epoll_wait, epoll_pwait, epoll_pwait2); the seccomp
+/// filter lets exactly these through from the stub, and [`RESTART`].
+pub const HOT_CALLS: [u32; 13] = [0, 1, 19, 20, 44, 45, 46, 47, 7, 271, 232, 281, 441];
+
+/// restart_syscall(2): the kernel makes the stub's `syscall` again with
+/// this number to continue a poll that a signal with no handler
+/// interrupted (poll(2) keeps what is left of its timeout that way). Only an interrupted call restarts at the stub, so
+/// it is let through there too; the record is still the poll's.
+pub const RESTART: u32 = 219;
+
+/// The wait calls of [`HOT_CALLS`]: blocking points, recorded with no fd,
+/// payload or address.
+pub const WAIT_CALLS: [u32; 5] = [7, 271, 232, 281, 441];
 
 const _: () = assert!(core::mem::size_of::<Record>() == RECORD_HEADER);
 const _: () = assert!(core::mem::size_of::<SlotHeader>() <= SLOT_HEADER);

@@ -265,6 +265,69 @@ impl FastPath {
         }
     }
 
+    /// The number of the call thread `tid` is inside on the fast path, if
+    /// it is a wait call (poll & co): the last record its ring published,
+    /// entered and not done. Asked at a signal-delivery stop, after the
+    /// ring was drained, so every earlier record is gone.
+    pub(crate) fn wait_in_progress(&mut self, tid: i32) -> Option<u32> {
+        let rec = self.in_progress(tid)?;
+        // SAFETY: a published record of a ring in the mapping.
+        let nr = unsafe { (*rec).nr };
+        ring::WAIT_CALLS.contains(&nr).then_some(nr)
+    }
+
+    /// Takes the wait call thread `tid` is inside (see
+    /// [`FastPath::wait_in_progress`]) out of its ring with the result
+    /// `ret` it returned at run-relative `end_ns`: the tracer writes it
+    /// now, and the library's own completion of the record, later, is
+    /// never read.
+    pub(crate) fn take_wait(&mut self, tid: i32, ret: i64, end_ns: u64) -> Option<FastCall> {
+        let rec = self.in_progress(tid)?;
+        let i = *self.slots.get(&tid)?;
+        // SAFETY: a published record of a ring in the mapping.
+        if !ring::WAIT_CALLS.contains(&unsafe { (*rec).nr }) {
+            return None;
+        }
+        // SAFETY: as in `in_progress`; the entry fields are final once
+        // the record is published (the thread wrote them before `head`).
+        let call = unsafe {
+            FastCall {
+                nr: u64::from((*rec).nr),
+                fd: (*rec).fd,
+                flags: (*rec).flags,
+                ret: Some(ret),
+                start_ns: (*rec).start_ns.saturating_sub(self.epoch_ns),
+                end_ns: Some(end_ns),
+                data: Vec::new(),
+                addr: None,
+            }
+        };
+        self.slot(i).tail.fetch_add(1, Ordering::Release);
+        Some(call)
+    }
+
+    /// The record thread `tid` is inside: the only one left between
+    /// `tail` and `head`, entered and not done.
+    fn in_progress(&mut self, tid: i32) -> Option<*const Record> {
+        self.refresh();
+        let &i = self.slots.get(&tid)?;
+        let slot = self.slot(i);
+        let head = slot.head.load(Ordering::Acquire);
+        let tail = slot.tail.load(Ordering::Relaxed);
+        if head != tail + 1 {
+            return None;
+        }
+        let k = (tail % ring::RECORDS as u64) as usize;
+        // SAFETY: record k of slot i is inside the mapping and published.
+        let rec = unsafe {
+            (slot as *const SlotHeader as *const u8).add(ring::record_offset(self.capture, k))
+                as *const Record
+        };
+        // SAFETY: as above; `state` is atomic.
+        let state = unsafe { (*rec).state.load(Ordering::Acquire) };
+        (state == ENTERED).then_some(rec)
+    }
+
     /// Frees the ring of a thread that ended (or whose image exec
     /// replaced), once drained, so another thread can claim it.
     pub(crate) fn release(&mut self, tid: i32) {
@@ -387,6 +450,55 @@ mod tests {
         assert_eq!(fast.slot(0).owner.load(Ordering::Acquire), 0, "free again");
         assert_eq!(fast.slot(0).head.load(Ordering::Acquire), 0);
         assert!(fast.drain(42, true).is_empty());
+    }
+
+    #[test]
+    fn a_wait_call_in_progress_is_taken_with_the_result_the_tracer_saw() {
+        let mut fast = FastPath::create(PathBuf::from("/x"), 8, 500).unwrap();
+        fast.slot(0).owner.store(42, Ordering::Release);
+        fast.control().claims.fetch_add(1, Ordering::Release);
+        produce(&fast, 0, DONE, 1, b"a");
+        // An epoll_wait the thread is inside.
+        produce(&fast, 1, ENTERED, 0, b"");
+        set_nr(&fast, 1, libc::SYS_epoll_wait as u32);
+        assert_eq!(fast.wait_in_progress(42), None, "not drained yet");
+        assert_eq!(fast.drain(42, false).len(), 1);
+        assert_eq!(fast.wait_in_progress(42), Some(libc::SYS_epoll_wait as u32));
+        let taken = fast.take_wait(42, -4, 9_000).unwrap();
+        assert_eq!(
+            (taken.nr, taken.ret, taken.start_ns, taken.end_ns),
+            (libc::SYS_epoll_wait as u64, Some(-4), 501, Some(9_000))
+        );
+        // The library completes the record later; it is never read.
+        produce_state(&fast, 1, DONE);
+        assert!(fast.drain(42, false).is_empty());
+        assert_eq!(fast.wait_in_progress(42), None);
+        // A data call in progress is left to the ring.
+        produce(&fast, 2, ENTERED, 0, b"");
+        assert_eq!(fast.wait_in_progress(42), None);
+        assert!(fast.take_wait(42, 3, 9_500).is_none());
+    }
+
+    /// Sets the call number of record `k` of slot 0.
+    fn set_nr(fast: &FastPath, k: usize, nr: u32) {
+        let slot = fast.slot(0);
+        // SAFETY: record k of slot 0 is inside the mapping.
+        unsafe {
+            let rec = (slot as *const SlotHeader as *mut u8)
+                .add(ring::record_offset(fast.capture, k)) as *mut Record;
+            (*rec).nr = nr;
+        }
+    }
+
+    /// Sets the state of record `k` of slot 0.
+    fn produce_state(fast: &FastPath, k: usize, state: u32) {
+        let slot = fast.slot(0);
+        // SAFETY: record k of slot 0 is inside the mapping.
+        unsafe {
+            let rec = (slot as *const SlotHeader as *const u8)
+                .add(ring::record_offset(fast.capture, k)) as *const Record;
+            (*rec).state.store(state, Ordering::Release);
+        }
     }
 
     #[test]

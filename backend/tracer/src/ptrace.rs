@@ -43,6 +43,21 @@ pub(super) struct UserRegs {
     pub(super) sp: u64,
 }
 
+/// What a thread's registers say about the system call it made last, at a
+/// signal-delivery stop: the kernel delivers signals on the way back to
+/// user space, after the call returned (or was cut short), so `ret` is its
+/// result (an `ERESTART*` code if the signal's handling still decides it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct LastCall {
+    /// The instruction pointer (after the `syscall` instruction, if the
+    /// thread stopped right after one).
+    pub(super) ip: u64,
+    /// The call's number (`orig_rax`).
+    pub(super) nr: u64,
+    /// Its result (`rax`).
+    pub(super) ret: i64,
+}
+
 /// How a new task was created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Spawned {
@@ -321,6 +336,17 @@ impl Stopped {
         let mut regs = ptrace::getregs(self.0)?;
         regs.orig_rax = u64::MAX;
         ptrace::setregs(self.0, regs)
+    }
+
+    /// At a signal-delivery stop: the call the thread made last.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn last_call(&self) -> Result<LastCall, Errno> {
+        let regs = ptrace::getregs(self.0)?;
+        Ok(LastCall {
+            ip: regs.rip,
+            nr: regs.orig_rax,
+            ret: regs.rax as i64,
+        })
     }
 
     /// At a syscall-exit stop: replaces the return value the tracee sees.

@@ -3,8 +3,9 @@
 //! [`super::syscall`]; every other call runs at full speed with no stop.
 //! Children inherit the filter across fork and exec.
 //!
-//! With the fast path on, a prefix comes first: a hot data call (the
-//! library's [`HOT_CALLS`](super::ring::HOT_CALLS)) made from the preload
+//! With the fast path on, a prefix comes first: a hot call (the
+//! library's [`HOT_CALLS`](super::ring::HOT_CALLS), and the
+//! restart_syscall that continues one) made from the preload
 //! library's stub is allowed without a stop. The kernel reports the
 //! instruction pointer after the 2-byte `syscall` instruction
 //! (`seccomp_data.instruction_pointer` is the user `ip` at entry, which
@@ -109,9 +110,11 @@ fn jeq(k: u32, jt: u8, jf: u8) -> seccompiler::sock_filter {
 /// The fast path's prefix: ALLOW a hot call from the stub, else fall
 /// through (a forward jump past the prefix) to the filter proper.
 fn fast_prefix() -> Vec<seccompiler::sock_filter> {
-    use super::ring::{HOT_CALLS, STUB_RETURN};
+    use super::ring::{HOT_CALLS, RESTART, STUB_RETURN};
     let load = |k| stmt((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, k);
-    let hot = HOT_CALLS.len();
+    // An interrupted poll continues through restart_syscall at the stub.
+    let allowed: Vec<u32> = HOT_CALLS.iter().copied().chain([RESTART]).collect();
+    let hot = allowed.len();
     // Layout: 0 ld hi, 1 jeq, 2 ld lo, 3 jeq, 4 ld arch, 5 jeq, 6 ld nr,
     // 7.. one jeq per hot call, then `ja` past the ALLOW, then ALLOW.
     let len = 7 + hot + 2;
@@ -125,7 +128,7 @@ fn fast_prefix() -> Vec<seccompiler::sock_filter> {
         jeq(AUDIT_ARCH_X86_64, 0, to_end(5)),
         load(NR),
     ];
-    for (i, nr) in HOT_CALLS.iter().enumerate() {
+    for (i, nr) in allowed.iter().enumerate() {
         let at = 7 + i;
         // True: to the ALLOW at len - 1.
         p.push(jeq(*nr, (len - 1 - at - 1) as u8, 0));

@@ -145,6 +145,7 @@ impl Session {
                 if let Some(stashed) = t.restarting.as_mut() {
                     stashed.handler_returned = false;
                 }
+                self.settle_fast_wait(&tracee)?;
                 self.resume(tracee, Some(signal))
             }
         }
