@@ -179,7 +179,7 @@ impl Session {
     }
 
     pub(super) fn run(mut self) -> Result<Summary, TraceError> {
-        let result = self.run_loop();
+        let result = self.run_loop().and_then(|()| Ok(self.writer.flush()?));
         if result.is_err() {
             self.signal(None, libc::SIGKILL);
         }
@@ -214,12 +214,15 @@ impl Session {
                     return Ok(());
                 }
                 // Nothing to wait for: block on the queue instead.
+                self.writer.flush()?;
                 match self.control.recv() {
                     Ok(c) => self.control(c)?,
                     Err(_) => return Ok(()),
                 }
                 continue;
             }
+            // Events wait in the writer until the tracer would block.
+            self.writer.flush()?;
             match ptrace::wait_any() {
                 Ok(stop) => self.handle(stop)?,
                 Err(Errno::EINTR) => {}
