@@ -856,23 +856,39 @@ fn a_read_retried_after_eintr_with_the_same_arguments() {
 /// them: (call, result, address with its port masked), sorted; and
 /// whether each was recorded on the fast path.
 fn address_calls(s: &TempStore, id: &str) -> (Vec<String>, Vec<bool>) {
+    let (mut calls, fast) = logged_calls(s, id, |e, call| {
+        ["sendto", "recvfrom", "sendmsg", "recvmsg"]
+            .contains(&call)
+            .then(|| {
+                format!(
+                    "{call} ret={} addr={}",
+                    field(&e["ret"]),
+                    field(&e["detail"]["addr"])
+                )
+            })
+    });
+    calls.sort();
+    (calls, fast)
+}
+
+/// The events of run `id` that `describe` picks (given the event and its
+/// call), described, in log order, and whether each was recorded on the
+/// fast path.
+fn logged_calls(
+    s: &TempStore,
+    id: &str,
+    mut describe: impl FnMut(&Value, &str) -> Option<String>,
+) -> (Vec<String>, Vec<bool>) {
     let log = std::fs::read_to_string(s.path().join(id).join("events.jsonl")).unwrap();
     let mut calls = Vec::new();
     let mut fast = Vec::new();
     for line in log.lines() {
         let e: Value = serde_json::from_str(line).unwrap();
-        let call = field(&e["call"]);
-        if !["sendto", "recvfrom", "sendmsg", "recvmsg"].contains(&call.as_str()) {
-            continue;
+        if let Some(c) = describe(&e, &field(&e["call"])) {
+            calls.push(c);
+            fast.push(e["path"] == "fast");
         }
-        calls.push(format!(
-            "{call} ret={} addr={}",
-            field(&e["ret"]),
-            field(&e["detail"]["addr"])
-        ));
-        fast.push(e["path"] == "fast");
     }
-    calls.sort();
     (calls, fast)
 }
 
@@ -916,30 +932,23 @@ fn address_calls_take_the_fast_path_with_their_addresses() {
 /// them: (thread, call, result, errno), and whether each was recorded on
 /// the fast path.
 fn wait_calls(s: &TempStore, id: &str) -> (Vec<String>, Vec<bool>) {
-    let log = std::fs::read_to_string(s.path().join(id).join("events.jsonl")).unwrap();
-    let mut calls = Vec::new();
-    let mut fast = Vec::new();
     let mut threads: Vec<u64> = Vec::new();
-    for line in log.lines() {
-        let e: Value = serde_json::from_str(line).unwrap();
-        let call = field(&e["call"]);
-        if !bop_model::is_blocking(&call) {
-            continue;
+    logged_calls(s, id, |e, call| {
+        if !bop_model::is_blocking(call) {
+            return None;
         }
         let tid = e["tid"].as_u64().unwrap();
         if !threads.contains(&tid) {
             threads.push(tid);
         }
         let thread = threads.iter().position(|t| *t == tid).unwrap();
-        calls.push(format!(
+        Some(format!(
             "t{thread} {call} ret={} errno={} fd={}",
             field(&e["ret"]),
             field(&e["errno"]),
             field(&e["fd"])
-        ));
-        fast.push(e["path"] == "fast");
-    }
-    (calls, fast)
+        ))
+    })
 }
 
 /// Every wait call of the `wait` guest is recorded on the fast path, as

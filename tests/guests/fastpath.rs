@@ -524,20 +524,8 @@ fn epoll_server(k: u64) {
         .args(["epoll-client", &port.to_string(), &k.to_string()])
         .spawn()
         .unwrap();
-    // SAFETY: epoll_create1 returns a new fd or -1.
-    #[allow(unsafe_code)]
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    assert!(ep >= 0);
-    let watch = |fd: RawFd| {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: fd as u64,
-        };
-        // SAFETY: a valid epoll fd and event.
-        #[allow(unsafe_code)]
-        let r = unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-        assert_eq!(r, 0);
-    };
+    let ep = wait::epoll_new();
+    let watch = |fd: RawFd| wait::epoll_watch(ep, fd);
     watch(listener.as_raw_fd());
     let mut conn: Option<TcpStream> = None;
     let mut buf = [0u8; 64];

@@ -75,20 +75,31 @@ struct Waiter {
     epfd: RawFd,
 }
 
+/// A new epoll instance (close-on-exec).
+pub(crate) fn epoll_new() -> RawFd {
+    // SAFETY: epoll_create1 returns a new fd or -1.
+    #[allow(unsafe_code)]
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(ep >= 0);
+    ep
+}
+
+/// Adds `fd` to epoll instance `ep`, for input, with the fd as its data.
+pub(crate) fn epoll_watch(ep: RawFd, fd: RawFd) {
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: fd as u64,
+    };
+    // SAFETY: a valid epoll fd and event.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+    assert_eq!(r, 0);
+}
+
 impl Waiter {
     fn new(call: Call, fd: RawFd) -> Waiter {
-        // SAFETY: epoll_create1 returns a new fd or -1.
-        #[allow(unsafe_code)]
-        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        assert!(epfd >= 0);
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: fd as u64,
-        };
-        // SAFETY: a valid epoll fd and event.
-        #[allow(unsafe_code)]
-        let r = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-        assert_eq!(r, 0);
+        let epfd = epoll_new();
+        epoll_watch(epfd, fd);
         Waiter { call, fd, epfd }
     }
 

@@ -6,10 +6,9 @@
  * not in this.
  */
 
+import type { XScale } from "../layout/diagram.ts";
 import { AXIS } from "../render/theme.ts";
 import { sizeCanvas, type ViewportController } from "./controller.ts";
-
-export type Scale = "time" | "logical";
 
 /**
  * Sizes a diagram's canvas to its host's width and its lanes' height,
@@ -30,7 +29,7 @@ export function onResize(root: HTMLElement, resized: () => void): void {
 }
 
 /** Calls `choose` with the scale of the page's layout radio the user checks. */
-export function onScaleChoice(choose: (scale: Scale) => void): void {
+export function onScaleChoice(choose: (scale: XScale) => void): void {
   for (const radio of document.querySelectorAll<HTMLInputElement>("input[name=layout]")) {
     radio.addEventListener("change", () => {
       if (radio.checked) choose(radio.value === "logical" ? "logical" : "time");
