@@ -36,7 +36,7 @@ fn chat(static_link: bool) -> &'static Path {
 }
 
 /// The preload library must sit next to bop for the fast path to be used.
-fn library_is_built() {
+pub(crate) fn library_is_built() {
     let lib = bop_exe().with_file_name("libbop_preload.so");
     assert!(
         lib.exists(),
@@ -45,7 +45,12 @@ fn library_is_built() {
     );
 }
 
-fn record(s: &TempStore, id: &str, extra: &[&str], command: &[&str]) -> (Manifest, Vec<Event>) {
+pub(crate) fn record(
+    s: &TempStore,
+    id: &str,
+    extra: &[&str],
+    command: &[&str],
+) -> (Manifest, Vec<Event>) {
     let mut args = vec!["run", "-q", "--id", id, "--capture-bytes", "6"];
     args.extend_from_slice(extra);
     args.push("--");
@@ -54,13 +59,13 @@ fn record(s: &TempStore, id: &str, extra: &[&str], command: &[&str]) -> (Manifes
     s.read(id)
 }
 
-fn fast(events: &[Event]) -> usize {
+pub(crate) fn fast(events: &[Event]) -> usize {
     events.iter().filter(|e| e.path == CallPath::Fast).count()
 }
 
 /// The graph in logical names, timestamps and paths aside: each message
 /// with its bytes, its payload and its receives; then the trace class.
-fn shape(s: &TempStore, id: &str) -> (Vec<String>, String) {
+pub(crate) fn shape(s: &TempStore, id: &str) -> (Vec<String>, String) {
     let g = s.export(id);
     let mut messages: Vec<String> = g["messages"]
         .as_array()

@@ -45,3 +45,5 @@ mod real_systems;
 mod fastpath_equiv;
 // The fast path: the same records with and without it, fallbacks, faults (issue 15).
 mod fastpath;
+// The fast path's fallback on a dynamically linked Go program (raw calls).
+mod fastpath_go;
