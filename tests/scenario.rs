@@ -262,6 +262,28 @@ fn redis_primary_and_replica_are_traced() {
     assert_eq!(talked_to(&bound(primary)), 1, "clients of the primary");
     assert_eq!(talked_to(&bound(replica)), 2, "clients of the replica");
     assert_eq!(clients.len(), 3);
+    // Dropping the replica's handshake keeps it from ever syncing, so it
+    // never gets ready and the client never runs: an outage, fired and
+    // recorded, and no lie to the client, so not a bug a search reports.
+    let out = s.bop(&[
+        "rerun",
+        "-q",
+        "redis",
+        "--id",
+        "d",
+        "--drop",
+        "replica->primary#0/0",
+    ]);
+    let (m, _) = s.read("d");
+    assert!(m.faults[0].fired, "{:?}\n{}", m.faults, text(&out.stderr));
+    assert_eq!(m.verdict, Verdict::Pass, "{:?}", m.reason);
+    assert!(
+        m.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("the client did not run")),
+        "{:?}",
+        m.reason
+    );
 }
 
 #[test]
