@@ -3,7 +3,7 @@
 use super::export::{self, Format, graph_json, render};
 use super::testlog::{Ev, Log, ev, pipe, tcp, two_clients, udp, unix};
 use super::{CausalGraph, EdgeKind, trace_class};
-use bop_model::{Event, Manifest};
+use bop_model::{Endpoint, Event, Manifest};
 
 /// Cross edges of a kind, as (from, to).
 fn edges(g: &CausalGraph<'_>, kind: EdgeKind) -> Vec<(usize, usize)> {
@@ -782,5 +782,59 @@ fn fast_path_writes_of_two_threads_on_one_pipe_match_in_entry_order() {
     assert_eq!(
         edges(&g, EdgeKind::Message),
         vec![(a, r1), (a, r2), (b, r2)]
+    );
+}
+
+#[test]
+fn connections_never_accepted_count_after_those_that_were() {
+    // A client retrying until its server is up: the attempts refused (here
+    // one, non-blocking, never accepted) depend on timing, so they must
+    // not shift the name of the connection that was accepted.
+    let mut l = Log::default();
+    let (c, s) = (1, 2);
+    let listening = Endpoint {
+        peer: None,
+        ..tcp("127.0.0.1:7000", "")
+    };
+    l.push(ev(s, s, "start").ret(None).node("primary"));
+    l.push(ev(c, c, "start").ret(None).node("client"));
+    l.push(ev(s, s, "listen").fd(3).ep(listening));
+    let refused = tcp("127.0.0.1:40001", "127.0.0.1:7000");
+    l.push(
+        ev(c, c, "connect")
+            .fd(3)
+            .ep(refused.clone())
+            .addr("127.0.0.1:7000")
+            .errno("EINPROGRESS"),
+    );
+    l.push(ev(c, c, "close").fd(3).ep(refused));
+    let (ce, se) = (
+        tcp("127.0.0.1:40002", "127.0.0.1:7000"),
+        tcp("127.0.0.1:7000", "127.0.0.1:40002"),
+    );
+    let connect = l.push(
+        ev(c, c, "connect")
+            .fd(3)
+            .ep(ce.clone())
+            .addr("127.0.0.1:7000"),
+    );
+    l.push(
+        ev(s, s, "accept4")
+            .fd(3)
+            .ret(Some(4))
+            .fds(&[4], [se.clone()]),
+    );
+    l.push(ev(c, c, "write").fd(3).ep(ce).bytes(5));
+    l.push(ev(s, s, "read").fd(4).ep(se).bytes(5));
+    let g = CausalGraph::build(&l.events);
+    let mut names: Vec<(&str, bool)> = g
+        .channels()
+        .iter()
+        .map(|ch| (ch.name.as_str(), ch.created_by == Some(connect)))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [("client->primary#0", true), ("client->primary#1", false)]
     );
 }

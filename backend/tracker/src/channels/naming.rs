@@ -29,8 +29,10 @@ fn ckey(names: &Names, i: usize) -> (&str, &[usize], usize) {
     )
 }
 
-/// The group a channel is counted in and its place in that group's order.
-type Group = (String, (String, Vec<usize>, usize));
+/// The group a channel is counted in and its place in that group's order:
+/// whether it was never accepted (those count after every connection
+/// that was), then the canonical key of its creating event.
+type Group = (String, (bool, String, Vec<usize>, usize));
 
 /// Names every channel; `on[c]` are the events on channel `c` per side.
 pub(super) fn name_channels(
@@ -51,7 +53,8 @@ pub(super) fn name_channels(
                 |p| names.processes[p].name.clone(),
             ),
         });
-        groups.push(group(events, names, s, on_c, &ends));
+        let unaccepted = never_accepted(s, &processes, &stable);
+        groups.push(group(events, names, s, on_c, &ends, unaccepted));
         out.push(Channel {
             name: String::new(),
             kind: s.kind,
@@ -90,6 +93,21 @@ fn holders(events: &[Event], names: &Names, s: &Scan, on: &OnChannel) -> [Option
         }
     }
     processes
+}
+
+/// A connection to a traced listener that it never accepted: refused
+/// (the listener was not up yet, or gone), or left in its backlog. Such
+/// attempts depend on timing (a client retrying until its server is up
+/// makes as many as the startup took), so they are counted after the
+/// connections that were accepted, whose names then stay the same from
+/// run to run (DESIGN "Logical names").
+fn never_accepted(s: &Scan, processes: &[Option<usize>; 2], stable: &Stable) -> bool {
+    matches!(s.kind, ChannelKind::Tcp | ChannelKind::Unix)
+        && s.stream
+        && s.connect.is_some()
+        && s.accept.is_none()
+        && processes[1].is_none()
+        && stable.listener(s, 1).is_some()
 }
 
 /// What names an outside side stably: the scenario's ports (from the
@@ -199,7 +217,14 @@ fn outside(s: &Scan, k: usize) -> String {
 
 /// The group of a channel (`pipe:creator`, `socketpair:creator`, `a->b`,
 /// or a pipe of unknown origin named by its first fd) and its order key.
-fn group(events: &[Event], names: &Names, s: &Scan, on: &OnChannel, ends: &[String; 2]) -> Group {
+fn group(
+    events: &[Event],
+    names: &Names,
+    s: &Scan,
+    on: &OnChannel,
+    ends: &[String; 2],
+    unaccepted: bool,
+) -> Group {
     let proc_of = |i: usize| names.threads[names.thread_of[i]].process;
     let all = || on[0].iter().chain(&on[1]).copied();
     let (group, order) = if let Some(i) = s
@@ -231,7 +256,10 @@ fn group(events: &[Event], names: &Names, s: &Scan, on: &OnChannel, ends: &[Stri
             created.map_or(("", &[][..], 0), |i| ckey(names, i)),
         )
     };
-    (group, (order.0.to_string(), order.1.to_vec(), order.2))
+    (
+        group,
+        (unaccepted, order.0.to_string(), order.1.to_vec(), order.2),
+    )
 }
 
 /// `group#k` by order within each group (a pipe named by its fd keeps
