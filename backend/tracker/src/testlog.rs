@@ -131,6 +131,25 @@ impl Log {
     }
 }
 
+/// A connection: client `c` connects its fd 3 from `ce` to the address
+/// `ce` names as peer, and server `s` accepts it on its fd 3 as fd 4 with
+/// end `se`. Returns the indices of the connect and the accept.
+pub(crate) fn connection(
+    log: &mut Log,
+    (c, s): (i32, i32),
+    (ce, se): (&Endpoint, &Endpoint),
+) -> (usize, usize) {
+    let to = ce.peer.clone().unwrap_or_default();
+    let connect = log.push(ev(c, c, "connect").fd(3).ep(ce.clone()).addr(&to));
+    let accept = log.push(
+        ev(s, s, "accept4")
+            .fd(3)
+            .ret(Some(4))
+            .fds(&[4], [se.clone()]),
+    );
+    (connect, accept)
+}
+
 /// A TCP endpoint.
 pub(crate) fn tcp(local: &str, peer: &str) -> Endpoint {
     Endpoint {

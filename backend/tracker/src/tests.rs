@@ -1,7 +1,7 @@
 //! Unit tests of the tracker on small hand-written logs, one behaviour each.
 
 use super::export::{self, Format, graph_json, render};
-use super::testlog::{Ev, Log, ev, pipe, tcp, two_clients, udp, unix};
+use super::testlog::{Ev, Log, connection, ev, pipe, tcp, two_clients, udp, unix};
 use super::{CausalGraph, EdgeKind, trace_class};
 use bop_model::{Endpoint, Event, Manifest};
 
@@ -40,18 +40,7 @@ fn client_server(log: &mut Log, pid0: i32, cport: u16) -> Cs {
     log.push(ev(s, s, "start").ret(None).node("primary"));
     log.push(ev(c, c, "start").ret(None).node("client"));
     log.push(ev(s, s, "listen").fd(3));
-    let connect = log.push(
-        ev(c, c, "connect")
-            .fd(3)
-            .ep(ce.clone())
-            .addr("127.0.0.1:7000"),
-    );
-    let accept = log.push(
-        ev(s, s, "accept4")
-            .fd(3)
-            .ret(Some(4))
-            .fds(&[4], [se.clone()]),
-    );
+    let (connect, accept) = connection(log, (c, s), (&ce, &se));
     let req = log.push(ev(c, c, "write").fd(3).ep(ce.clone()).bytes(5));
     let req_read = log.push(ev(s, s, "read").fd(4).ep(se.clone()).bytes(5));
     let resp = log.push(ev(s, s, "write").fd(4).ep(se.clone()).bytes(3));
@@ -812,18 +801,7 @@ fn connections_never_accepted_count_after_those_that_were() {
         tcp("127.0.0.1:40002", "127.0.0.1:7000"),
         tcp("127.0.0.1:7000", "127.0.0.1:40002"),
     );
-    let connect = l.push(
-        ev(c, c, "connect")
-            .fd(3)
-            .ep(ce.clone())
-            .addr("127.0.0.1:7000"),
-    );
-    l.push(
-        ev(s, s, "accept4")
-            .fd(3)
-            .ret(Some(4))
-            .fds(&[4], [se.clone()]),
-    );
+    let (connect, _) = connection(&mut l, (c, s), (&ce, &se));
     l.push(ev(c, c, "write").fd(3).ep(ce).bytes(5));
     l.push(ev(s, s, "read").fd(4).ep(se).bytes(5));
     let g = CausalGraph::build(&l.events);

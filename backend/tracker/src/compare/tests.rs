@@ -4,7 +4,7 @@
 //! `--delay 'primary->replica#0/0=500'`).
 
 use super::{Comparison, DivergenceKind, compare, render_text};
-use crate::testlog::{Ev, Log, ev, manifest, pipe, tcp, two_clients};
+use crate::testlog::{Ev, Log, connection, ev, manifest, pipe, tcp, two_clients};
 use bop_model::{Event, Manifest, Verdict};
 
 fn cmp(a: &[Event], b: &[Event]) -> Comparison {
@@ -30,18 +30,7 @@ fn req_reply(drop: bool) -> Vec<Event> {
     l.push(ev(s, s, "start").ret(None).node("primary"));
     l.push(ev(c, c, "start").ret(None).node("client"));
     l.push(ev(s, s, "listen").fd(3));
-    l.push(
-        ev(c, c, "connect")
-            .fd(3)
-            .ep(ce.clone())
-            .addr("127.0.0.1:7000"),
-    );
-    l.push(
-        ev(s, s, "accept4")
-            .fd(3)
-            .ret(Some(4))
-            .fds(&[4], [se.clone()]),
-    );
+    connection(&mut l, (c, s), (&ce, &se));
     for (req, reply) in [(5, 3), (4, 2)] {
         l.push(ev(c, c, "write").fd(3).ep(ce.clone()).bytes(req));
         l.push(ev(s, s, "read").fd(4).ep(se.clone()).bytes(req));
