@@ -158,6 +158,18 @@ fn bad_scenarios_are_refused_before_anything_runs() {
     assert_status(&out, 125, "bop run missing.toml");
     let err = text(&out.stderr);
     assert!(err.contains("missing.toml: no such scenario file"), "{err}");
+    // Options after a scenario file would be a command's arguments.
+    let file = write(s.path(), "late.toml", "[client]\ncommand = [\"true\"]\n");
+    let file = file.display().to_string();
+    let out = s.bop(&["run", &file, "-q", "--id", "x"]);
+    assert_status(&out, 125, "bop run FILE -q");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is a scenario file, which takes no arguments, but '-q --id x' came after it")
+            && err.contains("put bop's options before it"),
+        "{err}"
+    );
+    assert!(!s.path().join("x").exists(), "nothing recorded");
 }
 
 #[test]

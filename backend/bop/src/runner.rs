@@ -102,6 +102,19 @@ impl RunSpec {
                 text: std::fs::read_to_string(file)
                     .map_err(|e| RunError::Invalid(format!("cannot read {file}: {e}")))?,
             },
+            // A scenario file (not a program) with words after it: options
+            // put after the file are taken as a command's arguments.
+            [file, rest @ ..]
+                if file.ends_with(".toml")
+                    && Path::new(file).is_file()
+                    && tracer::resolve_program(file, Path::new(".")).is_err() =>
+            {
+                return Err(RunError::Invalid(format!(
+                    "{file} is a scenario file, which takes no arguments, but '{}' came \
+                     after it: put bop's options before it (bop run [OPTIONS] {file})",
+                    rest.join(" ")
+                )));
+            }
             _ => Launch::Command {
                 argv: args.to_vec(),
                 cwd: std::env::current_dir().map_err(|e| {
