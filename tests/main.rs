@@ -45,3 +45,5 @@ mod real_systems;
 mod fastpath_equiv;
 // The fast path: the same records with and without it, fallbacks, faults (issue 15).
 mod fastpath;
+// Faults with the fast path on: the processes a plan cannot act on use it (issue 15).
+mod fastpath_faults;
