@@ -671,8 +671,7 @@ mod uses_fast_path {
         used("demo", &scenario_file("../backend/bop/demo/kv.toml"), &[]);
     }
 
-    /// The run that names the faults' messages used the fast path (a run
-    /// with a plan takes ptrace throughout, by design: docs/FASTPATH.md).
+    /// The run that names the faults' messages used the fast path.
     #[test]
     fn the_baseline_of_a_fault_on_a_channel() {
         let s = TempStore::new();
