@@ -7,7 +7,9 @@
 # pair is admitted to the fast path) against one recorded with
 # --no-fast-path (every call stops). Paired, A B A B: each repetition
 # times untraced, the fast rerun and the ptrace rerun one after the
-# other; the ratios are medians of the per-repetition ratios.
+# other, and `bop run` of the same guest with no plan (what the fast
+# path costs without faults, for reference); the ratios are medians of
+# the per-repetition ratios.
 #
 #   tests/bench/faults.sh [BIN]      (default target/release)
 #
@@ -45,7 +47,8 @@ for r in $(seq "$REPS"); do
   u=$(secs "${GUEST[@]}")
   f=$(secs "$BOP" rerun -q fast --id "f$r" --delay "$MSG=20")
   p=$(secs "$BOP" rerun -q slow --id "p$r" --delay "$MSG=20")
-  echo "$u $f $p" >>"$TMP/times"
+  n=$(secs "$BOP" run -q --id "n$r" -- "${GUEST[@]}")
+  echo "$u $f $p $n" >>"$TMP/times"
 done
 # The fault fired in both, and only the fast rerun used the fast path.
 for id in "f$REPS" "p$REPS"; do
@@ -58,7 +61,7 @@ echo "$(date -u +%F) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/l
   "$REPS paired repetitions, medians of the per-repetition ratios"
 echo "fault: delay $MSG by 20 ms; processes on the fast path in the fast rerun: $fastprocs"
 echo
-echo '| workload | untraced | rerun, fast path | rerun, --no-fast-path | fast / untraced | --no-fast-path / untraced | --no-fast-path / fast |'
-echo '| --- | --- | --- | --- | --- | --- | --- |'
-printf '| fault-trio, %s round trips + a delayed message | %.3f s | %.3f s | %.3f s | **%.2fx** | %.2fx | %.2f |\n' \
-  "$ROUNDS" "$(col 1)" "$(col 2)" "$(col 3)" "$(rat 2 1)" "$(rat 3 1)" "$(rat 3 2)"
+echo '| workload | untraced | rerun, fast path | rerun, --no-fast-path | run, no plan | fast / untraced | --no-fast-path / untraced | --no-fast-path / fast | fast rerun / run |'
+echo '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+printf '| fault-trio, %s round trips + a delayed message | %.3f s | %.3f s | %.3f s | %.3f s | **%.2fx** | %.2fx | **%.2f** | %.2f |\n' \
+  "$ROUNDS" "$(col 1)" "$(col 2)" "$(col 3)" "$(col 4)" "$(rat 2 1)" "$(rat 3 1)" "$(rat 3 2)" "$(rat 2 4)"
