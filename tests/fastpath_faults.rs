@@ -5,11 +5,12 @@
 //! pair (a child and its own child on a socketpair the child made) and a
 //! second pair (the root and another child) that no fault names.
 //!
-//! Each case records the same plan under ptrace only and with the fast
-//! path, and asserts: the fault fired with the same record, on the same
-//! message, with the same outcome for the program; the graphs are the
-//! same; the sender the fault acts on used ptrace only; and every other
-//! process used the fast path.
+//! Each case (a drop, a delay, an error on an event) records the same
+//! plan under ptrace only and with the fast path, and asserts: the fault
+//! fired with the same record, on the same message or event, with the
+//! same outcome for the program; for the drop and the delay the graphs
+//! are the same; the sender the fault acts on used ptrace only; and every
+//! other process used the fast path. Jitter reaches every process.
 
 use bop_model::CallPath;
 use serde_json::Value;
@@ -158,4 +159,52 @@ fn jitter_keeps_every_process_on_ptrace() {
         .filter(|e| field(&e["injected"]).starts_with("jitter"))
         .count();
     assert!(jittered > 0, "jitter held some sends");
+}
+
+/// An error on one event of the faulted sender (its third data send)
+/// fails that call the same way on both paths, and only the sender stays
+/// on ptrace.
+#[test]
+fn an_error_on_an_event_leaves_the_other_processes_on_the_fast_path() {
+    let s = TempStore::new();
+    assert_ok(&record(&s, "names", true, &[], &trio()), "names run");
+    let g = s.export("names");
+    let mut data: Vec<Value> = list_of(&g["messages"])
+        .into_iter()
+        .filter(|m| m["bytes"] == 8)
+        .collect();
+    data.sort_by_key(|m| field(&m["id"]));
+    let send = data[2]["send"].as_u64().unwrap() as usize;
+    let event = field(&list_of(&g["events"])[send]["name"]);
+    let plan = s.path().join("error.toml");
+    std::fs::write(
+        &plan,
+        format!("[[fault]]\nkind = \"error\"\nevent = \"{event}\"\nerrno = \"EIO\"\n"),
+    )
+    .unwrap();
+    let plan = plan.display().to_string();
+    let extra = ["--faults", plan.as_str()];
+    let slow = record(&s, "slow", false, &extra, &trio());
+    let fast = record(&s, "fast", true, &extra, &trio());
+    assert_eq!(
+        slow.status.code(),
+        fast.status.code(),
+        "{}",
+        text(&fast.stderr)
+    );
+    let record = fired(&s, "fast");
+    assert_eq!(
+        record[0], "true",
+        "error on {event} did not fire: {record:?}"
+    );
+    assert_eq!(record, fired(&s, "slow"));
+    assert_eq!(record[1], event, "it failed the event the plan names");
+    let sender = event.split_once(":t").map_or(event.as_str(), |(p, _)| p);
+    let others: Vec<String> = list_of(&s.export("fast")["processes"])
+        .iter()
+        .map(|p| field(&p["name"]))
+        .filter(|p| p != sender)
+        .collect();
+    assert_eq!(others.len(), 3);
+    assert_eq!(sorted(fast_path_processes(&s, "fast")), sorted(others));
 }
