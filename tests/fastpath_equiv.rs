@@ -35,7 +35,7 @@ use crate::common::*;
 /// The `bop run` flag that turns the fast path off.
 const NO_FAST_PATH: &str = "--no-fast-path";
 
-fn fastpath_guest() -> &'static str {
+pub(crate) fn fastpath_guest() -> &'static str {
     env!("CARGO_BIN_EXE_fastpath")
 }
 
@@ -48,13 +48,13 @@ fn fidelity2_guest() -> &'static str {
 }
 
 /// What one case records: a command line or a scenario file.
-enum Target {
+pub(crate) enum Target {
     Command(Vec<String>),
     Scenario(PathBuf),
 }
 
 impl Target {
-    fn command(program: &str, args: &[&str]) -> Target {
+    pub(crate) fn command(program: &str, args: &[&str]) -> Target {
         let mut argv = vec![program.to_string()];
         argv.extend(args.iter().map(|a| a.to_string()));
         Target::Command(argv)
@@ -72,7 +72,7 @@ impl Target {
 
 /// Records `target` as run `id`, on the fast path or not, with extra
 /// `bop run` options; returns the exit status bop reported.
-fn record(s: &TempStore, id: &str, fast: bool, extra: &[&str], target: &Target) -> Ran {
+pub(crate) fn record(s: &TempStore, id: &str, fast: bool, extra: &[&str], target: &Target) -> Ran {
     let mut args: Vec<String> = ["run", "-q", "--id", id, "--timeout", "60"]
         .iter()
         .map(|a| a.to_string())
@@ -88,7 +88,7 @@ fn record(s: &TempStore, id: &str, fast: bool, extra: &[&str], target: &Target) 
 
 /// The manifest of run `id` as JSON (read raw so that the test names the
 /// fields it relies on).
-fn manifest_json(s: &TempStore, id: &str) -> Value {
+pub(crate) fn manifest_json(s: &TempStore, id: &str) -> Value {
     let path = s.path().join(id).join("manifest.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
@@ -96,7 +96,7 @@ fn manifest_json(s: &TempStore, id: &str) -> Value {
 }
 
 /// Logical names of the processes of run `id` that used the fast path.
-fn fast_path_processes(s: &TempStore, id: &str) -> Vec<String> {
+pub(crate) fn fast_path_processes(s: &TempStore, id: &str) -> Vec<String> {
     let m = manifest_json(s, id);
     m["fast_path"]["processes"]
         .as_array()
@@ -115,7 +115,7 @@ const PID_RESULTS: &[&str] = &[
 
 /// Zero-pads every run of digits, so that names sort by their ordinals
 /// (`t0/10` after `t0/9`).
-fn padded(s: &str) -> String {
+pub(crate) fn padded(s: &str) -> String {
     let mut out = String::new();
     let mut digits = String::new();
     for c in s.chars().chain(std::iter::once('\0')) {
@@ -161,7 +161,7 @@ fn mask_ports(s: &str) -> String {
     out
 }
 
-fn field(v: &Value) -> String {
+pub(crate) fn field(v: &Value) -> String {
     match v {
         Value::Null => "-".to_string(),
         Value::String(s) => mask_ports(s),
@@ -187,7 +187,7 @@ const FD_RESULTS: &[&str] = &[
 
 /// What of a graph is compared.
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Scope {
+pub(crate) enum Scope {
     /// Everything: a command whose whole run is deterministic.
     Whole,
     /// The causal past of the end of the process named so (a scenario's
@@ -413,7 +413,7 @@ fn normalise(g: &Value, scope: Scope) -> Vec<(String, String)> {
     out
 }
 
-fn list_of(v: &Value) -> Vec<Value> {
+pub(crate) fn list_of(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
@@ -463,7 +463,7 @@ fn diff(slow: &[(String, String)], fast: &[(String, String)], limit: usize) -> V
 
 /// Asserts two exports give the same graph, printing the first
 /// differences otherwise.
-fn assert_same_graph(what: &str, slow: &Value, fast: &Value, scope: Scope) {
+pub(crate) fn assert_same_graph(what: &str, slow: &Value, fast: &Value, scope: Scope) {
     let (a, b) = (normalise(slow, scope), normalise(fast, scope));
     let d = diff(&a, &b, 40);
     assert!(
@@ -671,8 +671,7 @@ mod uses_fast_path {
         used("demo", &scenario_file("../backend/bop/demo/kv.toml"), &[]);
     }
 
-    /// The run that names the faults' messages used the fast path (a run
-    /// with a plan takes ptrace throughout, by design: docs/FASTPATH.md).
+    /// The run that names the faults' messages used the fast path.
     #[test]
     fn the_baseline_of_a_fault_on_a_channel() {
         let s = TempStore::new();
@@ -777,10 +776,15 @@ fn fault_target() -> Target {
 /// data message of `fastpath fault-target`, named from a run recorded
 /// for the purpose; returns the plan's path and the message name.
 fn fault_plan(s: &TempStore, kind: &str) -> (String, String) {
-    // Named from a run on the fast path: a run with a fault plan takes
-    // ptrace throughout, but the plan's names come from a baseline that
-    // may have used the fast path.
-    assert_ok(&record(s, "names", true, &[], &fault_target()), "names run");
+    fault_plan_for(s, kind, &fault_target())
+}
+
+/// [`fault_plan`] for a target whose data messages are those of
+/// `fault-target` (five of 8 bytes, no other message of that size).
+pub(crate) fn fault_plan_for(s: &TempStore, kind: &str, target: &Target) -> (String, String) {
+    // Named from a run on the fast path: the plan's names come from a
+    // baseline that may have used the fast path.
+    assert_ok(&record(s, "names", true, &[], target), "names run");
     let g = s.export("names");
     // The data messages are 8 bytes, the acks 1.
     let mut data: Vec<String> = list_of(&g["messages"])

@@ -47,3 +47,5 @@ mod fastpath_equiv;
 mod fastpath;
 // The fast path's fallback on a dynamically linked Go program (raw calls).
 mod fastpath_go;
+// Faults with the fast path on: the processes a plan cannot act on use it (issue 15).
+mod fastpath_faults;

@@ -105,6 +105,7 @@ echo
 printf 'demo drop sweep: %d reruns in %.1f s = %.0f runs per minute (parallel = %d cores)\n' "$n" \
   "$(echo "($t1-$t0)/1000000000" | bc -l)" "$(echo "$n*60000000000/($t1-$t0)" | bc -l)" "$(nproc)"
 echo; bash tests/bench/search.sh "$BOP" # searches against sweeps and pairs (docs/SEARCH.md)
+echo; bash tests/bench/faults.sh "$BIN" # a rerun with a fault, fast path on against off (docs/FASTPATH.md)
 echo; cargo bench -q -p bop-tracker --bench build # graph build time and peak memory, 10^5 and 10^6 events
 echo; bash tests/bench/frontend.sh # run page of 10^5 and 10^6 events in headless Chromium
 echo; bash tests/bench/bigruns.sh # big runs: recording memory, index build, windows, serve RSS

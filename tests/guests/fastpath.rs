@@ -74,6 +74,11 @@ fn main() {
         // socketpair; a receiver that waits 1 s in vain says so and stops
         // (a dropped message ends the run instead of hanging it).
         "fault-target" => fault_target(arg(2, 5)),
+        // fault-trio K N: a forked child runs `fault-target K` with its
+        // own child (the faulted pair), while the root makes N 4-byte
+        // round trips with a second child: a fault on the pair's data
+        // channel can act on neither the root nor the second child.
+        "fault-trio" => fault_trio(arg(2, 5), arg(3, 20)),
         // udp-addr K, msg-udp K, msg-stream K: calls that carry a peer
         // address or a msghdr (tests/guests/fastpath_addr.rs).
         "udp-addr" => addr::udp_addr(arg(2, 5)),
@@ -601,6 +606,38 @@ fn fault_target(k: u64) {
             exit(wait(child));
         }
     }
+}
+
+fn fault_trio(k: u64, n: u64) {
+    let pair = match fork() {
+        0 => {
+            fault_target(k);
+            exit(0)
+        }
+        child => child,
+    };
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let chatter = match fork() {
+        0 => {
+            drop(a);
+            let mut buf = [0u8; 4];
+            for _ in 0..n {
+                b.read_exact(&mut buf).unwrap();
+                b.write_all(&buf).unwrap();
+            }
+            exit(0);
+        }
+        child => child,
+    };
+    drop(b);
+    let mut buf = [0u8; 4];
+    for i in 0..n {
+        a.write_all(&(i as u32).to_le_bytes()).unwrap();
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(u32::from_le_bytes(buf), i as u32);
+    }
+    let (p, c) = (wait(pair), wait(chatter));
+    exit(if p != 0 { p } else { c });
 }
 
 fn socketpair_pingpong(n: u64) {

@@ -6,7 +6,8 @@
 //! Modules (private; the API is re-exported here): `plan` translates names
 //! through the parent run, `locator` computes locators online, `armed` is
 //! each fault's state during a run, `matching` decides at a call's entry
-//! ([`Injector::on_entry`]), `runtime` holds the [`Injector`], what it
+//! ([`Injector::on_entry`]), `reach` says which processes the plan could
+//! act on ([`Injector::may_act_on`]), `runtime` holds the [`Injector`], what it
 //! observes and the records. Tests: `testrun` builds and replays runs.
 //!
 //! Plans are TOML (`[[fault]]` tables) or JSON (`{"faults": [...]}`), same
@@ -47,6 +48,7 @@ mod locator;
 mod matching;
 mod names;
 mod plan;
+mod reach;
 mod runtime;
 
 #[cfg(test)]

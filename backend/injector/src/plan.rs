@@ -86,6 +86,11 @@ impl Translation {
         t
     }
 
+    /// The locators of the parent run's processes.
+    pub(super) fn process_locators(&self) -> std::collections::HashSet<String> {
+        self.processes.values().cloned().collect()
+    }
+
     pub(super) fn process(&self, name: &str) -> Result<String, PlanError> {
         self.processes.get(name).cloned().ok_or_else(|| {
             let mut known: Vec<&str> = self.processes.keys().map(String::as_str).collect();

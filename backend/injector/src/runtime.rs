@@ -10,6 +10,7 @@ use bop_model::{Event, FaultPlan, FaultRecord, Fired, PlanError};
 use super::armed::{Armed, under};
 use super::locator::Locator;
 use super::plan::{Target, Translation};
+use super::reach::Reach;
 
 /// The faults of one run and their state.
 pub struct Injector {
@@ -19,6 +20,8 @@ pub struct Injector {
     /// Stream directions cut by a drop (and by which fault): every later
     /// message that way is dropped too, and counted on that fault.
     pub(super) cut: HashMap<String, usize>,
+    /// The processes the plan could act on.
+    reach: Reach,
 }
 
 impl Injector {
@@ -47,6 +50,7 @@ impl Injector {
             .collect();
         Ok(Injector {
             locator: Locator::default(),
+            reach: Reach::of(&armed, &t.process_locators()),
             armed,
             records,
             cut: HashMap::new(),
@@ -165,6 +169,21 @@ impl Injector {
     /// Pids the crash fault names (to kill), from locators.
     pub fn pids_of(&self, process: &str) -> Vec<i32> {
         self.locator.pids_under(process)
+    }
+
+    /// True when some fault could act on any process: no process of the
+    /// run can be left to the fast path.
+    pub fn acts_everywhere(&self) -> bool {
+        self.reach.everywhere()
+    }
+
+    /// True when some fault could act on the calls of process `pid`, or
+    /// its locator is not known yet (it has not started): such a process
+    /// stays where every call stops (docs/FASTPATH.md "Faults").
+    pub fn may_act_on(&self, pid: i32) -> bool {
+        self.locator
+            .process(pid)
+            .is_none_or(|p| self.reach.may_act_on(p))
     }
 
     /// What each fault did.

@@ -812,3 +812,32 @@ fn faults_that_cannot_fire_say_why_and_stay_unfired() {
         ]
     );
 }
+
+/// Which processes a translated plan could act on (`reach`), asked by
+/// pid during the rerun as the tracer asks: before a process is named it
+/// may be acted on; once named, only the ends of the faulted channel.
+#[test]
+fn a_message_fault_reaches_the_ends_of_its_channel_only() {
+    const OTHER: i32 = 3;
+    let mut r = Run::default();
+    r.node(CLIENT, "client")
+        .node(SERVER, "server")
+        .node(OTHER, "other");
+    let c = r.connect(CLIENT, SERVER);
+    let o = r.connect(OTHER, SERVER);
+    let request = r.send(&c, CLIENT, 10);
+    r.send(&o, OTHER, 10);
+    let mut inj = injector(vec![drop_of(&r.message_name(request))], &r);
+    assert!(!inj.acts_everywhere());
+    assert!(inj.may_act_on(OTHER), "not named yet");
+    replay(&mut inj, r.events());
+    assert!(inj.may_act_on(CLIENT) && inj.may_act_on(SERVER));
+    assert!(
+        !inj.may_act_on(OTHER),
+        "no fault of the plan is on its calls"
+    );
+    let jitter = Fault::Jitter { max_ms: 5, seed: 1 };
+    let mut everywhere = injector(vec![jitter], &r);
+    replay(&mut everywhere, r.events());
+    assert!(everywhere.acts_everywhere() && everywhere.may_act_on(OTHER));
+}

@@ -13,8 +13,9 @@
 //! Anything it does not handle takes libc's usual way and so the ptrace
 //! path: sendmsg/recvmsg with control messages, an address or msghdr the
 //! kernel would refuse, a call made while this thread is already inside the
-//! library (a signal handler), a full ring, no free ring, a run whose fault
-//! plan could act on it (`off`), or a library that could not set itself up
+//! library (a signal handler), a full ring, no free ring, a process of a
+//! run with a fault plan that the tracer has not admitted (the plan could
+//! act on it, or it is not named yet: `setup::Shared::may_use`), or a library that could not set itself up
 //! (no `BOP_FASTPATH`, or the stub address is taken). Nothing is ever
 //! missed: calls not made from the stub stop as before.
 //!
@@ -144,7 +145,7 @@ unsafe fn call(nr: u32, a: [u64; 6], flags: u32, payload: Payload, addr: Addr) -
         return unsafe { slow(nr, a) };
     };
     let mut st = STATE.with(Cell::get);
-    if st.busy || st.no_slot || shared.control().off.load(Ordering::Relaxed) != 0 {
+    if st.busy || st.no_slot || !shared.may_use() {
         // SAFETY: as the caller promises.
         return unsafe { slow(nr, a) };
     }

@@ -23,14 +23,19 @@
 
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
 
-/// "bopfast2" (2: records carry a socket address).
-pub const MAGIC: u64 = u64::from_le_bytes(*b"bopfast2");
+/// "bopfast3" (2: records carry a socket address; 3: the control block
+/// holds the table of processes a fault plan leaves to the fast path).
+pub const MAGIC: u64 = u64::from_le_bytes(*b"bopfast3");
 /// Bytes of the control block before the first slot.
 pub const CONTROL_SIZE: usize = 4096;
 /// Thread rings per run; a thread that finds none free takes the ptrace path.
 pub const SLOTS: usize = 256;
 /// Records per ring; a full ring sends the call the ptrace path.
 pub const RECORDS: usize = 2048;
+/// Entries of the control block's table of admitted processes: a run
+/// with a fault plan lets at most this many live processes at once use
+/// the fast path; the others (a full table) stay on ptrace.
+pub const ADMITTED: usize = 512;
 /// Bytes of a slot's header.
 pub const SLOT_HEADER: usize = 64;
 /// Bytes of a record's header.
@@ -68,12 +73,18 @@ pub struct Control {
     pub capture: u32,
     /// Bytes of one record ([`record_size`] of `capture`).
     pub record_size: u32,
-    /// Non-zero: every call takes the ptrace path (a fault plan could act
-    /// on it); read at every call, so the tracer may set it at any time.
-    pub off: AtomicU32,
+    /// Non-zero: the run has a fault plan, and a process takes the fast
+    /// path only once its pid is in [`Control::admitted`] (the plan cannot
+    /// act on it). Set before any tracee starts.
+    pub gated: AtomicU32,
     /// Incremented by a thread after it claimed a slot, so the tracer
     /// rescans owners only when something changed.
     pub claims: AtomicU32,
+    /// Pids of the live processes a gated run lets use the fast path (0:
+    /// a free entry). Written by the tracer only (a pid is added before
+    /// the process runs any code of its own and removed when it has
+    /// ended), read by the library; never revoked while the process lives.
+    pub admitted: [AtomicI32; ADMITTED],
 }
 
 /// The header of one slot.

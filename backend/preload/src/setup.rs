@@ -3,7 +3,7 @@
 //! stub at its fixed address. Anything that fails leaves the library off
 //! for this process: every call then takes libc's way and the ptrace path.
 
-use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 
 use super::ring::{self, Control, Record, SlotHeader};
 
@@ -18,6 +18,11 @@ static SHARED: AtomicPtr<Shared> = AtomicPtr::new(core::ptr::null_mut());
 
 /// This process's id, for [`read_own`] (getpid(2) is a system call).
 static PID: AtomicI32 = AtomicI32::new(0);
+
+/// This process found its pid among the admitted ones (a gated run): it
+/// stays admitted while it lives, so the table is scanned only until then.
+/// A forked child starts over (`in_child`); an exec'd image loads afresh.
+static ADMITTED: AtomicBool = AtomicBool::new(false);
 
 /// A copy of the `T` at `p` in this process, or `None` where it is not
 /// readable, without faulting: process_vm_readv(2) on this process, which
@@ -53,6 +58,29 @@ impl Shared {
     pub(crate) fn control(&self) -> &Control {
         // SAFETY: the control block is at offset 0 of the mapping.
         unsafe { &*(self.base as *const Control) }
+    }
+
+    /// True when this process may take the fast path: always, unless the
+    /// run has a fault plan (`gated`); then only once the tracer has put
+    /// its pid in the admitted table. One relaxed load on the hot path of
+    /// an ungated run or an admitted process; a scan of the table (atomic
+    /// loads, no system call) for a process not admitted, whose call then
+    /// stops under ptrace anyway.
+    pub(crate) fn may_use(&self) -> bool {
+        let control = self.control();
+        if control.gated.load(Ordering::Relaxed) == 0 || ADMITTED.load(Ordering::Relaxed) {
+            return true;
+        }
+        let pid = PID.load(Ordering::Relaxed);
+        let found = pid > 0
+            && control
+                .admitted
+                .iter()
+                .any(|p| p.load(Ordering::Acquire) == pid);
+        if found {
+            ADMITTED.store(true, Ordering::Relaxed);
+        }
+        found
     }
 
     fn slot(&self, i: usize) -> *mut SlotHeader {
@@ -126,6 +154,9 @@ extern "C" fn init() {
 extern "C" fn in_child() {
     // SAFETY: getpid cannot fail.
     PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    // The parent's admission is not the child's: the tracer decides for
+    // the child once it is named.
+    ADMITTED.store(false, Ordering::Relaxed);
     super::forget_ring();
 }
 

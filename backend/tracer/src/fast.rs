@@ -48,6 +48,8 @@ pub(crate) struct FastPath {
     claims_seen: u32,
     /// Slot of each thread that claimed one.
     slots: HashMap<i32, usize>,
+    /// Entry of each admitted process in the control block's table.
+    admitted: HashMap<i32, usize>,
 }
 
 /// CLOCK_MONOTONIC in ns: what `Instant` reads and what the library
@@ -127,6 +129,7 @@ impl FastPath {
             epoch_ns,
             claims_seen: 0,
             slots: HashMap::new(),
+            admitted: HashMap::new(),
         };
         // SAFETY: the control block is at offset 0 of the fresh (zeroed)
         // mapping; no tracee maps it before this returns.
@@ -151,6 +154,44 @@ impl FastPath {
             ("LD_PRELOAD".into(), preload),
             (ring::ENV_PATH.into(), self.file.display().to_string()),
         ]
+    }
+
+    /// Makes the fast path opt-in per process (a run with a fault plan):
+    /// from now on a process takes it only once [`FastPath::admit`]ted.
+    /// Called before any tracee starts.
+    pub(crate) fn gate(&self) {
+        self.control().gated.store(1, Ordering::Release);
+    }
+
+    /// Lets process `pid` use the fast path (a gated run: the plan cannot
+    /// act on it). False when the table is full: it stays on ptrace.
+    pub(crate) fn admit(&mut self, pid: i32) -> bool {
+        if self.admitted.contains_key(&pid) {
+            return true;
+        }
+        let table = &self.control().admitted;
+        let Some(i) = (0..ring::ADMITTED).find(|&i| table[i].load(Ordering::Relaxed) == 0) else {
+            return false;
+        };
+        // Release: written before the process is resumed; the library
+        // reads it with acquire.
+        table[i].store(pid, Ordering::Release);
+        self.admitted.insert(pid, i);
+        true
+    }
+
+    /// Takes an ended process out of the table (its pid may be reused by
+    /// a process the plan can act on).
+    pub(crate) fn dismiss(&mut self, pid: i32) {
+        if let Some(i) = self.admitted.remove(&pid) {
+            self.control().admitted[i].store(0, Ordering::Release);
+        }
+    }
+
+    /// True when process `pid` is admitted.
+    #[cfg(test)]
+    pub(crate) fn is_admitted(&self, pid: i32) -> bool {
+        self.admitted.contains_key(&pid)
     }
 
     fn control(&self) -> &Control {
@@ -499,6 +540,32 @@ mod tests {
                 .add(ring::record_offset(fast.capture, k)) as *const Record;
             (*rec).state.store(state, Ordering::Release);
         }
+    }
+
+    #[test]
+    fn admitted_processes_fill_the_table_and_leave_it() {
+        let mut fast = FastPath::create(PathBuf::from("/x"), 8, 0).unwrap();
+        fast.gate();
+        assert_eq!(fast.control().gated.load(Ordering::Acquire), 1);
+        let table = |f: &FastPath| -> Vec<i32> {
+            f.control()
+                .admitted
+                .iter()
+                .map(|p| p.load(Ordering::Acquire))
+                .filter(|&p| p != 0)
+                .collect()
+        };
+        assert!(fast.admit(7) && fast.admit(7), "admitting twice is once");
+        assert_eq!(table(&fast), [7]);
+        for pid in 100..100 + ring::ADMITTED as i32 - 1 {
+            assert!(fast.admit(pid));
+        }
+        assert!(!fast.admit(9), "a full table leaves the process on ptrace");
+        assert!(!fast.is_admitted(9));
+        fast.dismiss(7);
+        assert!(!table(&fast).contains(&7));
+        assert!(fast.admit(9), "an ended process's entry is reused");
+        assert!(fast.is_admitted(9));
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //! * `tasks`: processes and threads coming and going (fork/clone/exec
 //!   events, signal stops, exits), and signalling a tree;
 //! * `unaccepted`: unix stream connects kept until the server accepts;
-//! * `drain`: the fast path's records, written as events.
+//! * `drain`: the fast path's records, written as events;
+//! * `admit`: which processes of a run with a fault plan use the fast path.
 //!
 //! Every report about a thread first goes through [`Session::before_stop`].
 
+mod admit;
 mod drain;
 mod entry;
 mod exit;
@@ -101,16 +103,28 @@ impl Drop for Ticker {
 }
 
 /// The fast path for a run, or why it is off (`None` reason: turned off
-/// on purpose, nothing to say). A fault plan turns it off for the whole
-/// run: every call of a faulty run stops where the injector can act.
+/// on purpose, nothing to say). With a fault plan it is gated: only the
+/// processes the plan cannot act on are admitted to it (`admit`), and a
+/// plan that could act on every process (jitter, an unbound error
+/// pattern) turns it off for the run, every call stopping where the
+/// injector can act.
 fn fast_path(config: &TraceConfig, epoch_ns: u64) -> (Option<FastPath>, Option<String>) {
-    if !config.fast_path || config.injector.is_some() {
+    let everywhere = config
+        .injector
+        .as_ref()
+        .is_some_and(|i| i.acts_everywhere());
+    if !config.fast_path || everywhere {
         return (None, None);
     }
     let made =
         fast::find_library().and_then(|lib| FastPath::create(lib, config.capture_bytes, epoch_ns));
     match made {
-        Ok(f) => (Some(f), None),
+        Ok(f) => {
+            if config.injector.is_some() {
+                f.gate();
+            }
+            (Some(f), None)
+        }
         Err(why) => {
             // Not eprintln!: it panics when stderr is a closed pipe, and a
             // panic here ended the run as a tracer failure (exit 125).
@@ -299,7 +313,16 @@ impl Session {
     /// The fast path (DESIGN.md "Fast path"): the rings of the thread's
     /// process are drained (`drain`). Its calls there all happened before
     /// this stop, so writing them first keeps its program order exact.
+    ///
+    /// With a fault plan every ring is drained: the injector may decide
+    /// at this stop, and its counters (a message's ordinal, an error
+    /// pattern's nth call) and triggers (a crash's or a partition's
+    /// `after` event) must have seen every call made before it, whichever
+    /// path recorded it.
     fn before_stop(&mut self, tid: i32) -> Result<(), TraceError> {
+        if self.config.injector.is_some() {
+            return self.drain_all();
+        }
         match self.tgid_of(tid) {
             Some(tgid) => self.drain_process(tgid),
             None => Ok(()),
@@ -324,6 +347,7 @@ impl Session {
         ev.seq = self.seq;
         self.writer.append(&ev)?;
         self.injector_observe(&ev);
+        self.admit(&ev);
         Ok(())
     }
 

@@ -308,6 +308,7 @@ impl Session {
         })?;
         if tid == task.tgid {
             self.fds.process_ended(tid);
+            self.dismiss(tid);
             if self.roots.contains(&tid) {
                 self.report_root_exit(tid, exit.unwrap_or(Exit::Signal(libc::SIGKILL)));
             }
