@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::common::{Served, TempStore};
+use crate::common::{Served, TempStore, message_id};
 
 /// One answer: status, `x-bop-compare` header (if any) and body.
 struct Answer {
@@ -29,14 +29,28 @@ impl Answer {
 }
 
 fn get(served: &Served, path: &str) -> Answer {
+    request(served, &format!("GET {path}"), "")
+}
+
+/// `line` (method and path) with `body` as JSON when not empty.
+fn request(served: &Served, line: &str, body: &str) -> Answer {
     let mut s = TcpStream::connect(served.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let json = if body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        "{line} HTTP/1.1\r\nHost: {}\r\n{json}Connection: close\r\n\r\n{body}",
         served.addr
     )
     .unwrap();
+    let path = line;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let split = raw
@@ -213,4 +227,56 @@ fn a_damaged_or_stale_kept_summary_is_computed_again() {
     drop(served);
     let served = Served::start(store.path());
     assert_eq!(get(&served, SUMMARY).source.as_deref(), Some("disk"));
+}
+
+#[test]
+fn a_rerun_is_compared_with_its_parent_when_it_finishes() {
+    let store = recorded();
+    let served = Served::start(store.path());
+    let graph = get(&served, "/api/runs/pa/graph").json();
+    let plan = format!(
+        r#"{{"faults":[{{"kind":"delay","message":"{}","ms":20}}]}}"#,
+        message_id(&graph, true)
+    );
+    let started = request(&served, "POST /api/runs/pa/reruns", &plan);
+    assert!(
+        started.status / 100 == 2,
+        "{}: {}",
+        started.status,
+        String::from_utf8_lossy(&started.body)
+    );
+    let id = started.json()["id"].as_str().unwrap().to_string();
+    let file = store
+        .path()
+        .join("pa")
+        .join("compare")
+        .join(format!("{id}.json"));
+    // Nobody asks for the comparison: the server computes and keeps it
+    // once the rerun is recorded (bounded wait, not a timing assertion).
+    let mut status = Value::Null;
+    for _ in 0..600 {
+        status = get(&served, &format!("/api/reruns/{id}")).json();
+        if status["state"] == "done" && file.exists() {
+            break;
+        }
+        assert_ne!(status["state"], "failed", "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(file.exists(), "kept after the rerun ended: {status}");
+    let summary = get(
+        &served,
+        &format!("/api/compare/summary?a=pa&b={id}&kept=only"),
+    );
+    assert_eq!(summary.status, 200);
+    assert_eq!(
+        summary.source.as_deref(),
+        Some("memory"),
+        "computed by the server itself"
+    );
+    let s = summary.json();
+    assert_eq!(
+        (&s["a"]["id"], &s["b"]["id"]),
+        (&Value::from("pa"), &Value::from(id.as_str()))
+    );
+    assert_eq!(s["b"]["faults"][0]["fired"], true, "{s}");
 }

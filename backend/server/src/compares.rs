@@ -114,6 +114,19 @@ impl Comparisons {
             .map_err(|e| ApiError::Internal(format!("comparison builds closed: {e}")))
     }
 
+    /// Computes and keeps the comparison of A with B unless it is kept
+    /// already (a rerun B of A just finished); a failure is only logged:
+    /// the page asking for it later computes it again and says why.
+    pub(crate) async fn prepare(&self, store: &Store, a: &str, b: &str) {
+        match self.found(store, a, b, true).await {
+            Ok(Some((_, source))) => {
+                tracing::info!(a, b, source = source.header(), "comparison ready");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(a, b, "cannot compare the rerun with its parent: {e}"),
+        }
+    }
+
     /// The summary and marks of A against B: from memory, else from the
     /// file kept next to A, else computed (under every build permit) and
     /// kept in both.
