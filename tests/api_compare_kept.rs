@@ -280,3 +280,33 @@ fn a_rerun_is_compared_with_its_parent_when_it_finishes() {
     );
     assert_eq!(s["b"]["faults"][0]["fired"], true, "{s}");
 }
+
+#[test]
+fn deleting_a_run_removes_the_comparisons_kept_of_it() {
+    let store = recorded();
+    let served = Served::start(store.path());
+    for (a, b) in [("pa", "pb"), ("pb", "pa")] {
+        let s = get(&served, &format!("/api/compare/summary?a={a}&b={b}"));
+        assert_eq!(s.status, 200);
+    }
+    let (of_a, of_b) = (kept(&store), store.path().join("pb/compare/pa.json"));
+    assert!(of_a.exists() && of_b.exists());
+    let deleted = request(&served, "DELETE /api/runs/pb", "");
+    assert_eq!(
+        deleted.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&deleted.body)
+    );
+    assert!(!store.path().join("pb").exists());
+    // Removed in the background (it looks in every run): a bounded wait.
+    for _ in 0..300 {
+        if !of_a.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!of_a.exists(), "A's comparison with the deleted B is gone");
+    let gone = get(&served, SUMMARY);
+    assert_eq!(gone.status, 404, "{}", String::from_utf8_lossy(&gone.body));
+}
