@@ -25,6 +25,8 @@ mod api;
 mod api_searches;
 // GET /api/runs on 3,000 runs: cursor paging, filters, group tags.
 mod api_runs_paging;
+// The comparison summary kept next to run A: read back by a new bop serve, recomputed when damaged.
+mod api_compare_kept;
 // GET /api/runs/{id}/window on recorded runs: restriction, errors, lazy index, memory.
 mod api_window;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.

@@ -108,4 +108,5 @@ echo; bash tests/bench/search.sh "$BOP" # searches against sweeps and pairs (doc
 echo; bash tests/bench/faults.sh "$BIN" # a rerun with a fault, fast path on against off (docs/FASTPATH.md)
 echo; cargo bench -q -p bop-tracker --bench build # graph build time and peak memory, 10^5 and 10^6 events
 echo; bash tests/bench/frontend.sh # run page of 10^5 and 10^6 events in headless Chromium
+echo; bash tests/bench/compare.sh # comparison page of two 10^5- and 10^6-event runs: fresh, kept, RSS
 echo; bash tests/bench/bigruns.sh # big runs: recording memory, index build, windows, serve RSS

@@ -1,15 +1,17 @@
 //! `GET /api/compare`, `/api/compare/summary` and `/api/compare/marks`
 //! (docs/API.md). A comparison builds both runs' causal graphs and aligns
 //! them: two graph builds' worth of memory and seconds of CPU for two
-//! 10^5-event runs. So it holds every permit of the build semaphore the
-//! graphs and window indexes share (at most one comparison, and nothing
-//! else heavy, at once), runs on the blocking pool, and its answer for the
-//! big-run page (a summary and placed marks, bop_tracker `compare_marked`)
-//! is computed once per pair and kept in a cache bounded by an estimate
-//! of its size, valid while both runs' files are unchanged
-//! (graphs.rs `Stamp`). The whole comparison (`/api/compare`, for small
-//! runs and `bop diff`-like clients) is built on demand under the same
-//! bound and not kept: for big runs its lists are the marks.
+//! 10^5-event runs (tens of seconds and gigabytes at 10^6). So it holds
+//! every permit of the build semaphore the graphs and window indexes
+//! share (at most one comparison, and nothing else heavy, at once), runs
+//! on the blocking pool, and its answer for the big-run page (a summary
+//! and placed marks, bop_tracker `compare_marked`) is computed once per
+//! pair: kept on disk next to run A (`disk.rs`, so a server started
+//! afresh reads it back instead of comparing again) and in a memory cache
+//! bounded by an estimate of its size, both valid while both runs' files
+//! are unchanged. The whole comparison (`/api/compare`, for small runs
+//! and `bop diff`-like clients) is built on demand under the same bound
+//! and not kept: for big runs its lists are the marks.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -22,15 +24,20 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
-use super::graphs::{Cache, Stamp, blocking};
+use super::graphs::{Cache, blocking};
 use super::state::AppState;
 use bop_store::{Store, validate_id};
-use bop_tracker::compare::{Mark, compare, compare_marked};
+use bop_tracker::compare::{Mark, Summary, compare, compare_marked};
+use disk::{Miss, PairStamp};
+
+mod disk;
 
 /// Bytes (estimated) of comparisons kept.
 pub(crate) const CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// Most marks one page of `/api/compare/marks` returns.
 pub(crate) const MAX_MARKS_PAGE: usize = 10_000;
+/// Says where `/api/compare/summary` found its answer ([`Source`]).
+const SOURCE_HEADER: &str = "x-bop-compare";
 /// Marks a page returns when the query does not say.
 const DEFAULT_MARKS_PAGE: usize = 1000;
 
@@ -41,12 +48,35 @@ pub(crate) struct Served {
     marks: Vec<Mark>,
 }
 
+/// Where a served comparison came from, in the `x-bop-compare` header of
+/// `/api/compare/summary` (for tests and benchmarks: a fresh server must
+/// answer `disk` for a pair compared before).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// This server's memory.
+    Memory,
+    /// The file kept next to run A (disk.rs).
+    Disk,
+    /// Computed for this request.
+    Computed,
+}
+
+impl Source {
+    fn header(self) -> &'static str {
+        match self {
+            Source::Memory => "memory",
+            Source::Disk => "disk",
+            Source::Computed => "computed",
+        }
+    }
+}
+
 /// The comparisons shared by every request.
 #[derive(Debug)]
 pub(crate) struct Comparisons {
     builds: Arc<Semaphore>,
     permits: u32,
-    cache: Mutex<Cache<(Stamp, Stamp), Arc<Served>>>,
+    cache: Mutex<Cache<PairStamp, Arc<Served>>>,
     limit: usize,
 }
 
@@ -61,13 +91,18 @@ impl Comparisons {
         }
     }
 
-    /// Drops the cached comparisons of run `id` (it was deleted).
-    pub(crate) fn forget(&self, id: &str) {
+    /// Drops the comparisons of run `id` (it was deleted), kept in memory
+    /// and on disk (the disk's in the background: it looks in every run).
+    pub(crate) fn forget(&self, store: &Store, id: &str) {
         self.lock()
             .remove_where(|k| k.split('\n').any(|side| side == id));
+        let (store, id) = (store.clone(), id.to_string());
+        drop(tokio::task::spawn_blocking(move || {
+            disk::forget(&store, &id)
+        }));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache<(Stamp, Stamp), Arc<Served>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache<PairStamp, Arc<Served>>> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -79,44 +114,122 @@ impl Comparisons {
             .map_err(|e| ApiError::Internal(format!("comparison builds closed: {e}")))
     }
 
-    /// The summary and marks of A against B, from the cache or computed.
-    async fn served(&self, store: &Store, a: &str, b: &str) -> Result<Arc<Served>, ApiError> {
+    /// Computes and keeps the comparison of A with B unless it is kept
+    /// already (a rerun B of A just finished); a failure is only logged:
+    /// the page asking for it later computes it again and says why.
+    pub(crate) async fn prepare(&self, store: &Store, a: &str, b: &str) {
+        match self.found(store, a, b, true).await {
+            Ok(Some((_, source))) => {
+                tracing::info!(a, b, source = source.header(), "comparison ready");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(a, b, "cannot compare the rerun with its parent: {e}"),
+        }
+    }
+
+    /// The summary and marks of A against B: from memory, else from the
+    /// file kept next to A, else computed (under every build permit) and
+    /// kept in both.
+    async fn served(
+        &self,
+        store: &Store,
+        a: &str,
+        b: &str,
+    ) -> Result<(Arc<Served>, Source), ApiError> {
+        match self.found(store, a, b, true).await? {
+            Some(found) => Ok(found),
+            None => Err(ApiError::Internal(
+                "a comparison computed is not found".into(),
+            )),
+        }
+    }
+
+    /// [`Comparisons::served`], or `None` when it is neither in memory
+    /// nor kept on disk and `compute` is false.
+    async fn found(
+        &self,
+        store: &Store,
+        a: &str,
+        b: &str,
+        compute: bool,
+    ) -> Result<Option<(Arc<Served>, Source)>, ApiError> {
         let key = format!("{a}\n{b}");
-        let stamp = {
+        let (stamp, file) = {
             let (store, a, b) = (store.clone(), a.to_string(), b.to_string());
-            blocking(move || Ok((Stamp::of(&store, &a)?, Stamp::of(&store, &b)?))).await?
+            blocking(move || Ok((PairStamp::of(&store, &a, &b)?, disk::path(&store, &a, &b)?)))
+                .await?
         };
         if let Some(s) = self.lock().get(&key, &stamp) {
-            return Ok(s);
+            return Ok(Some((s, Source::Memory)));
+        }
+        // Reading the kept file needs no permit: it costs what the answer
+        // costs, not what a comparison does.
+        if let Some(s) = self.kept(&key, &file, stamp).await? {
+            return Ok(Some((s, Source::Disk)));
+        }
+        if !compute {
+            return Ok(None);
         }
         let _permit = self.permit().await?;
         // Requests that waited for the same pair find it computed.
         if let Some(s) = self.lock().get(&key, &stamp) {
-            return Ok(s);
+            return Ok(Some((s, Source::Memory)));
         }
         let served = {
             let (store, a, b) = (store.clone(), a.to_string(), b.to_string());
             blocking(move || {
-                let (ra, rb) = (store.run(&a)?, store.run(&b)?);
-                let (ma, ea) = (ra.manifest()?, ra.events()?);
-                let (mb, eb) = (rb.manifest()?, rb.events()?);
-                let m = compare_marked((&ma, &ea), (&mb, &eb));
-                let summary = serde_json::to_vec(&m.summary)
-                    .map(Bytes::from)
-                    .map_err(|e| ApiError::Internal(format!("summary does not serialize: {e}")))?;
-                Ok(Served {
-                    summary,
-                    marks: m.marks,
-                })
+                let m = {
+                    let (ra, rb) = (store.run(&a)?, store.run(&b)?);
+                    let (ma, ea) = (ra.manifest()?, ra.events()?);
+                    let (mb, eb) = (rb.manifest()?, rb.events()?);
+                    compare_marked((&ma, &ea), (&mb, &eb))
+                };
+                if let Err(e) = disk::save(&file, stamp, &m.summary, &m.marks) {
+                    // Served all the same; the next server computes it again.
+                    tracing::warn!(path = %file.display(), "cannot keep the comparison: {e}");
+                }
+                served(&m.summary, m.marks)
             })
             .await?
         };
+        Ok(Some((self.keep(&key, stamp, served), Source::Computed)))
+    }
+
+    /// The comparison kept at `file`, if it is there and still valid;
+    /// a damaged file is logged and treated as none.
+    async fn kept(
+        &self,
+        key: &str,
+        file: &std::path::Path,
+        stamp: PairStamp,
+    ) -> Result<Option<Arc<Served>>, ApiError> {
+        let file = file.to_path_buf();
+        let loaded = blocking(move || match disk::load(&file, &stamp) {
+            Ok(s) => served(&s.summary, s.marks).map(Some),
+            Err(Miss::Absent | Miss::Stale) => Ok(None),
+            Err(e @ Miss::Damaged { .. }) => {
+                tracing::warn!("{e}; computing it again");
+                Ok(None)
+            }
+        })
+        .await?;
+        Ok(loaded.map(|s| self.keep(key, stamp, s)))
+    }
+
+    fn keep(&self, key: &str, stamp: PairStamp, served: Served) -> Arc<Served> {
         let cost = served.summary.len() + served.marks.iter().map(mark_cost).sum::<usize>();
         let served = Arc::new(served);
         self.lock()
-            .put(&key, stamp, served.clone(), cost, self.limit);
-        Ok(served)
+            .put(key, stamp, served.clone(), cost, self.limit);
+        served
     }
+}
+
+fn served(summary: &Summary, marks: Vec<Mark>) -> Result<Served, ApiError> {
+    let summary = serde_json::to_vec(summary)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(format!("summary does not serialize: {e}")))?;
+    Ok(Served { summary, marks })
 }
 
 /// About what a mark holds in memory.
@@ -176,14 +289,46 @@ fn json_bytes(json: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
-/// `GET /api/compare/summary?a=&b=`.
+/// `?a&b[&kept=only]` of `/api/compare/summary`.
+#[derive(Deserialize, Debug)]
+pub(crate) struct SummaryQuery {
+    a: Option<String>,
+    b: Option<String>,
+    kept: Option<String>,
+}
+
+/// `GET /api/compare/summary?a=&b=[&kept=only]`. With `kept=only` a pair
+/// never compared is not computed (204): the page asks so alongside its
+/// first windows, which a comparison being computed would hold up.
 pub(crate) async fn get_summary(
     State(state): State<AppState>,
-    query: Result<Query<PairQuery>, QueryRejection>,
+    query: Result<Query<SummaryQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (a, b) = query?.0.ids()?;
-    let served = state.comparisons().served(state.store(), &a, &b).await?;
-    Ok(json_bytes(served.summary.clone()))
+    let Query(q) = query?;
+    let compute = match q.kept.as_deref() {
+        None => true,
+        Some("only") => false,
+        Some(k) => {
+            return Err(ApiError::BadQuery(format!(
+                "kept must be 'only' or left out, not '{k}'"
+            )));
+        }
+    };
+    let (a, b) = PairQuery { a: q.a, b: q.b }.ids()?;
+    let source_header = |s: &'static str| (SOURCE_HEADER, header::HeaderValue::from_static(s));
+    match state
+        .comparisons()
+        .found(state.store(), &a, &b, compute)
+        .await?
+    {
+        Some((served, source)) => {
+            let mut r = json_bytes(served.summary.clone());
+            let (k, v) = source_header(source.header());
+            r.headers_mut().insert(k, v);
+            Ok(r)
+        }
+        None => Ok((axum::http::StatusCode::NO_CONTENT, [source_header("none")]).into_response()),
+    }
 }
 
 /// `?a&b[&scale&x0&x1][&offset&limit]` of `/api/compare/marks`.
@@ -265,7 +410,7 @@ pub(crate) async fn get_marks(
     let Query(q) = query?;
     let (range, limit, offset) = (q.range()?, q.limit()?, q.offset);
     let (a, b) = PairQuery { a: q.a, b: q.b }.ids()?;
-    let served = state.comparisons().served(state.store(), &a, &b).await?;
+    let (served, _) = state.comparisons().served(state.store(), &a, &b).await?;
     let matching = served.marks.iter().filter(|m| in_range(m, range));
     let total = matching.clone().count();
     let page = MarksPage {

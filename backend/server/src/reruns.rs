@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::child;
+use super::compares::Comparisons;
 use super::error::ApiError;
 use bop_injector::{Fault, FaultPlan, Injector};
 use bop_model::{EndReason, Manifest, RunStatus, Verdict};
@@ -178,6 +179,8 @@ pub(crate) struct Reruns {
     records: Arc<Mutex<HashMap<String, Record>>>,
     /// Set by [`Reruns::shutdown`]: no rerun starts after it.
     closing: Arc<AtomicBool>,
+    /// Where a finished rerun's comparison with its parent is computed.
+    comparisons: Arc<Comparisons>,
 }
 
 impl fmt::Debug for Reruns {
@@ -189,7 +192,7 @@ impl fmt::Debug for Reruns {
 }
 
 impl Reruns {
-    pub(crate) fn new(config: RerunConfig, store: Store) -> Reruns {
+    pub(crate) fn new(config: RerunConfig, store: Store, comparisons: Arc<Comparisons>) -> Reruns {
         let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
         Reruns {
             config,
@@ -197,6 +200,7 @@ impl Reruns {
             slots,
             records: Arc::default(),
             closing: Arc::default(),
+            comparisons,
         }
     }
 
@@ -275,6 +279,7 @@ impl Reruns {
             store: self.store.clone(),
             slots: self.slots.clone(),
             records: self.records.clone(),
+            comparisons: self.comparisons.clone(),
         };
         tokio::spawn(job.run());
         Ok(id)
@@ -457,6 +462,7 @@ struct Job {
     store: Store,
     slots: Arc<Semaphore>,
     records: Arc<Mutex<HashMap<String, Record>>>,
+    comparisons: Arc<Comparisons>,
 }
 
 impl Job {
@@ -491,6 +497,14 @@ impl Job {
         let recorded = self.store.manifest(&self.id).ok();
         let outcome = outcome(&self.id, exit_status, detail, recorded.as_ref());
         tracing::info!(id = %self.id, parent = %self.parent, ?exit_status, ?outcome, "rerun ended");
+        if outcome.is_ok() {
+            // The rerun's next page is its comparison with the parent: it
+            // is computed now, in the background under the build permits
+            // as any comparison, and kept, so that page finds it ready.
+            let (c, store) = (self.comparisons.clone(), self.store.clone());
+            let (parent, id) = (self.parent.clone(), self.id.clone());
+            tokio::spawn(async move { c.prepare(&store, &parent, &id).await });
+        }
         self.update(|r| {
             r.pgid = None;
             r.status.ended_ms = Some(now_ms());

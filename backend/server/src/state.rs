@@ -26,7 +26,7 @@ struct Inner {
     searches: Searches,
     graphs: Graphs,
     windows: Windows,
-    comparisons: Comparisons,
+    comparisons: Arc<Comparisons>,
 }
 
 impl AppState {
@@ -50,9 +50,14 @@ impl AppState {
         reruns: RerunConfig,
         searches: SearchConfig,
     ) -> AppState {
-        let reruns = Reruns::new(reruns, store.clone());
-        let searches = Searches::new(searches, store.clone());
         let graphs = Graphs::new(MAX_BUILDS, CACHE_BYTES);
+        let comparisons = Arc::new(Comparisons::new(
+            graphs.builds(),
+            MAX_BUILDS,
+            compares::CACHE_BYTES,
+        ));
+        let reruns = Reruns::new(reruns, store.clone(), comparisons.clone());
+        let searches = Searches::new(searches, store.clone());
         AppState(Arc::new(Inner {
             store,
             addr,
@@ -60,7 +65,7 @@ impl AppState {
             reruns,
             searches,
             windows: Windows::new(graphs.builds(), MAX_OPEN),
-            comparisons: Comparisons::new(graphs.builds(), MAX_BUILDS, compares::CACHE_BYTES),
+            comparisons,
             graphs,
         }))
     }

@@ -64,7 +64,7 @@ export const api = {
   rerun: (id: string): string => `/api/reruns/${seg(id)}`,
   compare: (a: string, b: string): string => withQuery("/api/compare", { a, b }),
   /** `GET` the comparison without its lists, divergences placed (big runs; computed once per pair). */
-  compareSummary: (a: string, b: string): string => withQuery("/api/compare/summary", { a, b }),
+  compareSummary: (a: string, b: string, keptOnly = false): string => withQuery("/api/compare/summary", { a, b, kept: keptOnly ? "only" : undefined }),
   /** `GET` a page of the comparison's placed differences, optionally those in an x range of a scale. */
   compareMarks: (a: string, b: string, q: { scale?: string; x0?: number; x1?: number; offset?: number; limit?: number } = {}): string =>
     withQuery("/api/compare/marks", { a, b, scale: q.scale, x0: q.x0, x1: q.x1, offset: q.offset, limit: q.limit }),

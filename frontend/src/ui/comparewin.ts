@@ -3,7 +3,9 @@
  * instead of both whole graphs and the whole comparison, it fetches
  * - the comparison summary (`GET /api/compare/summary`: runs, trace
  *   classes, divergences placed on each side, counts; computed once per
- *   pair by the server and cached),
+ *   pair by the server and kept next to run A): asked for with the first
+ *   windows when already kept (`kept=only`, which costs the server no
+ *   build permit), else after them,
  * - each run's window in view (`GET /api/runs/{id}/window`, as the big run
  *   page does: model/window.ts plans, picks and caches them; zoomed out a
  *   level of detail, zoomed in the events),
@@ -469,12 +471,16 @@ async function wholeWindow(id: string, columns: number): Promise<GraphWindow> {
 export async function windowedComparePage(a: string, b: string, runLine: (side: Side, c: { a: CompareRun; b: CompareRun }) => HTMLElement): Promise<void> {
   const root = $("compare");
   let view: WindowedCompare;
+  let kept: Promise<unknown> = Promise.resolve(undefined);
   try {
     document.querySelector<HTMLElement>(".controls")?.removeAttribute("hidden");
     root.hidden = false;
     // Two columns per px of a pane's plot, as the run page asks.
     const pane = root.querySelector<HTMLElement>(".compare-pane .diagram")?.clientWidth ?? 700;
     const columns = Math.min(8000, Math.max(1, Math.ceil(2 * Math.max(200, pane - GUTTER))));
+    // A kept summary is read without a build permit, so asking for it now
+    // cannot hold up the windows; a failure here is retried below.
+    kept = getJson<unknown>(api.compareSummary(a, b, true)).catch(() => undefined);
     const firsts = await Promise.all([wholeWindow(a, columns), wholeWindow(b, columns)]);
     for (const [side, w] of [
       ["a", firsts[0]],
@@ -489,12 +495,16 @@ export async function windowedComparePage(a: string, b: string, runLine: (side: 
     document.body.dataset.rendered = "error";
     return;
   }
-  // Asked for after the first windows: computing a comparison holds the
-  // server's build permits, which opening a run's window index waits for.
-  setStatus("loading", "Comparing the two runs (the first comparison of two big runs takes a while; it is kept)…");
   let s: CompareSummary;
   try {
-    s = parseSummary(await getJson<unknown>(api.compareSummary(a, b)));
+    let json = await kept;
+    if (json === undefined) {
+      // Asked for after the first windows: computing a comparison holds the
+      // server's build permits, which opening a run's window index waits for.
+      setStatus("loading", "Comparing the two runs (the first comparison of two big runs takes a while; it is kept)…");
+      json = await getJson<unknown>(api.compareSummary(a, b));
+    }
+    s = parseSummary(json);
   } catch (e) {
     setStatus("error", `Cannot compare ${a} with ${b}: ${describe(e)}`);
     return;

@@ -15,7 +15,7 @@ fn info(s: &Side<'_>, i: usize) -> EventInfo {
     let ms = if sends(e) { &s.sent[i] } else { &s.recvd[i] };
     EventInfo {
         name: s.name(i),
-        channel: s.key[i].1.clone(),
+        channel: s.key[i].1.as_deref().map(str::to_string),
         outcome: outcome_word(&s.outcome(i)),
         messages: ms.iter().map(|&m| s.msg_name(m).to_string()).collect(),
         payload: e.data.as_deref().map(preview),
