@@ -784,3 +784,24 @@ fn fast_path_writes_of_two_threads_on_one_pipe_match_in_entry_order() {
         vec![(a, r1), (a, r2), (b, r2)]
     );
 }
+
+/// The class is hashed one kind of line at a time (channel, edge, event,
+/// lost, message) so that only one kind is held: that is the same text as
+/// sorting all lines only if the kinds' lines follow each other in that
+/// order when sorted together.
+#[test]
+fn class_lines_sorted_by_kind_are_sorted_as_a_whole() {
+    let events = kv_set();
+    let g = CausalGraph::build(&events);
+    let lines = super::class_structure(&g);
+    let mut whole = lines.clone();
+    whole.sort();
+    assert_eq!(lines, whole);
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or_default())
+        .collect();
+    let mut seen = kinds.clone();
+    seen.dedup();
+    assert_eq!(seen, ["channel", "edge", "event", "message"]);
+}
