@@ -12,10 +12,9 @@
 use std::sync::Arc;
 
 use petgraph::Direction;
-use petgraph::stable_graph::StableDiGraph;
 use petgraph::visit::EdgeRef;
 
-use super::{Edge, EdgeKind, node};
+use super::{Dag, EdgeKind, node};
 use crate::names::Names;
 
 /// Every event's vector clock.
@@ -27,11 +26,7 @@ pub(super) struct Clocks {
 
 impl Clocks {
     /// Computes the clocks of an acyclic graph, given in topological order.
-    pub(super) fn compute(
-        graph: &StableDiGraph<usize, Edge>,
-        names: &Names,
-        topo: &[usize],
-    ) -> Clocks {
+    pub(super) fn compute(graph: &Dag, names: &Names, topo: &[usize]) -> Clocks {
         Clocks {
             sparse: clocks(graph, names, topo),
         }
@@ -73,8 +68,8 @@ type Sparse = Arc<[(u32, u32)]>;
 
 /// Lamport times of an acyclic graph, given in topological order: 1 + the
 /// longest chain of events before each.
-pub(super) fn lamport(graph: &StableDiGraph<usize, Edge>, topo: &[usize]) -> Vec<u64> {
-    let mut lamport = vec![0u64; graph.node_count()];
+pub(super) fn lamport(graph: &Dag, topo: &[usize]) -> Vec<u32> {
+    let mut lamport = vec![0u32; graph.node_count()];
     for &v in topo {
         let l = graph
             .neighbors_directed(node(v), Direction::Incoming)
@@ -87,7 +82,7 @@ pub(super) fn lamport(graph: &StableDiGraph<usize, Edge>, topo: &[usize]) -> Vec
 }
 
 /// Vector clocks, in topological order.
-fn clocks(graph: &StableDiGraph<usize, Edge>, names: &Names, topo: &[usize]) -> Vec<Sparse> {
+fn clocks(graph: &Dag, names: &Names, topo: &[usize]) -> Vec<Sparse> {
     let empty: Sparse = Arc::from(Vec::new());
     let mut clocks: Vec<Sparse> = vec![empty.clone(); names.thread_of.len()];
     for &v in topo {
@@ -95,7 +90,7 @@ fn clocks(graph: &StableDiGraph<usize, Edge>, names: &Names, topo: &[usize]) -> 
         let mut cross: Vec<usize> = Vec::new();
         for e in graph.edges_directed(node(v), Direction::Incoming) {
             let u = e.source().index();
-            if e.weight().kind == EdgeKind::Program {
+            if e.weight().kind() == EdgeKind::Program {
                 pred = Some(u);
             } else {
                 cross.push(u);
