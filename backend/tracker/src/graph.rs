@@ -208,26 +208,28 @@ impl<'e> CausalGraph<'e> {
 
     /// Index of the thread of event `i`.
     pub fn thread_of(&self, i: usize) -> usize {
-        self.names.thread_of[i]
+        self.names.thread_of(i)
     }
 
     /// Index of the process of event `i`.
     pub fn process_of(&self, i: usize) -> usize {
-        self.names.threads[self.names.thread_of[i]].process
+        self.names.threads[self.names.thread_of(i)].process
     }
 
     /// Position of event `i` in its thread's program order.
     pub fn position(&self, i: usize) -> usize {
-        self.names.position[i]
+        self.names.position(i)
     }
 
     /// Logical name of event `i`: `thread/ordinal:call`
     /// (`replica:t0/17:read`).
     pub fn event_name(&self, i: usize) -> String {
-        let t = &self.names.threads[self.names.thread_of[i]];
+        let t = &self.names.threads[self.names.thread_of(i)];
         format!(
             "{}/{}:{}",
-            t.name, self.names.position[i], self.events[i].call
+            t.name,
+            self.names.position(i),
+            self.events[i].call
         )
     }
 
@@ -317,7 +319,7 @@ impl<'e> CausalGraph<'e> {
 
     /// True when event `a` happens before event `b` (strictly).
     pub fn happens_before(&self, a: usize, b: usize) -> bool {
-        a != b && self.clock_component(b, self.names.thread_of[a]) > self.names.position[a] as u32
+        a != b && self.clock_component(b, self.names.thread_of(a)) > self.names.position(a) as u32
     }
 
     /// True when neither of two distinct events happens before the other.
