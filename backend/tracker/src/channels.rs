@@ -74,7 +74,8 @@ pub(crate) struct Analysis {
     pub(crate) channels: Vec<Channel>,
     pub(crate) messages: Vec<Message>,
     /// Per event: the channel it acted on (for accept: the new connection).
-    pub(crate) event_channel: Vec<Option<usize>>,
+    /// `u32::MAX` for none: 4 bytes instead of 16 per event.
+    pub(crate) event_channel: Vec<u32>,
     /// connect → accept pairs.
     pub(crate) connects: Vec<(usize, usize)>,
     /// Last close (or shutdown, or exit) of the write side → EOF read.
@@ -108,10 +109,10 @@ pub(crate) fn analyze(events: &[Event], names: &Names) -> Analysis {
     let ends = ends::follow(events, names, &scans, &uses);
     // Events acting on each channel, per side.
     let mut on: Vec<naming::OnChannel> = vec![[Vec::new(), Vec::new()]; scans.len()];
-    let mut event_channel = vec![None; events.len()];
+    let mut event_channel = vec![u32::MAX; events.len()];
     for &i in &names.order {
         if let Some((c, _)) = uses[i] {
-            event_channel[i] = Some(c);
+            event_channel[i] = u32::try_from(c).expect("fewer than 2^32 channels");
         }
         if let Some((c, s)) = ends.side[i] {
             on[c][usize::from(s)].push(i);

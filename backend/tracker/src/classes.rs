@@ -57,104 +57,167 @@ fn outcome(g: &CausalGraph<'_>, i: usize) -> String {
 /// The sorted lines the trace class hashes, for explaining why two runs
 /// fall in different classes (a line diff of two runs' structures).
 pub fn class_structure(g: &CausalGraph<'_>) -> Vec<String> {
-    let lines = Lines::of(g);
-    lines.sorted().map(str::to_string).collect()
+    let mut out = Vec::new();
+    for_each_sorted(g, |line| out.push(line.to_string()));
+    out
 }
 
-/// A class's lines in one text, each a span of it: at 10^6 events one
+/// The kinds of class line, in the order their lines sort: every line
+/// starts with its kind's word and the words sort in this order, so the
+/// sorted lines of each kind, one kind after the other, are the sorted
+/// lines of the whole class. Only one kind's lines are held at a time: at
+/// 10^6 events all of them were 240 MB of the 300 that recording may use
+/// (docs/PERFORMANCE.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Edge,
+    Event,
+    Lost,
+    Message,
+}
+
+impl Kind {
+    const ALL: [Kind; 5] = [
+        Kind::Channel,
+        Kind::Edge,
+        Kind::Event,
+        Kind::Lost,
+        Kind::Message,
+    ];
+}
+
+/// Calls `f` with every line of the class of `g`, in byte order.
+fn for_each_sorted(g: &CausalGraph<'_>, mut f: impl FnMut(&str)) {
+    let kept = kept_ordinals(g);
+    for kind in Kind::ALL {
+        let lines = Lines::of(g, &kept, kind);
+        for line in lines.sorted() {
+            f(line);
+        }
+    }
+}
+
+/// Per event: its ordinal among its thread's kept events (the class name
+/// is thread/ordinal:call, written where it is needed), or `u32::MAX` for
+/// an event the class leaves out (noise, or after the workload's end).
+fn kept_ordinals(g: &CausalGraph<'_>) -> Vec<u32> {
+    let horizon = g.workload_end();
+    let past = horizon.map(|h| g.causal_past(h));
+    let in_scope = |i: usize| match (horizon, &past) {
+        (Some(h), Some(past)) => i == h || past[i],
+        _ => true,
+    };
+    let mut kept: Vec<u32> = vec![u32::MAX; g.events().len()];
+    for th in g.threads() {
+        let mut k = 0;
+        for &i in &th.events {
+            if is_noise(g, i) || !in_scope(i) {
+                continue;
+            }
+            kept[i] = k;
+            k += 1;
+        }
+    }
+    kept
+}
+
+/// One kind's lines in one text, line `k` ending at `ends[k]`: one
 /// `String` per line (and one per event's class name) would be a third of
-/// what recording a run may use (docs/PERFORMANCE.md).
+/// what recording a run may use.
 struct Lines {
     text: String,
-    spans: Vec<(usize, usize)>,
+    ends: Vec<usize>,
 }
 
 impl Lines {
-    fn of(g: &CausalGraph<'_>) -> Lines {
+    fn of(g: &CausalGraph<'_>, kept: &[u32], kind: Kind) -> Lines {
         let mut lines = Lines {
             text: String::new(),
-            spans: Vec::new(),
+            ends: Vec::new(),
         };
-        lines.build(g);
+        lines.build(g, kept, kind);
         lines
     }
 
     /// Appends one line; `write!` to a `String` cannot fail.
     fn push(&mut self, line: std::fmt::Arguments<'_>) {
         use std::fmt::Write;
-        let start = self.text.len();
         let _ = self.text.write_fmt(line);
-        self.spans.push((start, self.text.len()));
+        self.ends.push(self.text.len());
+    }
+
+    fn line(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.text[start..self.ends[k]]
     }
 
     /// The lines in byte order (the order of sorted `String`s).
     fn sorted(&self) -> impl Iterator<Item = &str> {
-        let line = |&(a, b): &(usize, usize)| &self.text[a..b];
-        let mut order: Vec<&str> = self.spans.iter().map(line).collect();
-        order.sort_unstable();
-        order.into_iter()
+        let mut order: Vec<u32> = (0..self.ends.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.line(a as usize).cmp(self.line(b as usize)));
+        order.into_iter().map(|k| self.line(k as usize))
     }
 
-    fn build(&mut self, g: &CausalGraph<'_>) {
-        let horizon = g.workload_end();
-        let past = horizon.map(|h| g.causal_past(h));
-        let in_scope = |i: usize| match (horizon, &past) {
-            (Some(h), Some(past)) => i == h || past[i],
-            _ => true,
-        };
-        // Per kept event: its ordinal among the thread's kept events (the
-        // class name is thread/ordinal:call, written where it is needed).
-        let mut kept: Vec<u32> = vec![u32::MAX; g.events().len()];
-        for th in g.threads() {
-            let mut k = 0;
-            for &i in &th.events {
-                if is_noise(g, i) || !in_scope(i) {
-                    continue;
-                }
-                let call = &g.events()[i].call;
-                self.push(format_args!(
-                    "event {}/{k}:{call} {}",
-                    th.name,
-                    outcome(g, i)
-                ));
-                kept[i] = k;
-                k += 1;
-            }
-        }
+    fn build(&mut self, g: &CausalGraph<'_>, kept: &[u32], kind: Kind) {
         let name = |i: usize| {
             let k = kept[i];
             let th = &g.threads()[g.thread_of(i)].name;
             (k != u32::MAX).then(|| format!("{th}/{k}:{}", g.events()[i].call))
         };
-        for c in g.channels() {
-            let mode = if c.stream { "stream" } else { "dgram" };
-            self.push(format_args!(
-                "channel {} {} {mode}",
-                c.name,
-                c.kind.as_str()
-            ));
-        }
-        for (a, b, e) in g.edges() {
-            let (Some(from), Some(to)) = (name(a), name(b)) else {
-                continue;
-            };
-            let label = match (e.kind, e.message) {
-                (EdgeKind::Message, Some(m)) => format!(" {}", g.messages()[m].name),
-                _ => String::new(),
-            };
-            self.push(format_args!("edge {} {from} {to}{label}", e.kind.as_str()));
-        }
-        // What was said matters, not only who talked to whom: a reply of 4
-        // bytes ("NIL") where another run sent 2 ("1") is another behaviour.
-        for m in g.messages().iter().filter(|m| kept[m.send] != u32::MAX) {
-            self.push(format_args!("message {} {}", m.name, m.bytes));
-        }
-        for m in g
-            .messages()
-            .iter()
-            .filter(|m| m.lost && kept[m.send] != u32::MAX)
-        {
-            self.push(format_args!("lost {}", m.name));
+        match kind {
+            Kind::Event => {
+                for th in g.threads() {
+                    for &i in th.events.iter().filter(|&&i| kept[i] != u32::MAX) {
+                        let call = &g.events()[i].call;
+                        self.push(format_args!(
+                            "event {}/{}:{call} {}",
+                            th.name,
+                            kept[i],
+                            outcome(g, i)
+                        ));
+                    }
+                }
+            }
+            Kind::Channel => {
+                for c in g.channels() {
+                    let mode = if c.stream { "stream" } else { "dgram" };
+                    self.push(format_args!(
+                        "channel {} {} {mode}",
+                        c.name,
+                        c.kind.as_str()
+                    ));
+                }
+            }
+            Kind::Edge => {
+                for (a, b, e) in g.edges() {
+                    let (Some(from), Some(to)) = (name(a), name(b)) else {
+                        continue;
+                    };
+                    let label = match (e.kind, e.message) {
+                        (EdgeKind::Message, Some(m)) => format!(" {}", g.messages()[m].name),
+                        _ => String::new(),
+                    };
+                    self.push(format_args!("edge {} {from} {to}{label}", e.kind.as_str()));
+                }
+            }
+            // What was said matters, not only who talked to whom: a reply
+            // of 4 bytes ("NIL") where another run sent 2 ("1") is another
+            // behaviour.
+            Kind::Message => {
+                for m in g.messages().iter().filter(|m| kept[m.send] != u32::MAX) {
+                    self.push(format_args!("message {} {}", m.name, m.bytes));
+                }
+            }
+            Kind::Lost => {
+                for m in g
+                    .messages()
+                    .iter()
+                    .filter(|m| m.lost && kept[m.send] != u32::MAX)
+                {
+                    self.push(format_args!("lost {}", m.name));
+                }
+            }
         }
     }
 }
@@ -164,10 +227,10 @@ impl Lines {
 /// class, whatever the pids, ports, timings and interleaving.
 pub fn trace_class(g: &CausalGraph<'_>) -> String {
     let mut h = Sha256::new();
-    for line in Lines::of(g).sorted() {
+    for_each_sorted(g, |line| {
         h.update(line.as_bytes());
         h.update(b"\n");
-    }
+    });
     let digest = h.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     hex[..CLASS_HEX].to_string()

@@ -816,3 +816,24 @@ fn connections_never_accepted_count_after_those_that_were() {
         [("client->primary#0", true), ("client->primary#1", false)]
     );
 }
+
+/// The class is hashed one kind of line at a time (channel, edge, event,
+/// lost, message) so that only one kind is held: that is the same text as
+/// sorting all lines only if the kinds' lines follow each other in that
+/// order when sorted together.
+#[test]
+fn class_lines_sorted_by_kind_are_sorted_as_a_whole() {
+    let events = kv_set();
+    let g = CausalGraph::build(&events);
+    let lines = super::class_structure(&g);
+    let mut whole = lines.clone();
+    whole.sort();
+    assert_eq!(lines, whole);
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or_default())
+        .collect();
+    let mut seen = kinds.clone();
+    seen.dedup();
+    assert_eq!(seen, ["channel", "edge", "event", "message"]);
+}

@@ -156,7 +156,7 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn step(&mut self, i: usize) {
-        let p = self.names.threads[self.names.thread_of[i]].process;
+        let p = self.names.threads[self.names.thread_of(i)].process;
         if !self.seen_proc[p] {
             self.seen_proc[p] = true;
             // A child inherits its parent's fds at fork.

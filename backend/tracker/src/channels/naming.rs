@@ -21,11 +21,11 @@ pub(super) type OnChannel = [Vec<usize>; 2];
 /// Canonical order key of an event: (process name, thread path,
 /// position). Used wherever a "first" must not depend on interleaving.
 fn ckey(names: &Names, i: usize) -> (&str, &[usize], usize) {
-    let t = &names.threads[names.thread_of[i]];
+    let t = &names.threads[names.thread_of(i)];
     (
         names.processes[t.process].name.as_str(),
         &t.path,
-        names.position[i],
+        names.position(i),
     )
 }
 
@@ -72,7 +72,7 @@ pub(super) fn name_channels(
 /// data on it, else that did anything on it; for a connection, the
 /// processes of its connect and accept.
 fn holders(events: &[Event], names: &Names, s: &Scan, on: &OnChannel) -> [Option<usize>; 2] {
-    let proc_of = |i: usize| names.threads[names.thread_of[i]].process;
+    let proc_of = |i: usize| names.threads[names.thread_of(i)].process;
     let holder = |k: usize| -> Option<usize> {
         let data = on[k]
             .iter()
@@ -136,7 +136,7 @@ impl Stable {
             let k = ckey(names, i);
             if best.get(&key).is_none_or(|b| k < *b) {
                 best.insert(key.clone(), k);
-                listeners.insert(key, names.threads[names.thread_of[i]].process);
+                listeners.insert(key, names.threads[names.thread_of(i)].process);
             }
         }
         Stable { ports, listeners }
@@ -225,7 +225,7 @@ fn group(
     ends: &[String; 2],
     unaccepted: bool,
 ) -> Group {
-    let proc_of = |i: usize| names.threads[names.thread_of[i]].process;
+    let proc_of = |i: usize| names.threads[names.thread_of(i)].process;
     let all = || on[0].iter().chain(&on[1]).copied();
     let (group, order) = if let Some(i) = s
         .created_by

@@ -12,10 +12,9 @@
 use std::sync::Arc;
 
 use petgraph::Direction;
-use petgraph::stable_graph::StableDiGraph;
 use petgraph::visit::EdgeRef;
 
-use super::{Edge, EdgeKind, node};
+use super::{Dag, EdgeKind, node};
 use crate::names::Names;
 
 /// Every event's vector clock.
@@ -27,11 +26,7 @@ pub(super) struct Clocks {
 
 impl Clocks {
     /// Computes the clocks of an acyclic graph, given in topological order.
-    pub(super) fn compute(
-        graph: &StableDiGraph<usize, Edge>,
-        names: &Names,
-        topo: &[usize],
-    ) -> Clocks {
+    pub(super) fn compute(graph: &Dag, names: &Names, topo: &[usize]) -> Clocks {
         Clocks {
             sparse: clocks(graph, names, topo),
         }
@@ -40,21 +35,21 @@ impl Clocks {
     /// The non-zero components of event `i`'s vector clock as
     /// (thread index, count), by thread index.
     pub(super) fn entries(&self, names: &Names, i: usize) -> Vec<(usize, u32)> {
-        let own = names.thread_of[i] as u32;
+        let own = names.thread_of(i) as u32;
         let mut out: Vec<(usize, u32)> = self.sparse[i]
             .iter()
             .filter(|(t, _)| *t != own)
             .map(|&(t, k)| (t as usize, k))
             .collect();
         let at = out.partition_point(|&(t, _)| t < own as usize);
-        out.insert(at, (own as usize, names.position[i] as u32 + 1));
+        out.insert(at, (own as usize, names.position(i) as u32 + 1));
         out
     }
 
     /// Component `t` of event `i`'s vector clock.
     pub(super) fn component(&self, names: &Names, i: usize, t: usize) -> u32 {
-        if t == names.thread_of[i] {
-            return names.position[i] as u32 + 1;
+        if t == names.thread_of(i) {
+            return names.position(i) as u32 + 1;
         }
         let c = &self.sparse[i];
         match c.binary_search_by_key(&(t as u32), |&(x, _)| x) {
@@ -73,8 +68,8 @@ type Sparse = Arc<[(u32, u32)]>;
 
 /// Lamport times of an acyclic graph, given in topological order: 1 + the
 /// longest chain of events before each.
-pub(super) fn lamport(graph: &StableDiGraph<usize, Edge>, topo: &[usize]) -> Vec<u64> {
-    let mut lamport = vec![0u64; graph.node_count()];
+pub(super) fn lamport(graph: &Dag, topo: &[usize]) -> Vec<u32> {
+    let mut lamport = vec![0u32; graph.node_count()];
     for &v in topo {
         let l = graph
             .neighbors_directed(node(v), Direction::Incoming)
@@ -87,15 +82,15 @@ pub(super) fn lamport(graph: &StableDiGraph<usize, Edge>, topo: &[usize]) -> Vec
 }
 
 /// Vector clocks, in topological order.
-fn clocks(graph: &StableDiGraph<usize, Edge>, names: &Names, topo: &[usize]) -> Vec<Sparse> {
+fn clocks(graph: &Dag, names: &Names, topo: &[usize]) -> Vec<Sparse> {
     let empty: Sparse = Arc::from(Vec::new());
-    let mut clocks: Vec<Sparse> = vec![empty.clone(); names.thread_of.len()];
+    let mut clocks: Vec<Sparse> = vec![empty.clone(); names.order.len()];
     for &v in topo {
         let mut pred: Option<usize> = None;
         let mut cross: Vec<usize> = Vec::new();
         for e in graph.edges_directed(node(v), Direction::Incoming) {
             let u = e.source().index();
-            if e.weight().kind == EdgeKind::Program {
+            if e.weight().kind() == EdgeKind::Program {
                 pred = Some(u);
             } else {
                 cross.push(u);
@@ -108,7 +103,7 @@ fn clocks(graph: &StableDiGraph<usize, Edge>, names: &Names, topo: &[usize]) -> 
         }
         let mut acc: Vec<(u32, u32)> = base.to_vec();
         for u in cross {
-            let own = (names.thread_of[u] as u32, names.position[u] as u32 + 1);
+            let own = (names.thread_of(u) as u32, names.position(u) as u32 + 1);
             acc = merge(&acc, &clocks[u], own);
         }
         clocks[v] = Arc::from(acc);

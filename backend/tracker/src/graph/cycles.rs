@@ -8,17 +8,14 @@ use std::collections::{HashMap, VecDeque};
 use petgraph::Direction;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{EdgeIndex, NodeIndex};
-use petgraph::stable_graph::StableDiGraph;
 use petgraph::visit::EdgeRef;
 
-use super::Edge;
+use super::{Dag, Edge};
 
 /// Returns a topological order, removing the most doubtful cross edge of
 /// each cycle first: happens-before is a partial order, so a cycle can only
 /// come from an inferred edge that a damaged log made wrong.
-pub(super) fn break_cycles(
-    graph: &mut StableDiGraph<usize, Edge>,
-) -> (Vec<usize>, Vec<(usize, usize, Edge)>) {
+pub(super) fn break_cycles(graph: &mut Dag) -> (Vec<usize>, Vec<(usize, usize, Edge)>) {
     let mut broken = Vec::new();
     loop {
         if let Ok(order) = toposort(&*graph, None) {
@@ -57,10 +54,10 @@ pub(super) fn break_cycles(
         }
         let worst = cycle
             .into_iter()
-            .max_by_key(|&e| graph[e].kind.doubt())
+            .max_by_key(|&e| graph[e].kind().doubt())
             .expect("a cycle has edges");
         let (a, b) = graph.edge_endpoints(worst).expect("edge exists");
         let w = graph.remove_edge(worst).expect("edge exists");
-        broken.push((a.index(), b.index(), w));
+        broken.push((a.index(), b.index(), w.edge()));
     }
 }
