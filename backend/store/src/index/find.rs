@@ -1,24 +1,90 @@
-//! Find over the index (`GET /api/runs/{id}/find`): one SQL pass over the
-//! events table keeps the rows that may match (a superset), in id order,
-//! and each is matched by bop-tracker's `find` rules (the same function the
-//! whole graph is searched with, so both answer alike), with only the page
-//! held. A 10^6-event run is searched without its graph, in a few MB.
+//! Find over the index (`GET /api/runs/{id}/find`). A needle of three
+//! characters or more is answered from the find table (text.rs: trigram
+//! doclists, exact for find's rules): one count over the table gives the
+//! total and the page's rank, one rowid range gives the page, and only the
+//! page's events are read. A shorter needle (or one holding U+FFFD) takes
+//! the linear path: one SQL pass over the events table keeps the rows that
+//! may match (a superset), in id order. Either way the page is matched by
+//! bop-tracker's `find` rules (the function the whole graph is searched
+//! with, so both answer alike), with only the page held.
 
 use std::borrow::Cow;
 
 use rusqlite::Row;
 
-use super::{Index, IndexError};
-use bop_tracker::find::{FindAnswer, FindQuery, Findable, find_in};
+use super::{Index, IndexError, text};
+use bop_tracker::find::{FindAnswer, FindQuery, Findable, MAX_FIND_LIMIT, find_in};
 
 impl Index {
     /// The page of the run's events matching `query` (bad queries are
     /// refused before any row is read).
     pub fn find(&self, query: &FindQuery) -> Result<FindAnswer, IndexError> {
         query.check()?;
-        self.find_names()?;
         let needle = query.text.to_lowercase();
-        let pattern = format!("%{}%", like_escaped(&needle));
+        if text::indexable(&needle) {
+            self.find_indexed(query, &needle)
+        } else {
+            self.find_scanned(query, &needle)
+        }
+    }
+
+    /// From the find table: the matches' count and rank, then the page.
+    fn find_indexed(&self, query: &FindQuery, needle: &str) -> Result<FindAnswer, IndexError> {
+        let phrase = text::phrase(needle);
+        // The page's rank: the matches at or below `after`, or (for
+        // `before`) those below it less the page.
+        let (below, range, order, bound) = match (query.after, query.before) {
+            (Some(a), _) => ("rowid <= ?2", "rowid > ?2", "ASC", a as i64),
+            (_, Some(b)) => ("rowid < ?2", "rowid < ?2", "DESC", b as i64),
+            _ => ("0 AND ?2", "?2 = 0", "ASC", 0),
+        };
+        let (total, ranked): (i64, i64) = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT count(*), ifnull(sum({below}), 0) FROM find_text WHERE find_text MATCH ?1"
+            ))?
+            .query_row(rusqlite::params![phrase, bound], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let mut ids: Vec<i64> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT rowid FROM find_text WHERE find_text MATCH ?1 AND {range}
+                 ORDER BY rowid {order} LIMIT ?3"
+            ))?
+            .query_map(rusqlite::params![phrase, bound, query.limit as i64], |r| {
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?;
+        ids.sort_unstable();
+        let mut row = self
+            .conn
+            .prepare_cached(&format!("{COLUMNS} WHERE e.id = ?1"))?;
+        let mut page = Vec::with_capacity(ids.len());
+        for id in &ids {
+            page.push(row.query_row([id], |r| findable(self, r))?);
+        }
+        // Each match's field, by find's own rules (every row matches).
+        let whole = FindQuery {
+            text: query.text.clone(),
+            after: None,
+            before: None,
+            limit: MAX_FIND_LIMIT,
+        };
+        let mut answer = find_in(page, &whole)?;
+        let first = match query.before {
+            Some(_) => ranked - answer.matches.len() as i64,
+            None => ranked,
+        };
+        answer.total = usize::try_from(total).unwrap_or(0);
+        answer.first = usize::try_from(first).unwrap_or(0);
+        Ok(answer)
+    }
+
+    /// The linear path: every row the prefilter keeps, matched in order.
+    fn find_scanned(&self, query: &FindQuery, needle: &str) -> Result<FindAnswer, IndexError> {
+        self.find_names()?;
+        let pattern = format!("%{}%", like_escaped(needle));
         let mut stmt = self.conn.prepare_cached(PREFILTER)?;
         let mut rows = stmt.query(rusqlite::params![pattern, needle])?;
         let mut failed: Option<rusqlite::Error> = None;
@@ -43,6 +109,10 @@ impl Index {
         }
     }
 }
+
+/// The columns [`findable`] reads, in its order.
+const COLUMNS: &str = "SELECT e.id, e.lane, e.position, e.call, e.channel, e.data, e.start_ns, \
+                       e.end_ns, e.l FROM events e";
 
 /// Rows that may match, a superset of what `find` accepts: the name (which
 /// holds the call) or the channel's `LIKE` the text (ASCII case folded on
