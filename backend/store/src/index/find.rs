@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use rusqlite::Row;
+use rusqlite::{OptionalExtension, Row};
 
 use super::{Index, IndexError, text};
 use bop_tracker::find::{FindAnswer, FindQuery, Findable, MAX_FIND_LIMIT, find_in};
@@ -31,30 +31,54 @@ impl Index {
     /// From the find table: the matches' count and rank, then the page.
     fn find_indexed(&self, query: &FindQuery, needle: &str) -> Result<FindAnswer, IndexError> {
         let phrase = text::phrase(needle);
+        let matching = Matching {
+            from: "find_text WHERE find_text MATCH :phrase",
+            id: "rowid",
+            params: &[(":phrase", &phrase)],
+        };
+        self.find_matching(query, &matching)
+    }
+
+    /// The matches' count and rank, then the page's events, by SQL that
+    /// selects exactly find's matches.
+    fn find_matching(&self, query: &FindQuery, m: &Matching<'_>) -> Result<FindAnswer, IndexError> {
+        let id = m.id;
         // The page's rank: the matches at or below `after`, or (for
         // `before`) those below it less the page.
         let (below, range, order, bound) = match (query.after, query.before) {
-            (Some(a), _) => ("rowid <= ?2", "rowid > ?2", "ASC", a as i64),
-            (_, Some(b)) => ("rowid < ?2", "rowid < ?2", "DESC", b as i64),
-            _ => ("0 AND ?2", "?2 = 0", "ASC", 0),
+            (Some(a), _) => (
+                format!("{id} <= :bound"),
+                format!("{id} > :bound"),
+                "ASC",
+                a,
+            ),
+            (_, Some(b)) => (
+                format!("{id} < :bound"),
+                format!("{id} < :bound"),
+                "DESC",
+                b,
+            ),
+            _ => ("0 AND :bound".into(), ":bound = 0".into(), "ASC", 0),
         };
+        let bound = bound as i64;
+        let limit = query.limit as i64;
+        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = m.params.to_vec();
+        params.push((":bound", &bound));
         let (total, ranked): (i64, i64) = self
             .conn
             .prepare_cached(&format!(
-                "SELECT count(*), ifnull(sum({below}), 0) FROM find_text WHERE find_text MATCH ?1"
+                "SELECT count(*), ifnull(sum({below}), 0) FROM {}",
+                m.from
             ))?
-            .query_row(rusqlite::params![phrase, bound], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+            .query_row(params.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        params.push((":limit", &limit));
         let mut ids: Vec<i64> = self
             .conn
             .prepare_cached(&format!(
-                "SELECT rowid FROM find_text WHERE find_text MATCH ?1 AND {range}
-                 ORDER BY rowid {order} LIMIT ?3"
+                "SELECT {id} FROM {} AND {range} ORDER BY {id} {order} LIMIT :limit",
+                m.from
             ))?
-            .query_map(rusqlite::params![phrase, bound, query.limit as i64], |r| {
-                r.get(0)
-            })?
+            .query_map(params.as_slice(), |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         ids.sort_unstable();
         let mut row = self
@@ -81,9 +105,47 @@ impl Index {
         Ok(answer)
     }
 
-    /// The linear path: every row the prefilter keeps, matched in order.
+    /// The linear path for needles the find table cannot answer: one SQL
+    /// pass that selects exactly find's matches (`LIKE` folds ASCII case
+    /// only, as find does; `lower` too), so only the page's rows become
+    /// Rust values. A needle holding NUL (which `LIKE` reads as its end)
+    /// or a run with a payload whose hex does not decode (find decodes up
+    /// to the bad digit, `unhex` gives nothing) takes the row-by-row path.
     fn find_scanned(&self, query: &FindQuery, needle: &str) -> Result<FindAnswer, IndexError> {
         self.find_names()?;
+        if needle.contains('\0') || self.undecodable()? {
+            return self.find_rowwise(query, needle);
+        }
+        let pattern = format!("%{}%", like_escaped(needle));
+        let matching = Matching {
+            from: EXACT,
+            id: "e.id",
+            params: &[(":pattern", &pattern), (":needle", &needle)],
+        };
+        self.find_matching(query, &matching)
+    }
+
+    /// Whether a payload of the run does not decode (never written by the
+    /// tracer); one pass, once per open index.
+    pub(super) fn undecodable(&self) -> Result<bool, IndexError> {
+        if let Some(known) = self.undecodable.get() {
+            return Ok(known);
+        }
+        let found = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM events WHERE data IS NOT NULL AND unhex(data) IS NULL LIMIT 1",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        self.undecodable.set(Some(found));
+        Ok(found)
+    }
+
+    /// Every row the prefilter keeps, matched by find's rules in order.
+    fn find_rowwise(&self, query: &FindQuery, needle: &str) -> Result<FindAnswer, IndexError> {
         let pattern = format!("%{}%", like_escaped(needle));
         let mut stmt = self.conn.prepare_cached(PREFILTER)?;
         let mut rows = stmt.query(rusqlite::params![pattern, needle])?;
@@ -109,6 +171,22 @@ impl Index {
         }
     }
 }
+
+/// SQL selecting the events find matches, and how to bind it.
+struct Matching<'a> {
+    /// `table WHERE condition`.
+    from: &'a str,
+    /// The event id column.
+    id: &'a str,
+    params: &'a [(&'a str, &'a dyn rusqlite::ToSql)],
+}
+
+/// Exactly find's matches for a needle without NUL, in a run whose
+/// payloads all decode (see `find_scanned`).
+const EXACT: &str = "events e LEFT JOIN temp.find_lanes n ON n.lane = e.lane
+WHERE ((ifnull(n.name, '') || '/' || e.position || ':' || e.call) LIKE :pattern ESCAPE '\\'
+   OR e.channel IN (SELECT c FROM temp.find_channels WHERE name LIKE :pattern ESCAPE '\\')
+   OR (e.data IS NOT NULL AND instr(lower(unhex(e.data)), :needle) > 0))";
 
 /// The columns [`findable`] reads, in its order.
 const COLUMNS: &str = "SELECT e.id, e.lane, e.position, e.call, e.channel, e.data, e.start_ns, \
