@@ -29,6 +29,8 @@ mod api_runs_paging;
 mod api_compare_kept;
 // GET /api/runs/{id}/window on recorded runs: restriction, errors, lazy index, memory.
 mod api_window;
+// The window index through a real bop serve: find as over the graph, damaged or half-built files rebuilt.
+mod index_repair;
 // Hardening of bop serve and the store: JSON errors, headers, queue, deletes, disks, signals.
 mod hardening;
 // Hardening of the CLI: closed pipes, error chains, validation, readiness, checks, signals.

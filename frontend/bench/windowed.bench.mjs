@@ -63,7 +63,12 @@ for (const trips of sizes) {
       zoom.push(Number((await ds()).renderMs));
     }
     // Let the window for the deepest zoom arrive, then pan at full detail.
-    await page.waitForTimeout(1500);
+    // A fixed wait (1.5 s) was not enough on a loaded machine: the page
+    // still drew the zoomed-out level-of-detail window, whose mode reports
+    // 0 drawn events, so the row said "0 marks" of a view full of them.
+    await page
+      .waitForFunction(() => document.querySelector("#diagram").dataset.windowMode === "events", null, { timeout: 60_000 })
+      .catch(() => {});
     const detail = await ds();
     const pan = [];
     for (let i = 0; i < 20; i++) {

@@ -4,8 +4,10 @@
 # of `bop run` while recording, then, on a `bop serve` of the store, the
 # index build time (first window of a run whose index was removed), window
 # query times zoomed in (1/1000 of the run, detail) and zoomed out (the
-# whole run, level of detail), and the server's peak RSS with every run
-# open at once. Prints a markdown table; nothing is asserted.
+# whole run, level of detail), find times (a text found nowhere, a rare
+# one, one in every send: the first page, then next and previous pages
+# from the middle of the run), and the server's peak RSS with every run
+# open at once. Prints markdown tables; nothing is asserted.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BOP=${BOP:-target/release/bop}
@@ -13,7 +15,7 @@ GUEST=${GUEST:-$(pwd)/target/release/guest}
 ROUNDS=${ROUNDS:-"25000 250000"}
 TMP=$(mktemp -d)
 SERVE=
-cleanup() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null; rm -rf "$TMP"; }
+cleanup() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null; [ -z "${KEEP:-}" ] && rm -rf "$TMP"; true; }
 trap cleanup EXIT
 
 ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
@@ -22,8 +24,13 @@ t_of() { curl -s -o /dev/null -w '%{time_total}' "http://$ADDR$1"; }
 echo '| events | bop run peak RSS | index.sqlite / events.jsonl | index build (first window) | window zoomed in | window zoomed out (LOD) |'
 echo '| --- | --- | --- | --- | --- | --- |'
 rows=()
+finds=()
+# KEEP=DIR records into DIR once and reuses its runs on later calls (to
+# time the server side of two builds on the same runs; RSS is then 0).
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; rm -rf "$TMP"; TMP=$KEEP; fi
 for r in $ROUNDS; do
   id="pp$r"
+  if [ -f "$TMP/store/$id/manifest.json" ]; then rows+=("$id 0"); continue; fi
   /usr/bin/time -f '%M' -o "$TMP/rss" "$BOP" run -q --store "$TMP/store" --id "$id" -- \
     "$GUEST" pingpong "$r" >/dev/null 2>&1
   rows+=("$id $(cat "$TMP/rss")")
@@ -31,8 +38,8 @@ done
 # The index build is timed through the server: remove one index per run.
 for row in "${rows[@]}"; do
   set -- $row
-  cp "$TMP/store/$1/index.sqlite" "$TMP/$1.index"
-  rm "$TMP/store/$1/index.sqlite"
+  [ -f "$TMP/store/$1/index.sqlite" ] && cp "$TMP/store/$1/index.sqlite" "$TMP/$1.index"
+  rm -f "$TMP/store/$1/index.sqlite"
 done
 "$BOP" serve --store "$TMP/store" --addr 127.0.0.1:0 >"$TMP/serve.out" 2>/dev/null &
 SERVE=$!
@@ -56,7 +63,18 @@ for row in "${rows[@]}"; do
   size=$(stat -c %s "$TMP/$id.index") log=$(stat -c %s "$TMP/store/$id/events.jsonl")
   printf '| %s | %d MB | %d MB / %d MB | %s | %s | %s |\n' "$n" $((rss / 1024)) \
     $((size / 1048576)) $((log / 1048576)) "$(ms "$build")" "$(ms "$zin")" "$(ms "$zout")"
+  mid=$((n / 2))
+  finds+=("| $n | $(ms "$(t_of "/api/runs/$id/find?q=no-such-text")") \
+| $(ms "$(t_of "/api/runs/$id/find?q=exit_group")") \
+| $(ms "$(t_of "/api/runs/$id/find?q=sendto")") \
+| $(ms "$(t_of "/api/runs/$id/find?q=sendto&after=$mid&limit=1")") \
+| $(ms "$(t_of "/api/runs/$id/find?q=sendto&before=$mid&limit=1")") \
+| $(ms "$(t_of "/api/runs/$id/find?q=t0")") |")
 done
+echo
+echo '| events | find, no match | find, rare (exit_group) | find, every send (first page) | next send from the middle | previous send from the middle | find "t0" (two letters) |'
+echo '| --- | --- | --- | --- | --- | --- | --- |'
+printf '%s\n' "${finds[@]}"
 peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVE/status")
 echo
 echo "bop serve peak RSS with all ${#rows[@]} runs open (index builds included): $peak MB"

@@ -5,12 +5,10 @@
 //!
 //! The matching is [`bop_tracker::find`]'s (pure, unit-tested). An ended
 //! run is searched over its window index (the one windows.rs keeps open:
-//! one pass over the events table, no graph); a run still being recorded
+//! its find table, no graph; a damaged index is rebuilt and asked again); a run still being recorded
 //! has no index, and is searched over its graph JSON from the shared
 //! builder and its cache (graphs.rs: bounded builds, bounded bytes), whose
 //! strings the search borrows. Both run on the blocking pool.
-
-use std::sync::PoisonError;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -19,7 +17,6 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::windows::blocking;
 use bop_store::validate_id;
 use bop_tracker::find::{FindQuery, Findable, find};
 
@@ -61,13 +58,12 @@ pub(crate) async fn get_find(
     query
         .check()
         .map_err(|e| ApiError::BadQuery(e.to_string()))?;
-    let (_run, ix) = state.windows().index(state.store(), &id).await?;
-    if let Some(ix) = ix {
-        let answer = blocking(move || {
-            let ix = ix.lock().unwrap_or_else(PoisonError::into_inner);
-            Ok(ix.find(&query)?)
-        })
+    let q2 = query.clone();
+    let indexed = state
+        .windows()
+        .with_index(state.store(), &id, move |ix, _run| ix.find(&q2))
         .await?;
+    if let Some(answer) = indexed {
         return Ok(axum::Json(answer).into_response());
     }
     let json = state.graphs().get(state.store(), &id).await?;

@@ -210,17 +210,57 @@ impl Windows {
         id: &str,
         q: WindowQuery,
     ) -> Result<Bytes, ApiError> {
-        let (run, ix) = self.index(store, id).await?;
-        let Some(ix) = ix else {
-            let _permit = self.permit().await?;
-            return blocking(move || from_log(&run, &q)).await;
-        };
-        blocking(move || {
-            let manifest = run.manifest()?;
-            let ix = ix.lock().unwrap_or_else(PoisonError::into_inner);
-            to_json(&ix.window(&manifest, &q)?)
-        })
-        .await
+        let q2 = q.clone();
+        let answer = self
+            .with_index(store, id, move |ix, run| ix.window(&run.manifest()?, &q2))
+            .await?;
+        match answer {
+            Some(w) => to_json(&w),
+            None => {
+                let _permit = self.permit().await?;
+                let run = blocking({
+                    let (store, id) = (store.clone(), id.to_string());
+                    move || Ok(store.run(&id)?)
+                })
+                .await?;
+                blocking(move || from_log(&run, &q)).await
+            }
+        }
+    }
+
+    /// `f` over run `id`'s index on the blocking pool, or `None` while the
+    /// run is being recorded. `Index::open` reads a few pages and the
+    /// integrity check runs after the first answer, so a page damaged
+    /// elsewhere in the file is first seen by a query: then the index is
+    /// dropped, rebuilt and asked once more, and the user gets the answer,
+    /// never the damage.
+    pub(crate) async fn with_index<T: Send + 'static>(
+        &self,
+        store: &Store,
+        id: &str,
+        f: impl Fn(&Index, &RunDir) -> Result<T, IndexError> + Clone + Send + 'static,
+    ) -> Result<Option<T>, ApiError> {
+        let mut retried = false;
+        loop {
+            let (run, ix) = self.index(store, id).await?;
+            let Some(ix) = ix else {
+                return Ok(None);
+            };
+            let (f2, ix2, run2) = (f.clone(), ix.clone(), run.clone());
+            let answer = blocking(move || {
+                let ix = ix2.lock().unwrap_or_else(PoisonError::into_inner);
+                Ok(f2(&ix, &run2))
+            })
+            .await?;
+            match answer {
+                Err(e) if !retried && e.is_damage() => {
+                    tracing::warn!(run = %id, "rebuilding the window index: {e}");
+                    drop_index(&self.open, id, &ix, &run.file(index::INDEX));
+                    retried = true;
+                }
+                other => return Ok(Some(other?)),
+            }
+        }
     }
 
     /// Runs the linear integrity check of an index opened from disk after
@@ -233,15 +273,7 @@ impl Windows {
                 return;
             };
             tracing::warn!(run = %id, "dropping the window index: {e}");
-            let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
-            if open
-                .entries
-                .get(&id)
-                .is_some_and(|e| Arc::ptr_eq(&e.1, &ix))
-            {
-                open.entries.remove(&id);
-                let _ = std::fs::remove_file(&path);
-            }
+            drop_index(&open, &id, &ix, &path);
         });
     }
 
@@ -251,6 +283,16 @@ impl Windows {
             .acquire_owned()
             .await
             .map_err(|e| ApiError::Internal(format!("graph builds closed: {e}")))
+    }
+}
+
+/// Closes `ix` (if it is still run `id`'s) and removes its file, so the
+/// next request builds a new one.
+fn drop_index(open: &Mutex<Open>, id: &str, ix: &Shared, path: &std::path::Path) {
+    let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
+    if open.entries.get(id).is_some_and(|e| Arc::ptr_eq(&e.1, ix)) {
+        open.entries.remove(id);
+        let _ = std::fs::remove_file(path);
     }
 }
 

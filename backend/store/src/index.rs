@@ -29,12 +29,14 @@ use bop_tracker::window::{self, Extent, Head, Scale, WindowQuery, x_of};
 mod find;
 mod pyramid;
 mod query;
+mod text;
 
 /// File name of the index in a run directory.
 pub const INDEX: &str = "index.sqlite";
 /// Layout version; an index of another version is rebuilt.
-/// (2: the level-of-detail pyramid and the events' `kinds`.)
-const INDEX_SCHEMA: i64 = 2;
+/// (2: the level-of-detail pyramid and the events' `kinds`; 3: the find
+/// table.)
+const INDEX_SCHEMA: i64 = 3;
 
 /// Errors of the window index.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,17 @@ pub enum IndexError {
     /// The run's files.
     #[error("{0}")]
     Store(#[from] StoreError),
+}
+
+impl IndexError {
+    /// SQLite found the file damaged (a page that does not parse, a file
+    /// that is not a database, a read that failed): the index must be
+    /// rebuilt, not the query refused.
+    pub fn is_damage(&self) -> bool {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase, SystemIoFailure};
+        matches!(self, IndexError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(f.code, DatabaseCorrupt | NotADatabase | SystemIoFailure))
+    }
 }
 
 /// What an index was built from: the event log's size and modification
@@ -112,6 +125,8 @@ pub struct Index {
     lanes: Vec<(String, String)>,
     /// Per channel: its name.
     channel_names: Vec<String>,
+    /// Whether a payload's hex does not decode (find.rs; looked up once).
+    undecodable: std::cell::Cell<Option<bool>>,
     path: PathBuf,
 }
 
@@ -135,8 +150,33 @@ pub fn build(run: &RunDir) -> Result<Index, IndexError> {
     Index::open(run, stamp)
 }
 
+/// Removes the temporary files of writes whose process is gone (a server
+/// killed while building): never renamed into place, so never trusted,
+/// but each as big as an index. A live process's file is its own.
+fn remove_dead_writes(run: &RunDir) {
+    let prefix = format!(".{INDEX}.");
+    let Ok(entries) = fs::read_dir(run.file("")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let pid = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes the index of run `run` from its built graph, atomically.
 pub fn write(run: &RunDir, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
+    remove_dead_writes(run);
     let tmp = tmp_path(run);
     let _ = fs::remove_file(&tmp);
     let written = write_file(&tmp, g, stamp).and_then(|()| {
@@ -194,8 +234,13 @@ CREATE INDEX deliveries_dst_l ON deliveries(dst_l);
 fn write_file(path: &Path, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
     let mut conn = Connection::open(path)?;
     // The file is synced and renamed by the caller: no journal needed.
-    conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")?;
+    // A 32 MB page cache (not 2 MB) for the bulk inserts and the indexes
+    // built after them.
+    conn.execute_batch(
+        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-32768;",
+    )?;
     conn.execute_batch(TABLES)?;
+    conn.execute_batch(text::TABLE)?;
     let tx = conn.transaction()?;
     let (extent, points) = insert_events(&tx, g)?;
     insert_messages(&tx, g)?;
@@ -245,10 +290,12 @@ fn insert_events(
          errno, bytes, start_ns, end_ns, data, kinds)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
     )?;
+    let mut text = text::Writer::new(tx)?;
     let mut extent: Option<Extent> = None;
     let mut points = Vec::with_capacity(g.events().len());
     for &i in g.seq_order() {
         let e = export::event_out(g, i);
+        text.insert(&e)?;
         let (t, l) = (x_of(&e, Scale::Time), x_of(&e, Scale::Logical));
         let x = extent.get_or_insert(Extent {
             time: [t, t],
@@ -424,13 +471,14 @@ impl Index {
         if facts.stamp != stamp {
             return Err(unusable("built from another event log".into()));
         }
-        let pyramid: i64 = conn.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name IN ('lod_lanes', 'lod_arrows')",
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema
+             WHERE name IN ('lod_lanes', 'lod_arrows', 'find_text')",
             [],
             |r| r.get(0),
         )?;
-        if pyramid != 2 {
-            return Err(unusable("no level-of-detail pyramid".into()));
+        if tables != 3 {
+            return Err(unusable("no level-of-detail pyramid or find table".into()));
         }
         // Ids are 0..events: the last one says how many were written
         // without reading them all.
@@ -463,6 +511,7 @@ impl Index {
             channels,
             lanes,
             channel_names,
+            undecodable: std::cell::Cell::new(None),
             conn,
             facts,
             path,

@@ -321,6 +321,10 @@ fn find_over_the_index_answers_as_find_over_the_graph() {
     events[8].data = Some(hex("GET /Key%_1\n"));
     events[12].data = Some("4g".into());
     events[13].data = Some(hex("caf\u{e9} \0 x"));
+    // Invalid UTF-8 around valid sequences; a quote; a bad digit midway.
+    events[20].data = Some("ffc3a9e0414243ff".into());
+    events[21].data = Some(hex("say \"hi\" \u{fffd}!"));
+    events[22].data = Some(format!("{}zz{}", hex("abc"), hex("def")));
     let (_tmp, run, _m, x) = setup(&events);
     let ix = build(&run).expect("index");
     let json = serde_json::to_string(&x.events).expect("json");
@@ -335,9 +339,33 @@ fn find_over_the_index_answers_as_find_over_the_graph() {
         "\0 x",
         "4",
         "zz",
+        // Answered from the find table (three characters or more).
+        "CAF\u{c9}",
+        "caf\u{e9} \0",
+        "\u{e9}ab",
+        "abc",
+        "cde",
+        "def",
+        "\"hi\"",
+        "y \"",
+        "->s",
+        "#0/",
+        ":read",
+        "T0/12",
+        "no such text",
+        // Scanned: U+FFFD is not a payload byte.
+        "\u{fffd}!",
+        "\u{fffd}\u{fffd}\u{fffd}",
     ] {
-        for (after, before, limit) in [(None, None, 100), (Some(9), None, 3), (None, Some(200), 2)]
-        {
+        for (after, before, limit) in [
+            (None, None, 100),
+            (Some(9), None, 3),
+            (None, Some(200), 2),
+            (Some(0), None, 1000),
+            (None, Some(0), 5),
+            (Some(100_000), None, 5),
+            (None, Some(100_000), 1),
+        ] {
             let q = bop_tracker::find::FindQuery {
                 text: text.into(),
                 after,
@@ -355,4 +383,57 @@ fn find_over_the_index_answers_as_find_over_the_graph() {
         limit: 1,
     };
     assert!(matches!(ix.find(&empty), Err(IndexError::Find(_))));
+}
+
+#[test]
+fn short_needles_are_counted_in_sql_as_find_counts_them() {
+    // Every payload decodes: short needles take the exact SQL pass.
+    let mut events = pingpong(60);
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    events[7].data = Some(hex("GET /Key%_1\n"));
+    events[13].data = Some(hex("caf\u{e9} \0 x"));
+    events[20].data = Some("ffc3a9e0414243ff".into());
+    events[21].data = Some(hex("say \u{fffd}!"));
+    let (_tmp, run, _m, x) = setup(&events);
+    let ix = build(&run).expect("index");
+    let json = serde_json::to_string(&x.events).expect("json");
+    let all: Vec<bop_tracker::find::Findable<'_>> = serde_json::from_str(&json).expect("events");
+    for text in [
+        "4",
+        "%_",
+        "%",
+        "_",
+        "\\",
+        "t0",
+        "0/",
+        "/1",
+        "K",
+        "\u{e9}",
+        "\u{c9}",
+        "\u{fffd}",
+        "\u{fffd}!",
+        "\0",
+        "\0 ",
+        "ab",
+        "c",
+        "->",
+        "#",
+    ] {
+        for (after, before, limit) in [
+            (None, None, 1000),
+            (Some(9), None, 3),
+            (None, Some(200), 2),
+            (None, Some(0), 5),
+        ] {
+            let q = bop_tracker::find::FindQuery {
+                text: text.into(),
+                after,
+                before,
+                limit,
+            };
+            let want = bop_tracker::find::find(&all, &q).expect("graph");
+            assert_eq!(ix.find(&q).expect("index"), want, "{q:?}");
+        }
+    }
+    assert!(!ix.undecodable().expect("lookup"));
 }
