@@ -154,6 +154,17 @@ fn jitter_keeps_every_process_on_ptrace() {
     let out = record(&s, "fast", true, &["--faults", plan.as_str()], &trio());
     assert_ok(&out, "jittered run");
     assert!(fast_path_processes(&s, "fast").is_empty());
+    // The manifest says why, so `bop show` does not claim it was on.
+    let m = s.read("fast").0;
+    assert_eq!(
+        m.fast_path.unavailable.as_deref(),
+        Some("the fault plan can act on every process")
+    );
+    let shown = text(&s.bop(&["show", "fast"]).stdout);
+    assert!(
+        shown.contains("fast path: unavailable (the fault plan can act on every process)"),
+        "{shown}"
+    );
     let jittered = list_of(&s.export("fast")["events"])
         .iter()
         .filter(|e| field(&e["injected"]).starts_with("jitter"))

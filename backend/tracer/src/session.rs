@@ -113,8 +113,14 @@ fn fast_path(config: &TraceConfig, epoch_ns: u64) -> (Option<FastPath>, Option<S
         .injector
         .as_ref()
         .is_some_and(|i| i.acts_everywhere());
-    if !config.fast_path || everywhere {
+    if !config.fast_path {
         return (None, None);
+    }
+    if everywhere {
+        // Said in the manifest and by `bop show`, so a jitter exploration
+        // does not read as "enabled" with no process on it.
+        let why = "the fault plan can act on every process";
+        return (None, Some(why.to_string()));
     }
     let made =
         fast::find_library().and_then(|lib| FastPath::create(lib, config.capture_bytes, epoch_ns));
