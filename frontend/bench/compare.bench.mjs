@@ -19,11 +19,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import path from "node:path";
-import { bop, bopBinary, cleanup, launchBrowser, openPage, startServer, tempDir } from "../e2e/harness.mjs";
+import { bop, cleanup, launchBrowser, openPage, startServer, tempDir, guestBinary } from "../e2e/harness.mjs";
 
 const sizes = (process.env.BENCH_ROUND_TRIPS ?? "25000").split(",").map(Number);
 const given = process.env.BENCH_STORES ? process.env.BENCH_STORES.split(",") : [];
-const guest = path.join(path.dirname(bopBinary()), "guest");
+const guest = guestBinary();
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(0) : "—");
 const rows = [];
 

@@ -14,11 +14,10 @@
 //   BENCH_WARM=0: open the page on a fresh server, without the first
 //     window request before it (its index is opened for the page)
 import { performance } from "node:perf_hooks";
-import path from "node:path";
-import { bop, bopBinary, cleanup, launchBrowser, openPage, startServer, tempDir } from "../e2e/harness.mjs";
+import { bop, cleanup, launchBrowser, openPage, startServer, tempDir, guestBinary } from "../e2e/harness.mjs";
 
 const sizes = (process.env.BENCH_ROUND_TRIPS ?? "25000,250000").split(",").map(Number);
-const guest = path.join(path.dirname(bopBinary()), "guest");
+const guest = guestBinary();
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -9,10 +9,8 @@
 // on the logical layout, whose x does not depend on the recording's
 // timing).
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { bop, bopBinary, launchBrowser, openPage, startServer, stopAll, tempDir } from "./harness.mjs";
+import { bop, launchBrowser, openPage, startServer, stopAll, tempDir, guestBinary } from "./harness.mjs";
 
 /** Round trips of A and B: four events each. */
 const ROUNDS_A = 5_300;
@@ -23,8 +21,7 @@ let server;
 let browser;
 
 before(async () => {
-  const guest = path.join(path.dirname(bopBinary()), "guest");
-  if (!existsSync(guest)) throw new Error(`${guest} is missing: build the workspace's binaries (make build, or cargo build --workspace --bins)`);
+  const guest = guestBinary();
   store = tempDir("bop-e2e-cmpbig-");
   for (const [id, n] of [
     ["ppa", ROUNDS_A],

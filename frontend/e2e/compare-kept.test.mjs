@@ -13,15 +13,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { bop, bopBinary, launchBrowser, openPage, startServer, stopAll, tempDir } from "./harness.mjs";
+import { bop, launchBrowser, openPage, startServer, stopAll, tempDir, guestBinary } from "./harness.mjs";
 
 let store;
 let server;
 let browser;
 
 before(async () => {
-  const guest = path.join(path.dirname(bopBinary()), "guest");
-  if (!existsSync(guest)) throw new Error(`${guest} is missing: build the workspace's binaries (make build, or cargo build --workspace --bins)`);
+  const guest = guestBinary();
   store = tempDir("bop-e2e-cmpkept-");
   for (const [id, n] of [
     ["ka", 5_300],

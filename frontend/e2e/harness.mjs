@@ -51,6 +51,14 @@ export async function stopAll(browser, server, store) {
 }
 
 /** The bop binary: $BOP, or target/debug/bop (built with its bop-kv sibling when missing). */
+/** The guest program built next to bop (tests/guests/guest.rs): the big-run
+ * tests and benches record its ping-pong. Fails with what to build. */
+export function guestBinary() {
+  const guest = path.join(path.dirname(bopBinary()), "guest");
+  if (!existsSync(guest)) throw new Error(`${guest} is missing: build the workspace's binaries (make build, or cargo build --workspace --bins)`);
+  return guest;
+}
+
 export function bopBinary() {
   if (process.env.BOP) {
     if (!existsSync(process.env.BOP)) throw new Error(`BOP=${process.env.BOP} does not exist (make build?)`);

@@ -7,10 +7,8 @@
 // an event and plan a rerun from a message in a window. The comparison
 // of two big runs is compare-big.test.mjs's.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { bop, bopBinary, launchBrowser, openPage, screenshotPath, startServer, stopAll, tempDir } from "./harness.mjs";
+import { bop, launchBrowser, openPage, screenshotPath, startServer, stopAll, tempDir, guestBinary } from "./harness.mjs";
 
 /** Round trips of the ping-pong: four events each (write, read on both sides). */
 const ROUND_TRIPS = 13_000;
@@ -21,8 +19,7 @@ let browser;
 let events;
 
 before(async () => {
-  const guest = path.join(path.dirname(bopBinary()), "guest");
-  if (!existsSync(guest)) throw new Error(`${guest} is missing: build the workspace's binaries (make build, or cargo build --workspace --bins)`);
+  const guest = guestBinary();
   store = tempDir("bop-e2e-big-");
   bop(["run", "--store", store, "--id", "big", "--quiet", "--", guest, "pingpong", String(ROUND_TRIPS)]);
   server = await startServer(store);

@@ -25,18 +25,7 @@ trap 'rm -rf "$TMP"' EXIT
 export BOP_STORE=$TMP/store
 GUEST=("$BIN/fastpath" fault-trio 5 "$ROUNDS")
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-secs() { # seconds of one run of "$@"; a failed run is an error
-  local t0 t1
-  t0=$(date +%s%N)
-  if ! "$@" >"$TMP/out" 2>&1; then
-    echo "failed: $*" >&2
-    tail -5 "$TMP/out" >&2
-    return 1
-  fi
-  t1=$(date +%s%N)
-  echo "scale=4; ($t1-$t0)/1000000000" | bc
-}
+. tests/bench/lib.sh
 
 "$BOP" run -q --id fast -- "${GUEST[@]}" >/dev/null 2>&1
 "$BOP" run -q --id slow --no-fast-path -- "${GUEST[@]}" >/dev/null 2>&1
@@ -44,10 +33,10 @@ secs() { # seconds of one run of "$@"; a failed run is an error
 MSG=$("$BOP" export fast --format json | jq -r '[.messages[] | select(.bytes == 8) | .id] | sort | .[2]')
 : >"$TMP/times"
 for r in $(seq "$REPS"); do
-  u=$(secs "${GUEST[@]}")
-  f=$(secs "$BOP" rerun -q fast --id "f$r" --delay "$MSG=20")
-  p=$(secs "$BOP" rerun -q slow --id "p$r" --delay "$MSG=20")
-  n=$(secs "$BOP" run -q --id "n$r" -- "${GUEST[@]}")
+  u=$(time_it "${GUEST[@]}")
+  f=$(time_it "$BOP" rerun -q fast --id "f$r" --delay "$MSG=20")
+  p=$(time_it "$BOP" rerun -q slow --id "p$r" --delay "$MSG=20")
+  n=$(time_it "$BOP" run -q --id "n$r" -- "${GUEST[@]}")
   echo "$u $f $p $n" >>"$TMP/times"
 done
 # The fault fired in both, and only the fast rerun used the fast path.
