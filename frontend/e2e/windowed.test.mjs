@@ -145,6 +145,10 @@ test("zooming in fetches events; panning past them fetches the next window and d
   // The nearest mark is selected: fresh[0], or one drawn on the same pixel.
   const selected = await page.getAttribute("#diagram", "data-selected");
   assert.ok(now.includes(selected), `selected ${selected}, an event of the new window`);
+  // The status line is written when the selection is painted, on the next frame.
+  await page
+    .waitForFunction(() => /within the loaded part of the run/.test(document.getElementById("status")?.textContent ?? ""), null, { timeout: 5_000 })
+    .catch(() => {});
   assert.match(await page.textContent("#status"), /within the loaded part of the run/);
   await page.screenshot({ path: screenshotPath("windowed-events") });
   // Fit: the density again (from the cache: no new request needed for it).
