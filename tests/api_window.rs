@@ -236,6 +236,28 @@ async fn an_old_or_damaged_index_is_built_on_the_first_window() {
     assert!(!tmp, "a temporary index was left behind");
 }
 
+/// A search's or exploration's rerun (`bop rerun --no-index`) is
+/// recorded without an index, and its first window builds one that
+/// answers like the index `bop run` writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_recorded_without_an_index_gets_one_on_its_first_window() {
+    let store = TempStore::new();
+    store.record_guest("pp", &["pingpong", "200"]);
+    let out = store.bop(&["rerun", "-q", "--no-index", "pp", "--id", "rr"]);
+    crate::common::assert_ok(&out, "bop rerun --no-index");
+    let path = store.path().join("rr").join(INDEX);
+    assert!(!path.exists(), "bop rerun --no-index wrote an index");
+    let q = WindowQuery {
+        columns: 4000,
+        ..WindowQuery::default()
+    };
+    let app = app_for(&store);
+    let (status, w) = get(&app, &uri("rr", &q)).await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    assert_eq!(w, reference(&store, "rr", &q));
+    assert!(path.is_file(), "no index was written on the first window");
+}
+
 /// Requests this file makes of a [`Served`] server.
 impl Served {
     fn status(&self, path: &str) -> u16 {

@@ -31,12 +31,15 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// `bop rerun -q BASE --id RUN FAULTS...`, where `faults` are
-    /// `bop rerun`'s fault flags (`--drop M`, `--delay M=MS`, ...).
+    /// `bop rerun -q --no-index BASE --id RUN FAULTS...`, where `faults`
+    /// are `bop rerun`'s fault flags (`--drop M`, `--delay M=MS`, ...). A
+    /// search or exploration opens few of its reruns, so their window
+    /// indexes are left to the server that opens one.
     pub(crate) fn rerun(base: &str, run: &str, faults: Vec<String>) -> Job {
         let mut args = vec![
             "rerun".to_string(),
             "-q".into(),
+            "--no-index".into(),
             base.to_string(),
             "--id".into(),
             run.to_string(),
@@ -254,6 +257,7 @@ mod tests {
             [
                 "rerun",
                 "-q",
+                "--no-index",
                 "base",
                 "--id",
                 "r1",

@@ -60,6 +60,9 @@ pub struct RunSpec {
     /// Record hot data calls in process where possible (false:
     /// `--no-fast-path`, every call under ptrace).
     pub fast_path: bool,
+    /// Write the window index once the run has ended (false: the server
+    /// writes it when the run is first opened).
+    pub index: bool,
 }
 
 /// A target as it is started.
@@ -129,6 +132,7 @@ impl RunSpec {
             passthrough: false,
             stdin: Stdin::Inherit,
             fast_path: true,
+            index: true,
         })
     }
 
@@ -166,6 +170,7 @@ impl RunSpec {
             passthrough: false,
             stdin: Stdin::Null,
             fast_path: parent.fast_path.enabled,
+            index: true,
         }
     }
 
@@ -181,6 +186,7 @@ impl RunSpec {
             passthrough: false,
             stdin: Stdin::Null,
             fast_path: true,
+            index: true,
         }
     }
 
@@ -266,7 +272,7 @@ fn record_command(
     };
     let result =
         trace_command(&dir, spec, root, injector).map(|traced| (traced, Judged::default()));
-    finish_manifest(&dir, &mut manifest, result)?;
+    finish_manifest(&dir, &mut manifest, result, spec.index)?;
     Ok(manifest)
 }
 
@@ -437,11 +443,13 @@ fn new_manifest(
     }
 }
 
-/// Writes the final manifest. A verdict not judged: from the exit status.
+/// Writes the final manifest (a verdict not judged: from the exit
+/// status), and the window index when `index`.
 fn finish_manifest(
     dir: &RunDir,
     manifest: &mut Manifest,
     result: Result<(Traced, Judged), RunError>,
+    index: bool,
 ) -> Result<(), RunError> {
     manifest.ended_ms = Some(now_ms());
     let mut records = Vec::new();
@@ -489,8 +497,25 @@ fn finish_manifest(
     if let Some(events) = &events {
         manifest.counts.events = events.len() as u64;
     }
-    if let (Some(graph), Some(events)) = (&graph, &events) {
-        manifest.trace_class = Some(bop_tracker::trace_class(graph));
+    let (Some(graph), Some(events)) = (&graph, &events) else {
+        manifest.faults = records;
+        return Ok(dir.write_manifest(manifest)?);
+    };
+    let class = bop_tracker::trace_class(graph);
+    std::thread::scope(|s| {
+        // The window index on a second core while the manifest's facts
+        // are found: both only read the graph. A failure (a full disk)
+        // leaves no index behind and the server builds it when asked.
+        let class = &class;
+        if index {
+            s.spawn(move || {
+                let stamp = bop_store::index::Stamp::of(dir);
+                if let Err(e) = bop_store::index::write(dir, graph, stamp, class) {
+                    tracing::warn!("no window index for run {}: {e}", dir.id);
+                }
+            });
+        }
+        manifest.trace_class = Some(class.clone());
         manifest.unseen = graph.unseen();
         manifest.fast_path.processes = fast_processes(graph, events);
         // Name where each fault fired, in this run's logical names.
@@ -502,17 +527,9 @@ fn finish_manifest(
                 at.event = Some(graph.event_name(i));
             }
         }
-    }
-    manifest.faults = records;
-    dir.write_manifest(manifest)?;
-    // The window index, while the graph is at hand; a failure (a full
-    // disk) leaves nothing behind and the server builds it when asked.
-    if let Some(graph) = &graph {
-        let stamp = bop_store::index::Stamp::of(dir);
-        if let Err(e) = bop_store::index::write(dir, graph, stamp) {
-            tracing::warn!("no window index for run {}: {e}", dir.id);
-        }
-    }
+        manifest.faults = records;
+        dir.write_manifest(manifest)
+    })?;
     Ok(())
 }
 

@@ -7,10 +7,13 @@
 //! both x values and the fields of the export; names are rebuilt from the
 //! small tables (threads, channels) kept in `meta`, so the answer is the
 //! same `GraphEvent` the whole-graph export gives. The file is written as
-//! `.index.sqlite.tmp`, synced and renamed (a full disk leaves nothing
+//! `.index.sqlite.tmp`, renamed into place when whole (a full disk leaves nothing
 //! behind), stamped with the event log's size and modification time, and
 //! its last row (`complete`) is written last: an index that fails
 //! [`Index::open`]'s checks is never served, the caller rebuilds it.
+//! It is not synced: it is a cache of the event log (itself not synced),
+//! and an index a crash tore is found damaged and rebuilt (`is_damage`),
+//! while a sync of its tens of MB cost 0.25 s of a 2 s recording.
 //! Opening reads a few pages whatever the run's size; the linear
 //! integrity check is [`Index::verify`], run after the first window.
 
@@ -144,7 +147,7 @@ pub fn build(run: &RunDir) -> Result<Index, IndexError> {
     let stamp = Stamp::of(run);
     let events = run.events()?;
     let g = CausalGraph::build(&events);
-    write(run, &g, stamp)?;
+    write(run, &g, stamp, &bop_tracker::trace_class(&g))?;
     drop(g);
     drop(events);
     Index::open(run, stamp)
@@ -174,14 +177,18 @@ fn remove_dead_writes(run: &RunDir) {
     }
 }
 
-/// Writes the index of run `run` from its built graph, atomically.
-pub fn write(run: &RunDir, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
+/// Writes the index of run `run` from its built graph and its trace class
+/// (which the caller has computed for the manifest), atomically.
+pub fn write(
+    run: &RunDir,
+    g: &CausalGraph<'_>,
+    stamp: Stamp,
+    trace_class: &str,
+) -> Result<(), IndexError> {
     remove_dead_writes(run);
     let tmp = tmp_path(run);
     let _ = fs::remove_file(&tmp);
-    let written = write_file(&tmp, g, stamp).and_then(|()| {
-        let file = fs::File::open(&tmp).map_err(io("cannot open", &tmp))?;
-        file.sync_all().map_err(io("cannot sync", &tmp))?;
+    let written = write_file(&tmp, g, stamp, trace_class).and_then(|()| {
         let target = run.file(INDEX);
         fs::rename(&tmp, &target).map_err(io("cannot replace", &target))
     });
@@ -231,9 +238,14 @@ CREATE INDEX deliveries_src_l ON deliveries(src_l);
 CREATE INDEX deliveries_dst_l ON deliveries(dst_l);
 ";
 
-fn write_file(path: &Path, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
+fn write_file(
+    path: &Path,
+    g: &CausalGraph<'_>,
+    stamp: Stamp,
+    trace_class: &str,
+) -> Result<(), IndexError> {
     let mut conn = Connection::open(path)?;
-    // The file is synced and renamed by the caller: no journal needed.
+    // The file is renamed into place when whole: no journal needed.
     // A 32 MB page cache (not 2 MB) for the bulk inserts and the indexes
     // built after them.
     conn.execute_batch(
@@ -250,7 +262,7 @@ fn write_file(path: &Path, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), Inde
     tx.execute_batch(INDEXES)?;
     let facts = Facts {
         stamp,
-        trace_class: bop_tracker::trace_class(g),
+        trace_class: trace_class.to_string(),
         events: g.events().len() as u64,
         extent,
         levels,

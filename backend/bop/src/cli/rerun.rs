@@ -38,6 +38,11 @@ pub(super) struct RerunArgs {
     /// rerun otherwise records the way RUN was recorded).
     #[arg(long)]
     no_fast_path: bool,
+    /// Do not write the run's window index now; `bop serve` writes it when
+    /// the run is first opened (searches and explorations rerun many times
+    /// and open few of their reruns).
+    #[arg(long)]
+    no_index: bool,
 }
 
 /// The faults of a rerun: a plan file, plus one flag per fault.
@@ -73,6 +78,7 @@ pub(super) fn run(args: RerunArgs) -> Result<ExitCode> {
     }
     spec.passthrough = !args.quiet;
     spec.fast_path &= !args.no_fast_path;
+    spec.index = !args.no_index;
     let faulty = FaultyRun {
         spec,
         id: args.id,

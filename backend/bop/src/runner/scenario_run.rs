@@ -71,6 +71,7 @@ pub(super) fn record_scenario(
         &dir,
         &mut manifest,
         result.map(|(judged, traced)| (traced, judged)),
+        spec.index,
     )?;
     Ok(manifest)
 }
