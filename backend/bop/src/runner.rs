@@ -501,21 +501,27 @@ fn finish_manifest(
         manifest.faults = records;
         return Ok(dir.write_manifest(manifest)?);
     };
-    let class = bop_tracker::trace_class(graph);
     std::thread::scope(|s| {
         // The window index on a second core while the manifest's facts
         // are found: both only read the graph. A failure (a full disk)
         // leaves no index behind and the server builds it when asked.
-        let class = &class;
+        let (class_tx, class_rx) = std::sync::mpsc::channel();
         if index {
             s.spawn(move || {
                 let stamp = bop_store::index::Stamp::of(dir);
+                let class = || {
+                    class_rx
+                        .recv()
+                        .unwrap_or_else(|_| bop_tracker::trace_class(graph))
+                };
                 if let Err(e) = bop_store::index::write(dir, graph, stamp, class) {
                     tracing::warn!("no window index for run {}: {e}", dir.id);
                 }
             });
         }
-        manifest.trace_class = Some(class.clone());
+        let class = bop_tracker::trace_class(graph);
+        let _ = class_tx.send(class.clone());
+        manifest.trace_class = Some(class);
         manifest.unseen = graph.unseen();
         manifest.fast_path.processes = fast_processes(graph, events);
         // Name where each fault fired, in this run's logical names.

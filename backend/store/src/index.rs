@@ -147,7 +147,7 @@ pub fn build(run: &RunDir) -> Result<Index, IndexError> {
     let stamp = Stamp::of(run);
     let events = run.events()?;
     let g = CausalGraph::build(&events);
-    write(run, &g, stamp, &bop_tracker::trace_class(&g))?;
+    write(run, &g, stamp, || bop_tracker::trace_class(&g))?;
     drop(g);
     drop(events);
     Index::open(run, stamp)
@@ -177,13 +177,14 @@ fn remove_dead_writes(run: &RunDir) {
     }
 }
 
-/// Writes the index of run `run` from its built graph and its trace class
-/// (which the caller has computed for the manifest), atomically.
+/// Writes the index of run `run` from its built graph, atomically.
+/// `trace_class` gives the run's class, asked for only once the rows are
+/// written: the recorder computes it for the manifest meanwhile.
 pub fn write(
     run: &RunDir,
     g: &CausalGraph<'_>,
     stamp: Stamp,
-    trace_class: &str,
+    trace_class: impl FnOnce() -> String,
 ) -> Result<(), IndexError> {
     remove_dead_writes(run);
     let tmp = tmp_path(run);
@@ -242,7 +243,7 @@ fn write_file(
     path: &Path,
     g: &CausalGraph<'_>,
     stamp: Stamp,
-    trace_class: &str,
+    trace_class: impl FnOnce() -> String,
 ) -> Result<(), IndexError> {
     let mut conn = Connection::open(path)?;
     // The file is renamed into place when whole: no journal needed.
@@ -262,7 +263,7 @@ fn write_file(
     tx.execute_batch(INDEXES)?;
     let facts = Facts {
         stamp,
-        trace_class: trace_class.to_string(),
+        trace_class: trace_class(),
         events: g.events().len() as u64,
         extent,
         levels,
