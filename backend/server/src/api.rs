@@ -233,7 +233,7 @@ async fn delete_run(
     .await?;
     state.graphs().forget(&id);
     state.windows().forget(&id);
-    state.comparisons().forget(state.store(), &id);
+    state.comparisons().forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -91,15 +91,11 @@ impl Comparisons {
         }
     }
 
-    /// Drops the comparisons of run `id` (it was deleted), kept in memory
-    /// and on disk (the disk's in the background: it looks in every run).
-    pub(crate) fn forget(&self, store: &Store, id: &str) {
+    /// Drops the comparisons of run `id` (it was deleted) kept in memory
+    /// (the store's delete removed those kept on disk).
+    pub(crate) fn forget(&self, id: &str) {
         self.lock()
             .remove_where(|k| k.split('\n').any(|side| side == id));
-        let (store, id) = (store.clone(), id.to_string());
-        drop(tokio::task::spawn_blocking(move || {
-            disk::forget(&store, &id)
-        }));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache<PairStamp, Arc<Served>>> {

@@ -393,7 +393,21 @@ impl Store {
             });
         }
         let _lock = try_lock(id, &path)?;
-        fs::remove_dir_all(&path).map_err(io_err("cannot delete run", &path))
+        fs::remove_dir_all(&path).map_err(io_err("cannot delete run", &path))?;
+        self.forget_comparisons(id);
+        Ok(())
+    }
+
+    /// Removes the comparisons other runs keep with run `id` (it was
+    /// deleted): they would name a run that is gone. Its own went with
+    /// its directory.
+    fn forget_comparisons(&self, id: &str) {
+        let Ok(runs) = fs::read_dir(&self.root) else {
+            return;
+        };
+        for run in runs.flatten() {
+            let _ = fs::remove_file(run.path().join(COMPARE).join(format!("{id}.json")));
+        }
     }
 }
 
@@ -419,6 +433,8 @@ fn damage(dir: &Path, error: &StoreError) -> String {
 
 const MANIFEST: &str = "manifest.json";
 const EVENTS: &str = "events.jsonl";
+/// The directory of a run's kept comparisons with other runs.
+const COMPARE: &str = "compare";
 
 /// The directory of one run.
 #[derive(Clone, Debug)]
@@ -446,6 +462,12 @@ impl RunDir {
     /// Path of a file inside the run directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
+    }
+
+    /// Where this run keeps its comparison with run `other` (removed
+    /// when either run is deleted).
+    pub fn kept_comparison(&self, other: &str) -> PathBuf {
+        self.path.join(COMPARE).join(format!("{other}.json"))
     }
 
     /// Replaces the manifest atomically: write a temporary file, fsync it,
@@ -618,7 +640,17 @@ mod tests {
         let again = store.create(Some("r1")).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
         drop((w, run));
+        // Another run's kept comparison with r1 goes with it.
+        let other = store.create(Some("r2")).unwrap();
+        other.write_manifest(&manifest("r2")).unwrap();
+        let kept = other.kept_comparison("r1");
+        fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        fs::write(&kept, "{}").unwrap();
+        let unrelated = other.kept_comparison("r3");
+        fs::write(&unrelated, "{}").unwrap();
         store.delete("r1").unwrap();
+        assert!(!kept.exists(), "a comparison with a deleted run was kept");
+        assert!(unrelated.exists());
         assert!(matches!(
             store.manifest("r1"),
             Err(StoreError::NotFound { .. })

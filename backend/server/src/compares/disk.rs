@@ -106,7 +106,7 @@ pub(crate) enum Miss {
 
 /// Where the comparison of `a` with `b` is kept.
 pub(crate) fn path(store: &Store, a: &str, b: &str) -> Result<PathBuf, bop_store::StoreError> {
-    Ok(store.run(a)?.file("compare").join(format!("{b}.json")))
+    Ok(store.run(a)?.kept_comparison(b))
 }
 
 /// The kept comparison at `path`, if it was computed from `stamp`.
@@ -175,16 +175,4 @@ pub(crate) fn save(
         let _ = fs::remove_file(&tmp);
     }
     r
-}
-
-/// Removes every kept comparison that names run `id` on either side
-/// (it was deleted): its own directory goes with the run, the files
-/// naming it as B are in the other runs' directories.
-pub(crate) fn forget(store: &Store, id: &str) {
-    let Ok(runs) = fs::read_dir(store.root()) else {
-        return;
-    };
-    for run in runs.flatten() {
-        let _ = fs::remove_file(run.path().join("compare").join(format!("{id}.json")));
-    }
 }
