@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bop_store::Store;
-use bop_store::index::{self, INDEX, Index, Stamp};
+use bop_store::index::{self, FIND, INDEX, Index, Stamp};
 use bop_tracker::find::{FindQuery, Findable, find};
 use serde_json::Value;
 
@@ -187,23 +187,28 @@ fn damages() -> Vec<Damage> {
 fn a_damaged_cut_or_old_index_is_rebuilt_and_answers_stay_right() {
     let store = TempStore::new();
     store.record_guest("pp", &["pingpong", "300"]);
-    let path = index_of(&store, "pp");
     let want = Served::start(store.path()).answers("pp");
-    let good = std::fs::read(&path).unwrap();
-    for (what, damage) in damages() {
-        std::fs::write(&path, &good).unwrap();
-        damage(&path);
-        assert!(
-            std::fs::read(&path).unwrap() != good,
-            "{what}: nothing changed"
-        );
-        // A fresh server, so nothing is cached.
-        let served = Served::start(store.path());
-        assert_eq!(served.answers("pp"), want, "{what}");
-        drop(served);
-        assert_trusted(&store, "pp");
-        let tmp = temporaries(&store.path().join("pp"));
-        assert!(tmp.is_empty(), "{what}: {tmp:?} left behind");
+    // The index and its find table (a file of its own), each damaged
+    // every way while the other is whole.
+    for file in [INDEX, FIND] {
+        let path = store.path().join("pp").join(file);
+        let good = std::fs::read(&path).unwrap();
+        for (what, damage) in damages() {
+            let what = format!("{file} {what}");
+            std::fs::write(&path, &good).unwrap();
+            damage(&path);
+            assert!(
+                std::fs::read(&path).unwrap() != good,
+                "{what}: nothing changed"
+            );
+            // A fresh server, so nothing is cached.
+            let served = Served::start(store.path());
+            assert_eq!(served.answers("pp"), want, "{what}");
+            drop(served);
+            assert_trusted(&store, "pp");
+            let tmp = temporaries(&store.path().join("pp"));
+            assert!(tmp.is_empty(), "{what}: {tmp:?} left behind");
+        }
     }
 }
 

@@ -292,7 +292,7 @@ fn drop_index(open: &Mutex<Open>, id: &str, ix: &Shared, path: &std::path::Path)
     let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
     if open.entries.get(id).is_some_and(|e| Arc::ptr_eq(&e.1, ix)) {
         open.entries.remove(id);
-        let _ = std::fs::remove_file(path);
+        index::remove(path);
     }
 }
 
@@ -302,9 +302,10 @@ fn open_existing(run: &RunDir, stamp: Stamp) -> Option<Index> {
     match Index::open(run, stamp) {
         Ok(ix) => Some(ix),
         Err(e) => {
-            if run.file(index::INDEX).exists() {
+            let path = run.file(index::INDEX);
+            if path.exists() || run.file(index::FIND).exists() {
                 tracing::warn!(run = %run.id, "rebuilding the window index: {e}");
-                let _ = std::fs::remove_file(run.file(index::INDEX));
+                index::remove(&path);
             }
             None
         }

@@ -36,10 +36,12 @@ mod text;
 
 /// File name of the index in a run directory.
 pub const INDEX: &str = "index.sqlite";
+pub use text::FIND;
+
 /// Layout version; an index of another version is rebuilt.
 /// (2: the level-of-detail pyramid and the events' `kinds`; 3: the find
-/// table.)
-const INDEX_SCHEMA: i64 = 3;
+/// table; 4: the find table in a file of its own, text.rs.)
+const INDEX_SCHEMA: i64 = 4;
 
 /// Errors of the window index.
 #[derive(Debug, thiserror::Error)]
@@ -135,10 +137,22 @@ pub struct Index {
 
 /// The temporary file of one write: unique per process and write, so a
 /// server and a `bop` command indexing the same run never share one.
-fn tmp_path(run: &RunDir) -> PathBuf {
+fn tmp_path(run: &RunDir, name: &str) -> PathBuf {
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    run.file(&format!(".{INDEX}.{}.{n}.tmp", std::process::id()))
+    run.file(&format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// The find table's file beside the index file at `index`.
+fn find_path(index: &Path) -> PathBuf {
+    index.with_file_name(FIND)
+}
+
+/// Removes the index file at `path` and its find table, so that the next
+/// request builds both anew.
+pub fn remove(path: &Path) {
+    let _ = fs::remove_file(path);
+    let _ = fs::remove_file(find_path(path));
 }
 
 /// Builds run `run`'s index from its event log (an old run, or one whose
@@ -157,14 +171,14 @@ pub fn build(run: &RunDir) -> Result<Index, IndexError> {
 /// killed while building): never renamed into place, so never trusted,
 /// but each as big as an index. A live process's file is its own.
 fn remove_dead_writes(run: &RunDir) {
-    let prefix = format!(".{INDEX}.");
     let Ok(entries) = fs::read_dir(run.file("")) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let pid = name
-            .strip_prefix(&prefix)
+        let pid = [INDEX, FIND]
+            .iter()
+            .find_map(|f| name.strip_prefix(&format!(".{f}.")))
             .and_then(|rest| rest.strip_suffix(".tmp"))
             .and_then(|rest| rest.split('.').next())
             .and_then(|pid| pid.parse::<u32>().ok());
@@ -187,14 +201,29 @@ pub fn write(
     trace_class: impl FnOnce() -> String,
 ) -> Result<(), IndexError> {
     remove_dead_writes(run);
-    let tmp = tmp_path(run);
-    let _ = fs::remove_file(&tmp);
-    let written = write_file(&tmp, g, stamp, trace_class).and_then(|()| {
-        let target = run.file(INDEX);
+    let (tmp, find_tmp) = (tmp_path(run, INDEX), tmp_path(run, FIND));
+    // Two files on two cores; the find table is renamed first, so an
+    // index in place always has its own (a crash between the renames
+    // leaves a find table newer than the index, whose stamps then differ).
+    let written = std::thread::scope(|s| {
+        let find = s.spawn(|| text::write_file(&find_tmp, g, stamp));
+        let main = write_file(&tmp, g, stamp, trace_class);
+        let find = find.join().unwrap_or_else(|_| {
+            Err(IndexError::Unusable {
+                path: find_tmp.display().to_string(),
+                reason: "its writer panicked".into(),
+            })
+        });
+        main.and(find)
+    })
+    .and_then(|()| {
+        let (find, target) = (run.file(FIND), run.file(INDEX));
+        fs::rename(&find_tmp, &find).map_err(io("cannot replace", &find))?;
         fs::rename(&tmp, &target).map_err(io("cannot replace", &target))
     });
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(&find_tmp);
     }
     written
 }
@@ -253,7 +282,6 @@ fn write_file(
         "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-32768;",
     )?;
     conn.execute_batch(TABLES)?;
-    conn.execute_batch(text::TABLE)?;
     let tx = conn.transaction()?;
     let (extent, points) = insert_events(&tx, g)?;
     insert_messages(&tx, g)?;
@@ -281,7 +309,7 @@ fn write_file(
     Ok(())
 }
 
-fn json<T: Serialize>(x: &T) -> Result<String, IndexError> {
+pub(super) fn json<T: Serialize>(x: &T) -> Result<String, IndexError> {
     serde_json::to_string(x).map_err(|e| IndexError::Unusable {
         path: String::new(),
         reason: format!("cannot encode: {e}"),
@@ -303,12 +331,10 @@ fn insert_events(
          errno, bytes, start_ns, end_ns, data, kinds)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
     )?;
-    let mut text = text::Writer::new(tx)?;
     let mut extent: Option<Extent> = None;
     let mut points = Vec::with_capacity(g.events().len());
     for &i in g.seq_order() {
         let e = export::event_out(g, i);
-        text.insert(&e)?;
         let (t, l) = (x_of(&e, Scale::Time), x_of(&e, Scale::Logical));
         let x = extent.get_or_insert(Extent {
             time: [t, t],
@@ -420,9 +446,15 @@ fn insert_edges(
     Ok(out)
 }
 
-/// SQLite's `quick_check` of the index at `path`, on a connection of its
-/// own (so an open index keeps answering while a big file is checked).
+/// SQLite's `quick_check` of the index at `path` and of its find table,
+/// on a connection of its own (so an open index keeps answering while a
+/// big file is checked).
 pub fn verify(path: &Path) -> Result<(), IndexError> {
+    quick_check(path)?;
+    quick_check(&find_path(path))
+}
+
+fn quick_check(path: &Path) -> Result<(), IndexError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -486,13 +518,14 @@ impl Index {
         }
         let tables: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_schema
-             WHERE name IN ('lod_lanes', 'lod_arrows', 'find_text')",
+             WHERE name IN ('lod_lanes', 'lod_arrows')",
             [],
             |r| r.get(0),
         )?;
-        if tables != 3 {
-            return Err(unusable("no level-of-detail pyramid or find table".into()));
+        if tables != 2 {
+            return Err(unusable("no level-of-detail pyramid".into()));
         }
+        text::attach(&conn, &find_path(&path), stamp).map_err(unusable)?;
         // Ids are 0..events: the last one says how many were written
         // without reading them all.
         let rows: i64 = conn.query_row("SELECT ifnull(max(id) + 1, 0) FROM events", [], |r| {

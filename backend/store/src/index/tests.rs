@@ -305,6 +305,36 @@ fn a_damaged_stale_or_unfinished_index_is_never_opened() {
         Index::open(&run, Stamp::of(&run)),
         Err(IndexError::Unusable { .. })
     ));
+    // The find table is the index's too: missing, unfinished or of
+    // another log, the index is not opened; scribbled, it fails verify.
+    std::fs::write(&path, &bytes).expect("write");
+    let find = run.file(super::FIND);
+    let find_bytes = std::fs::read(&find).expect("read find");
+    assert!(Index::open(&run, Stamp::of(&run)).is_ok());
+    std::fs::remove_file(&find).expect("remove");
+    assert!(matches!(
+        Index::open(&run, Stamp::of(&run)),
+        Err(IndexError::Unusable { .. })
+    ));
+    std::fs::write(&find, &find_bytes).expect("write");
+    let c = rusqlite::Connection::open(&find).expect("open");
+    c.execute("UPDATE meta SET value = '{}' WHERE key = 'stamp'", [])
+        .expect("update");
+    drop(c);
+    assert!(matches!(
+        Index::open(&run, Stamp::of(&run)),
+        Err(IndexError::Unusable { .. })
+    ));
+    let mut bad = find_bytes.clone();
+    let mid = bad.len() / 2;
+    bad[mid..mid + 4096].fill(0x5a);
+    std::fs::write(&find, &bad).expect("write");
+    assert!(
+        Index::open(&run, Stamp::of(&run))
+            .and_then(|ix| ix.verify())
+            .is_err(),
+        "a scribbled find table passed its checks"
+    );
     let left: Vec<_> = std::fs::read_dir(&run.path)
         .expect("dir")
         .filter_map(|e| e.ok())

@@ -21,20 +21,112 @@
 //! The table is contentless (`content=''`): the text lives only as
 //! tokens, the events table holds the fields; `columnsize=0` drops the
 //! per-row sizes ranking would need.
+//!
+//! It is a file of its own (`find.sqlite`, attached as `find` when the
+//! index is opened), written on a thread of its own beside the index's
+//! other tables: SQLite writes one file from one connection at a time,
+//! and the find table was about a third of the index's build (half at
+//! 10^6 events). Its `meta` holds the same stamp, layout version and
+//! `complete` row as the index's; [`attach`] checks them when the index
+//! is opened.
 
-use rusqlite::{Transaction, params};
+use std::path::Path;
 
-use super::IndexError;
-use bop_tracker::export::EventOut;
+use rusqlite::{Connection, params};
 
-/// The table, written with the other tables. FTS5 keeps a hash of the
-/// rows' tokens in memory and flushes it as one more segment to merge
-/// when it passes `hashsize` (1 MB by default): 16 MB halves the table's
-/// build time at 10^6 events (20.8 to 11.1 s in SQLite alone, 2 loaded
-/// cores) for that much memory during the build.
-pub(super) const TABLE: &str = "CREATE VIRTUAL TABLE find_text USING fts5(name, channel, data, \
+use super::{INDEX_SCHEMA, IndexError, Stamp};
+use bop_tracker::CausalGraph;
+use bop_tracker::export;
+
+/// File name of the find table in a run directory.
+pub const FIND: &str = "find.sqlite";
+
+/// The table. FTS5 keeps a hash of the rows' tokens in memory and flushes
+/// it as one more segment to merge when it passes `hashsize` (1 MB by
+/// default): 16 MB halves the table's build time at 10^6 events (20.8 to
+/// 11.1 s in SQLite alone, 2 loaded cores) for that much memory during
+/// the build.
+const TABLE: &str = "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE VIRTUAL TABLE find_text USING fts5(name, channel, data, \
      tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0);
      INSERT INTO find_text(find_text, rank) VALUES ('hashsize', 16777216);";
+
+/// Writes the find table of graph `g` to `path` (a temporary file the
+/// caller renames), one row per event in id order (ascending rowids
+/// append to FTS5's doclists instead of merging into them), its `meta`
+/// last.
+pub(super) fn write_file(path: &Path, g: &CausalGraph<'_>, stamp: Stamp) -> Result<(), IndexError> {
+    let mut conn = Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")?;
+    conn.execute_batch(TABLE)?;
+    let tx = conn.transaction()?;
+    {
+        let mut ins = tx
+            .prepare("INSERT INTO find_text(rowid, name, channel, data) VALUES (?1, ?2, ?3, ?4)")?;
+        for i in 0..g.events().len() {
+            let e = export::event_out(g, i);
+            let data = e.data.as_deref().map(payload_text);
+            ins.execute(params![
+                e.id as i64,
+                e.name.to_ascii_lowercase(),
+                e.channel.as_deref().map(str::to_ascii_lowercase),
+                data,
+            ])?;
+        }
+        let mut put = tx.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2)")?;
+        put.execute(params!["schema", INDEX_SCHEMA.to_string()])?;
+        put.execute(params!["stamp", super::json(&stamp)?])?;
+        put.execute(params!["complete", "1"])?;
+    }
+    tx.commit()?;
+    conn.close().map_err(|(_, e)| e)?;
+    Ok(())
+}
+
+/// Attaches the find table at `path` to `conn` (the index's) as `find`,
+/// after checking it as `Index::open` checks the index: whole (length
+/// against header), finished, this layout, built from the log `stamp`
+/// stamps. The reason it cannot be trusted, otherwise.
+pub(super) fn attach(conn: &Connection, path: &Path, stamp: Stamp) -> Result<(), String> {
+    if !path.is_file() {
+        return Err(format!("{FIND} is missing"));
+    }
+    let name = path.to_str().ok_or("a path that is not UTF-8")?;
+    conn.execute("ATTACH DATABASE ?1 AS find", [name])
+        .map_err(|e| e.to_string())?;
+    let checked = (|| -> Result<(), String> {
+        let q = |sql: &str| -> Result<i64, String> {
+            conn.query_row(sql, [], |r| r.get(0))
+                .map_err(|e| e.to_string())
+        };
+        let (pages, page) = (q("PRAGMA find.page_count")?, q("PRAGMA find.page_size")?);
+        let len = std::fs::metadata(path).map_or(0, |m| m.len());
+        if len != (pages * page) as u64 {
+            return Err(format!(
+                "{FIND}: {len} bytes, the header says {}",
+                pages * page
+            ));
+        }
+        let meta = |key: &str| -> Result<String, String> {
+            conn.query_row("SELECT value FROM find.meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .map_err(|_| format!("{FIND}: no '{key}' (an unfinished write)"))
+        };
+        if meta("complete")? != "1" || meta("schema")? != INDEX_SCHEMA.to_string() {
+            return Err(format!("{FIND}: another layout or an unfinished write"));
+        }
+        let built: Stamp = serde_json::from_str(&meta("stamp")?).map_err(|e| e.to_string())?;
+        if built != stamp {
+            return Err(format!("{FIND}: built from another event log"));
+        }
+        Ok(())
+    })();
+    if checked.is_err() {
+        let _ = conn.execute_batch("DETACH DATABASE find");
+    }
+    checked
+}
 
 /// Whether the table answers a find of `needle` (already lower-cased)
 /// exactly (see the module docs).
@@ -45,34 +137,6 @@ pub(super) fn indexable(needle: &str) -> bool {
 /// The FTS5 query of `needle`: one phrase, quotes doubled.
 pub(super) fn phrase(needle: &str) -> String {
     format!("\"{}\"", needle.replace('"', "\"\""))
-}
-
-/// Writes the rows of the find table, one per event, as the events are
-/// inserted.
-pub(super) struct Writer<'t> {
-    ins: rusqlite::Statement<'t>,
-}
-
-impl<'t> Writer<'t> {
-    pub(super) fn new(tx: &'t Transaction<'_>) -> Result<Writer<'t>, IndexError> {
-        Ok(Writer {
-            ins: tx.prepare(
-                "INSERT INTO find_text(rowid, name, channel, data) VALUES (?1, ?2, ?3, ?4)",
-            )?,
-        })
-    }
-
-    /// The row of event `e`.
-    pub(super) fn insert(&mut self, e: &EventOut) -> Result<(), IndexError> {
-        let data = e.data.as_deref().map(payload_text);
-        self.ins.execute(params![
-            e.id as i64,
-            e.name.to_ascii_lowercase(),
-            e.channel.as_deref().map(str::to_ascii_lowercase),
-            data,
-        ])?;
-        Ok(())
-    }
 }
 
 /// The payload as find sees it: hex decoded up to the first bad digit (as
