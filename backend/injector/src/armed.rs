@@ -71,7 +71,27 @@ impl Armed {
                 seen: 0,
             },
             Fault::Error {
+                send: Some(m),
+                errno,
+                ..
+            } => Armed::Error {
+                target: t.message(m)?,
+                errno: planned_errno(errno)?,
+                seen: 0,
+            },
+            Fault::Error {
+                receive: Some(m),
+                errno,
+                ..
+            } => Armed::Error {
+                target: t.receive(m)?,
+                errno: planned_errno(errno)?,
+                seen: 0,
+            },
+            Fault::Error {
                 event: None,
+                send: None,
+                receive: None,
                 process,
                 call,
                 channel,
@@ -90,11 +110,12 @@ impl Armed {
             Fault::Crash {
                 process,
                 after,
+                after_send,
                 kill,
             } => Armed::Crash {
                 process: t.process(process)?,
                 name: process.clone(),
-                after: after.as_deref().map(|e| t.event(e)).transpose()?,
+                after: start(after, after_send, t)?,
                 kill: *kill,
                 active: false,
             },
@@ -105,13 +126,14 @@ impl Armed {
             Fault::Partition {
                 groups,
                 after,
+                after_send,
                 after_ms,
                 heal_ms,
                 connect,
             } => Armed::Partition {
                 a: processes(&groups[0], t)?,
                 b: processes(&groups[1], t)?,
-                after: after.as_deref().map(|e| t.event(e)).transpose()?,
+                after: start(after, after_send, t)?,
                 after_ms: *after_ms,
                 heal_ms: *heal_ms,
                 connect: *connect,
@@ -144,6 +166,20 @@ impl Armed {
             } => format!("not fired: {why}"),
             _ => "not fired: its event did not occur".into(),
         }
+    }
+}
+
+/// What starts a crash or a partition: an event, or the send of a
+/// message (whichever thread makes it).
+fn start(
+    after: &Option<String>,
+    after_send: &Option<String>,
+    t: &Translation,
+) -> Result<Option<Target>, PlanError> {
+    match (after, after_send) {
+        (Some(e), _) => t.event(e).map(Some),
+        (None, Some(m)) => t.message(m).map(Some),
+        (None, None) => Ok(None),
     }
 }
 

@@ -52,6 +52,8 @@ mod reach;
 mod runtime;
 
 #[cfg(test)]
+mod message_tests;
+#[cfg(test)]
 mod testrun;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,9 @@ pub(super) enum Target {
     Message(String),
     /// Matches the event with this event locator.
     Event(String),
+    /// Matches the receive that takes the first bytes of the message with
+    /// this locator.
+    Receive(String),
     /// Matches the nth call matching a pattern.
     Pattern {
         process: Option<String>,
@@ -111,6 +114,14 @@ impl Translation {
                 self.known.message(name)?;
                 Target::Never(format!("message '{name}' did not occur in the parent run"))
             }
+        })
+    }
+
+    /// The first receive of a message, as [`Self::message`] for its send.
+    pub(super) fn receive(&self, name: &str) -> Result<Target, PlanError> {
+        Ok(match self.message(name)? {
+            Target::Message(l) => Target::Receive(l),
+            other => other,
         })
     }
 

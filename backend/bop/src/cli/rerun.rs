@@ -110,6 +110,8 @@ impl FaultArgs {
                 .ok_or_else(|| PlanError(format!("--error {e}: use EVENT=ERRNO")))?;
             plan.faults.push(Fault::Error {
                 event: Some(event.to_string()),
+                send: None,
+                receive: None,
                 process: None,
                 call: None,
                 channel: None,
@@ -126,6 +128,7 @@ impl FaultArgs {
             plan.faults.push(Fault::Crash {
                 process,
                 after,
+                after_send: None,
                 kill,
             });
         }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use bop_model::{ConnectMode, Fault, FaultKind, Ms};
+use bop_model::{ChannelKind, ConnectMode, Fault, FaultKind, Ms};
 use bop_tracker::CausalGraph;
 use bop_tracker::lineage::{self, Lineage};
 
@@ -196,70 +196,131 @@ fn client_side(g: &CausalGraph<'_>) -> Vec<bool> {
     out
 }
 
+/// Where an error candidate acts: a call named by its event (a connect,
+/// which no message names; a receive the injector cannot find by its
+/// message), or a message's send or first receive, named by the message so
+/// that the candidate is the same whichever thread makes the call (a Go
+/// program's goroutines move between OS threads from run to run).
+enum Point {
+    Event,
+    Send(usize),
+    Receive(usize),
+}
+
 /// One errno per call of the lineage that touches the network: a refused
-/// connect, a broken pipe on a send, a reset on the first receive.
+/// connect, a broken pipe on a send, a reset on the first receive. A
+/// receive is named by its message where the injector can find it again:
+/// on a stream between two traced processes (a pipe is named by its
+/// sender alone; an outside sender's bytes are not counted); elsewhere by
+/// its event.
 fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Candidate> {
-    let mut points: Vec<(usize, &str)> = (0..g.events().len())
+    let mut points: Vec<(usize, Point)> = (0..g.events().len())
         .filter(|&i| past[i] && g.events()[i].call == "connect")
-        .map(|i| (i, "ECONNREFUSED"))
+        .map(|i| (i, Point::Event))
         .collect();
     for &m in lineage_msgs {
         let msg = &g.messages()[m];
-        points.push((msg.send, "EPIPE"));
-        points.extend(msg.recvs.first().map(|&r| (r, "ECONNRESET")));
+        points.push((msg.send, Point::Send(m)));
+        if let Some(&r) = msg.recvs.first() {
+            let c = &g.channels()[msg.channel];
+            let anchored =
+                c.stream && c.kind != ChannelKind::Pipe && c.processes.iter().all(Option::is_some);
+            points.push((
+                r,
+                if anchored {
+                    Point::Receive(m)
+                } else {
+                    Point::Event
+                },
+            ));
+        }
     }
     points.sort_by_key(|&(i, _)| g.events()[i].seq);
     points
         .into_iter()
-        .map(|(i, errno)| {
-            let event = g.event_name(i);
+        .map(|(i, point)| {
+            let on = |send: Option<String>,
+                      receive: Option<String>,
+                      event: Option<String>,
+                      errno: &str| Fault::Error {
+                event,
+                send,
+                receive,
+                process: None,
+                call: None,
+                channel: None,
+                nth: None,
+                errno: errno.into(),
+            };
+            let name = |m: usize| g.messages()[m].name.clone();
+            let (fault, key, needs) = match point {
+                Point::Send(m) => (
+                    on(Some(name(m)), None, None, "EPIPE"),
+                    format!("send {}", name(m)),
+                    Needs::Message(name(m)),
+                ),
+                Point::Receive(m) => (
+                    on(None, Some(name(m)), None, "ECONNRESET"),
+                    format!("receive {}", name(m)),
+                    Needs::Message(name(m)),
+                ),
+                Point::Event => {
+                    let event = g.event_name(i);
+                    let errno = if g.events()[i].call == "connect" {
+                        "ECONNREFUSED"
+                    } else {
+                        "ECONNRESET"
+                    };
+                    (
+                        on(None, None, Some(event.clone()), errno),
+                        format!("event {event}"),
+                        Needs::Event(event),
+                    )
+                }
+            };
             Candidate {
-                fault: Fault::Error {
-                    event: Some(event.clone()),
-                    process: None,
-                    call: None,
-                    channel: None,
-                    nth: None,
-                    errno: errno.into(),
-                },
+                fault,
                 kind: FaultKind::Error,
-                key: format!("event {event}"),
-                needs: Needs::Event(event),
+                key,
+                needs,
             }
         })
         .collect()
 }
 
 /// A crash of each non-client process right after each of its sends in
-/// the lineage (a message boundary: what it sent got out, nothing after).
+/// the lineage (a message boundary: what it sent got out, nothing after),
+/// named by the message sent.
 fn crashes(g: &CausalGraph<'_>, lineage_msgs: &[usize], client_side: &[bool]) -> Vec<Candidate> {
     let mut sends: Vec<usize> = lineage_msgs
         .iter()
-        .map(|&m| g.messages()[m].send)
-        .filter(|&s| !client_side[g.process_of(s)])
+        .copied()
+        .filter(|&m| !client_side[g.process_of(g.messages()[m].send)])
         .collect();
-    sends.sort_by_key(|&s| g.events()[s].seq);
+    sends.sort_by_key(|&m| g.events()[g.messages()[m].send].seq);
     sends
         .into_iter()
-        .map(|s| {
-            let process = g.processes()[g.process_of(s)].name.clone();
-            let event = g.event_name(s);
+        .map(|m| {
+            let msg = &g.messages()[m];
+            let process = g.processes()[g.process_of(msg.send)].name.clone();
             Candidate {
                 fault: Fault::Crash {
                     process: process.clone(),
-                    after: Some(event.clone()),
+                    after: None,
+                    after_send: Some(msg.name.clone()),
                     kill: false,
                 },
                 kind: FaultKind::Crash,
                 key: format!("process {process}"),
-                needs: Needs::Event(event),
+                needs: Needs::Message(msg.name.clone()),
             }
         })
         .collect()
 }
 
 /// The two ends of each lineage channel cut apart right after one of its
-/// messages is sent (new connections between them are refused).
+/// messages is sent (new connections between them are refused), named by
+/// the message.
 fn partitions(g: &CausalGraph<'_>, lineage_msgs: &[usize]) -> Vec<Candidate> {
     lineage_msgs
         .iter()
@@ -272,18 +333,18 @@ fn partitions(g: &CausalGraph<'_>, lineage_msgs: &[usize]) -> Vec<Candidate> {
             if a == b {
                 return None;
             }
-            let event = g.event_name(msg.send);
             Some(Candidate {
                 fault: Fault::Partition {
                     groups: [vec![a.clone()], vec![b.clone()]],
-                    after: Some(event.clone()),
+                    after: None,
+                    after_send: Some(msg.name.clone()),
                     after_ms: None,
                     heal_ms: None,
                     connect: ConnectMode::Refuse,
                 },
                 kind: FaultKind::Partition,
                 key: format!("partition {a} | {b}"),
-                needs: Needs::Event(event),
+                needs: Needs::Message(msg.name.clone()),
             })
         })
         .collect()
@@ -385,5 +446,103 @@ mod tests {
         let only_drops = candidates(&g, &[FaultKind::Drop]);
         assert!(only_drops.iter().all(|c| c.kind == FaultKind::Drop));
         assert_eq!(only_drops.len(), 12);
+    }
+
+    /// The demo's replica with the work of its two helper threads swapped
+    /// from where the second one starts on: the same program, the OS (or
+    /// Go's scheduler) having put the calls on the other thread.
+    fn demo_on_other_threads() -> Vec<bop_model::Event> {
+        let mut events = demo();
+        let start = |tid: i32| {
+            events
+                .iter()
+                .find(|e| e.call == "start" && e.tid == tid)
+                .map(|e| e.seq)
+                .unwrap()
+        };
+        let (a, b) = (3634, 3641);
+        let from = start(a).max(start(b));
+        for e in events.iter_mut().filter(|e| e.seq > from) {
+            if e.tid == a {
+                e.tid = b;
+            } else if e.tid == b {
+                e.tid = a;
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn error_and_crash_candidates_are_named_by_messages_whatever_the_threads() {
+        let (events, other) = (demo(), demo_on_other_threads());
+        let (g, h) = (CausalGraph::build(&events), CausalGraph::build(&other));
+        let names = |g: &CausalGraph<'_>| -> BTreeSet<String> {
+            (0..g.events().len()).map(|i| g.event_name(i)).collect()
+        };
+        assert_ne!(names(&g), names(&h), "the swap renames events");
+        let renamed = g.messages().iter().zip(h.messages()).any(|(a, b)| {
+            let first = |g: &CausalGraph<'_>, r: &[usize]| r.first().map(|&r| g.event_name(r));
+            assert_eq!(a.name, b.name);
+            g.event_name(a.send) != h.event_name(b.send)
+                || first(&g, &a.recvs) != first(&h, &b.recvs)
+        });
+        assert!(renamed, "an event an error or crash used to be named by");
+        // Races depend on each thread's program order, which the swap
+        // changes; the other kinds must not.
+        let kinds = [
+            FaultKind::Drop,
+            FaultKind::Error,
+            FaultKind::Crash,
+            FaultKind::Partition,
+        ];
+        let faults = |g: &CausalGraph<'_>| -> Vec<String> {
+            candidates(g, &kinds)
+                .iter()
+                .map(|c| c.fault.to_string())
+                .collect()
+        };
+        assert_eq!(faults(&g), faults(&h));
+        let all = candidates(&g, &FaultKind::ALL);
+        for c in &all {
+            match &c.fault {
+                Fault::Error {
+                    event: Some(e),
+                    errno,
+                    ..
+                } => assert!(
+                    e.ends_with(":connect") && errno == "ECONNREFUSED",
+                    "only connects are named by their event: {}",
+                    c.fault
+                ),
+                Fault::Crash {
+                    after, after_send, ..
+                } => {
+                    assert!(after.is_none() && after_send.is_some(), "{}", c.fault)
+                }
+                Fault::Partition {
+                    after, after_send, ..
+                } => {
+                    assert!(after.is_none() && after_send.is_some(), "{}", c.fault)
+                }
+                _ => {}
+            }
+        }
+        let receives = all
+            .iter()
+            .filter(|c| {
+                matches!(
+                    &c.fault,
+                    Fault::Error {
+                        receive: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        let sends = all
+            .iter()
+            .filter(|c| matches!(&c.fault, Fault::Error { send: Some(_), .. }))
+            .count();
+        assert_eq!((sends, receives), (12, 12), "one of each per message");
     }
 }
