@@ -71,6 +71,15 @@ impl Armed {
                 seen: 0,
             },
             Fault::Error {
+                connect: Some(c),
+                errno,
+                ..
+            } => Armed::Error {
+                target: t.connect(c)?,
+                errno: planned_errno(errno)?,
+                seen: 0,
+            },
+            Fault::Error {
                 send: Some(m),
                 errno,
                 ..
@@ -90,6 +99,7 @@ impl Armed {
             },
             Fault::Error {
                 event: None,
+                connect: None,
                 send: None,
                 receive: None,
                 process,

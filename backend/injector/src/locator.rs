@@ -19,6 +19,8 @@
 //!   the other end's address or inode, or `ext`;
 //! * message: `DIRECTION/m` (m-th send-family call in that direction);
 //! * event: `THREAD/CALL/m` (m-th recorded call of that name in the thread);
+//! * connect: `connect:PROCESS->PEER#n` (n-th connect the process made to
+//!   the peer that listens at the address);
 //! * the receive of a message: no locator of its own, but a position in
 //!   its direction's stream. The receiver has taken so many bytes
 //!   (datagrams) from its end, the sender has put so many before each
@@ -59,6 +61,8 @@ pub struct Locator {
     sent_ends: HashMap<String, Vec<u64>>,
     /// Per receiving end (`local|peer`): bytes (datagrams) taken so far.
     taken: HashMap<String, u64>,
+    /// Connects made so far, per `PROCESS->PEER`.
+    connects: HashMap<String, usize>,
 }
 
 fn port_of(addr: &str) -> Option<&str> {
@@ -249,6 +253,31 @@ impl Locator {
         self.direction(pid, ep, addr, false)
     }
 
+    /// The connect locator a connect by `pid` to `addr` has before it is
+    /// observed (two at once from one process get the same one).
+    pub fn peek_connect(&self, pid: i32, addr: &str) -> Option<String> {
+        let base = self.connect_base(pid, addr)?;
+        let n = self.connects.get(&base).copied().unwrap_or(0);
+        Some(format!("connect:{base}#{n}"))
+    }
+
+    fn connect_base(&self, pid: i32, addr: &str) -> Option<String> {
+        let from = self.proc_key.get(&pid)?;
+        let to = self.peer(Some(ChannelKind::Tcp), Some(addr));
+        Some(format!("{from}->{to}"))
+    }
+
+    /// Counts a connect that started a connection attempt (not a repeat
+    /// of one under way, nor one a signal cut short).
+    fn count_connect(&mut self, ev: &Event) {
+        let repeat = matches!(ev.errno.as_deref(), Some("EALREADY" | "EISCONN" | "EINTR"));
+        if let (false, Some(addr)) = (repeat, ev.detail.addr.as_deref()) {
+            if let Some(base) = self.connect_base(ev.pid, addr) {
+                *self.connects.entry(base).or_default() += 1;
+            }
+        }
+    }
+
     /// The event locator the next `call` of thread `tid` would have.
     pub fn peek_event(&self, tid: i32, call: &str) -> Option<String> {
         let t = self.thread_key.get(&tid)?;
@@ -292,6 +321,9 @@ impl Locator {
         };
         if let Some(ep) = &ev.endpoint {
             self.account(ev, ep, message.as_deref());
+        }
+        if ev.call == "connect" {
+            self.count_connect(ev);
         }
         (event, message)
     }

@@ -186,8 +186,8 @@ impl Injector {
         }
     }
 
-    /// Whether error fault `i` fails the call: its event, its message's
-    /// send, the receive that takes its message's first bytes, or the nth
+    /// Whether error fault `i` fails the call: its event, its channel's
+    /// connect, its message's send, the receive that takes its message's first bytes, or the nth
     /// call of its pattern.
     fn match_error(&mut self, i: usize, e: &Entry, site: &Site) -> Verdict {
         let Armed::Error { target, errno, .. } = &self.armed[i] else {
@@ -197,6 +197,13 @@ impl Injector {
         let hit = match target {
             Target::Event(ev) => site.event.as_ref() == Some(ev),
             Target::Message(m) => site.send && site.message.as_ref() == Some(m),
+            Target::Connect(c) => {
+                e.call == "connect"
+                    && e.addr
+                        .and_then(|a| self.locator.peek_connect(e.pid, a))
+                        .as_ref()
+                        == Some(c)
+            }
             Target::Receive(m) => site
                 .receive
                 .as_ref()

@@ -97,6 +97,7 @@ fn rerun() -> GoRun {
 fn error(send: Option<&str>, receive: Option<&str>, errno: &str) -> Fault {
     Fault::Error {
         event: None,
+        connect: None,
         send: send.map(String::from),
         receive: receive.map(String::from),
         process: None,
@@ -127,6 +128,7 @@ fn event_names_of_a_go_like_run_change_and_message_names_do_not() {
     // So a reset named by the parent's event misses the rerun's read.
     let by_event = Fault::Error {
         event: Some(name(&p, p.reads[1])),
+        connect: None,
         send: None,
         receive: None,
         process: None,
@@ -270,6 +272,7 @@ fn a_channel_pattern_on_a_receive_call_counts_the_receives_on_it() {
     let p = parent();
     let second_read = Fault::Error {
         event: None,
+        connect: None,
         send: None,
         receive: None,
         process: Some("server".into()),
@@ -291,4 +294,53 @@ fn a_receive_of_a_message_that_cannot_occur_is_refused() {
         .err()
         .expect("refused");
     assert!(e.to_string().contains("cannot occur"), "{e}");
+}
+
+/// The client connects to the server twice, the second time from thread
+/// `second` (the first from its main thread).
+fn two_connections(second: i32) -> (Run, usize) {
+    let mut r = Run::default();
+    r.node(CLIENT, "client").node(SERVER, "server");
+    r.thread(CLIENT, CLIENT, 10).thread(CLIENT, CLIENT, 11);
+    let first = r.connect(CLIENT, SERVER);
+    r.push(CLIENT, "write", data(&first.a, 3));
+    let c = r.connect(CLIENT, SERVER);
+    r.retid(c.at, second);
+    r.push(CLIENT, "write", data(&c.a, 3));
+    (r, c.at)
+}
+
+fn refuse(channel: &str) -> Fault {
+    Fault::Error {
+        event: None,
+        connect: Some(channel.into()),
+        send: None,
+        receive: None,
+        process: None,
+        call: None,
+        channel: None,
+        nth: None,
+        errno: "ECONNREFUSED".into(),
+    }
+}
+
+#[test]
+fn a_refused_connect_is_named_by_the_channel_it_opened() {
+    let (p, _) = two_connections(10);
+    let mut inj = injector(vec![refuse("client->server#1")], &p);
+    let (r, second) = two_connections(11);
+    assert_ne!(p.event_name(second), r.event_name(second));
+    let (decisions, _) = replay(&mut inj, r.events());
+    assert_eq!(
+        acted(decisions),
+        vec![(
+            second,
+            decision(Action::Fail(libc::ECONNREFUSED), "error ECONNREFUSED", 0)
+        )]
+    );
+    let bad = refuse("client->nosuch#0");
+    let e = super::Injector::new(&bop_model::FaultPlan { faults: vec![bad] }, p.events())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("not a channel"), "{e}");
 }

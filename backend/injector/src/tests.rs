@@ -71,6 +71,7 @@ impl On {
         let own = |s: Option<&str>| s.map(String::from);
         Fault::Error {
             event: own(self.event),
+            connect: None,
             send: None,
             receive: None,
             process: own(self.process),
@@ -159,6 +160,7 @@ fn names_that_cannot_occur_in_the_run_are_refused() {
     };
     let error = |e: &str| Fault::Error {
         event: Some(e.into()),
+        connect: None,
         send: None,
         receive: None,
         process: None,

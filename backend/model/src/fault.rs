@@ -75,7 +75,8 @@ pub enum Fault {
         message: String,
     },
     /// Skip a call and fail it with an errno. The call is named by one of:
-    /// an event, the send of a message, the first receive of a message, or
+    /// an event, the connect that opens a channel, the send of a message,
+    /// the first receive of a message, or
     /// a pattern (process, call, channel, nth). A message names the call
     /// the same way in every rerun, whichever thread makes it (a Go
     /// program's goroutines move between OS threads); an event does not.
@@ -83,6 +84,9 @@ pub enum Fault {
         /// Exact event name (or use the pattern fields).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<String>,
+        /// The connect that opens this channel (`client->primary#0`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connect: Option<String>,
         /// The send of this message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         send: Option<String>,
@@ -162,6 +166,7 @@ impl std::fmt::Display for Fault {
             Fault::Drop { message } => format!("drop {message}"),
             Fault::Error {
                 event,
+                connect,
                 send,
                 receive,
                 process,
@@ -170,10 +175,11 @@ impl std::fmt::Display for Fault {
                 nth,
                 errno,
             } => {
-                let target = match (event, send, receive) {
-                    (Some(e), _, _) => e.clone(),
-                    (_, Some(m), _) => format!("the send of {m}"),
-                    (_, _, Some(m)) => format!("the first receive of {m}"),
+                let target = match (event, connect, send, receive) {
+                    (Some(e), ..) => e.clone(),
+                    (_, Some(c), ..) => format!("the connect of {c}"),
+                    (_, _, Some(m), _) => format!("the send of {m}"),
+                    (.., Some(m)) => format!("the first receive of {m}"),
                     _ => {
                         let mut parts = Vec::new();
                         parts.extend(process.as_ref().map(|p| format!("process {p}")));
@@ -292,6 +298,7 @@ impl FaultPlan {
                 }
                 Fault::Error {
                     event,
+                    connect,
                     send,
                     receive,
                     process,
@@ -309,16 +316,22 @@ impl FaultPlan {
                         }
                     }
                     let pattern = process.is_some() || call.is_some() || channel.is_some();
-                    let named = [event.is_some(), send.is_some(), receive.is_some(), pattern];
+                    let named = [
+                        event.is_some(),
+                        connect.is_some(),
+                        send.is_some(),
+                        receive.is_some(),
+                        pattern,
+                    ];
                     match named.iter().filter(|&&n| n).count() {
                         0 => return Err(PlanError(
-                            "an error fault needs an event or a pattern (process, call, channel), or a message's send or receive"
+                            "an error fault needs an event or a pattern (process, call, channel), or a channel's connect, or a message's send or receive"
                                 .into(),
                         )),
                         1 => {}
-                        _ => return Err(PlanError("an error fault names one of an event, a send, a receive or a pattern (process, call, channel), not several".into())),
+                        _ => return Err(PlanError("an error fault names one of an event, a connect, a send, a receive or a pattern (process, call, channel), not several".into())),
                     }
-                    if nth.is_some() && (send.is_some() || receive.is_some()) {
+                    if nth.is_some() && (connect.is_some() || send.is_some() || receive.is_some()) {
                         return Err(PlanError(
                             "nth counts the calls of a pattern (process, call, channel)".into(),
                         ));
@@ -461,12 +474,13 @@ mod tests {
         let old = r#"{"faults":[{"kind":"error","event":"a:t0/1:connect","errno":"ECONNREFUSED"},{"kind":"crash","process":"a","after":"a:t1/3:write","kill":false},{"kind":"partition","groups":[["a"],["b"]],"after":"a:t0/2:write","connect":"refuse"}]}"#;
         let plan = FaultPlan::parse(old).unwrap();
         assert_eq!(serde_json::to_string(&plan).unwrap(), old);
-        let anchored = r#"{"faults":[{"kind":"error","send":"a->b#0/1","errno":"EPIPE"},{"kind":"error","receive":"a->b#0/r2","errno":"ECONNRESET"},{"kind":"crash","process":"a","after_send":"a->b#0/1"}]}"#;
+        let anchored = r#"{"faults":[{"kind":"error","connect":"a->b#0","errno":"ECONNREFUSED"},{"kind":"error","send":"a->b#0/1","errno":"EPIPE"},{"kind":"error","receive":"a->b#0/r2","errno":"ECONNRESET"},{"kind":"crash","process":"a","after_send":"a->b#0/1"}]}"#;
         let plan = FaultPlan::parse(anchored).unwrap();
         let lines: Vec<String> = plan.faults.iter().map(Fault::to_string).collect();
         assert_eq!(
             lines,
             [
+                "error ECONNREFUSED on the connect of a->b#0",
                 "error EPIPE on the send of a->b#0/1",
                 "error ECONNRESET on the first receive of a->b#0/r2",
                 "crash a after the send of a->b#0/1",

@@ -110,6 +110,7 @@ impl FaultArgs {
                 .ok_or_else(|| PlanError(format!("--error {e}: use EVENT=ERRNO")))?;
             plan.faults.push(Fault::Error {
                 event: Some(event.to_string()),
+                connect: None,
                 send: None,
                 receive: None,
                 process: None,

@@ -10,7 +10,7 @@
 //! one who judges, so neither is a candidate. Errors on its calls stay:
 //! they are what the network does to a client.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use bop_model::{ChannelKind, ConnectMode, Fault, FaultKind, Ms};
 use bop_tracker::CausalGraph;
@@ -33,6 +33,8 @@ pub(crate) struct Candidate {
 enum Needs {
     Message(String),
     Event(String),
+    /// A message of this channel.
+    Channel(String),
 }
 
 impl Candidate {
@@ -54,6 +56,10 @@ impl Candidate {
         match &self.needs {
             Needs::Message(m) => l.messages.contains(m),
             Needs::Event(e) => l.events.contains(e),
+            Needs::Channel(c) => l
+                .messages
+                .iter()
+                .any(|m| m.rsplit_once('/').is_some_and(|(ch, _)| ch == c)),
         }
     }
 }
@@ -196,13 +202,14 @@ fn client_side(g: &CausalGraph<'_>) -> Vec<bool> {
     out
 }
 
-/// Where an error candidate acts: a call named by its event (a connect,
-/// which no message names; a receive the injector cannot find by its
-/// message), or a message's send or first receive, named by the message so
-/// that the candidate is the same whichever thread makes the call (a Go
-/// program's goroutines move between OS threads from run to run).
+/// Where an error candidate acts, named so that the candidate is the same
+/// whichever thread makes the call (a Go program's goroutines move between
+/// OS threads from run to run): the connect that opened a channel, a
+/// message's send or first receive; else (a connect that opened nothing, a
+/// receive the injector cannot count) the call's event.
 enum Point {
     Event,
+    Connect(usize),
     Send(usize),
     Receive(usize),
 }
@@ -211,23 +218,30 @@ enum Point {
 /// connect, a broken pipe on a send, a reset on the first receive. A
 /// receive is named by its message where the injector can find it again:
 /// on a stream between two traced processes (a pipe is named by its
-/// sender alone; an outside sender's bytes are not counted); elsewhere by
-/// its event.
+/// sender alone; an outside sender's bytes are not counted).
 fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Candidate> {
+    let opened: HashMap<usize, usize> = (0..g.channels().len())
+        .filter_map(|c| Some((g.channels()[c].created_by?, c)))
+        .collect();
     let mut points: Vec<(usize, Point)> = (0..g.events().len())
         .filter(|&i| past[i] && g.events()[i].call == "connect")
-        .map(|i| (i, Point::Event))
+        .map(|i| {
+            (
+                i,
+                opened.get(&i).map_or(Point::Event, |&c| Point::Connect(c)),
+            )
+        })
         .collect();
     for &m in lineage_msgs {
         let msg = &g.messages()[m];
         points.push((msg.send, Point::Send(m)));
         if let Some(&r) = msg.recvs.first() {
             let c = &g.channels()[msg.channel];
-            let anchored =
+            let counted =
                 c.stream && c.kind != ChannelKind::Pipe && c.processes.iter().all(Option::is_some);
             points.push((
                 r,
-                if anchored {
+                if counted {
                     Point::Receive(m)
                 } else {
                     Point::Event
@@ -238,54 +252,68 @@ fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Can
     points.sort_by_key(|&(i, _)| g.events()[i].seq);
     points
         .into_iter()
-        .map(|(i, point)| {
-            let on = |send: Option<String>,
-                      receive: Option<String>,
-                      event: Option<String>,
-                      errno: &str| Fault::Error {
-                event,
-                send,
-                receive,
-                process: None,
-                call: None,
-                channel: None,
-                nth: None,
-                errno: errno.into(),
-            };
-            let name = |m: usize| g.messages()[m].name.clone();
-            let (fault, key, needs) = match point {
-                Point::Send(m) => (
-                    on(Some(name(m)), None, None, "EPIPE"),
-                    format!("send {}", name(m)),
-                    Needs::Message(name(m)),
-                ),
-                Point::Receive(m) => (
-                    on(None, Some(name(m)), None, "ECONNRESET"),
-                    format!("receive {}", name(m)),
-                    Needs::Message(name(m)),
-                ),
-                Point::Event => {
-                    let event = g.event_name(i);
-                    let errno = if g.events()[i].call == "connect" {
-                        "ECONNREFUSED"
-                    } else {
-                        "ECONNRESET"
-                    };
-                    (
-                        on(None, None, Some(event.clone()), errno),
-                        format!("event {event}"),
-                        Needs::Event(event),
-                    )
-                }
-            };
-            Candidate {
-                fault,
-                kind: FaultKind::Error,
-                key,
-                needs,
-            }
-        })
+        .map(|(i, point)| error_at(g, i, point))
         .collect()
+}
+
+/// The error candidate at event `i`, named as `point` says.
+fn error_at(g: &CausalGraph<'_>, i: usize, point: Point) -> Candidate {
+    let errno = match (&point, g.events()[i].call.as_str()) {
+        (Point::Send(_), _) => "EPIPE",
+        (_, "connect") => "ECONNREFUSED",
+        _ => "ECONNRESET",
+    };
+    let mut fault = Fault::Error {
+        event: None,
+        connect: None,
+        send: None,
+        receive: None,
+        process: None,
+        call: None,
+        channel: None,
+        nth: None,
+        errno: errno.into(),
+    };
+    let Fault::Error {
+        event,
+        connect,
+        send,
+        receive,
+        ..
+    } = &mut fault
+    else {
+        unreachable!("built as an error just above")
+    };
+    let message = |m: usize| g.messages()[m].name.clone();
+    let (key, needs) = match point {
+        Point::Event => {
+            let e = g.event_name(i);
+            *event = Some(e.clone());
+            (format!("event {e}"), Needs::Event(e))
+        }
+        Point::Connect(c) => {
+            let c = g.channels()[c].name.clone();
+            *connect = Some(c.clone());
+            (format!("connect {c}"), Needs::Channel(c))
+        }
+        Point::Send(m) => {
+            *send = Some(message(m));
+            (format!("send {}", message(m)), Needs::Message(message(m)))
+        }
+        Point::Receive(m) => {
+            *receive = Some(message(m));
+            (
+                format!("receive {}", message(m)),
+                Needs::Message(message(m)),
+            )
+        }
+    };
+    Candidate {
+        fault,
+        kind: FaultKind::Error,
+        key,
+        needs,
+    }
 }
 
 /// A crash of each non-client process right after each of its sends in
@@ -505,15 +533,7 @@ mod tests {
         let all = candidates(&g, &FaultKind::ALL);
         for c in &all {
             match &c.fault {
-                Fault::Error {
-                    event: Some(e),
-                    errno,
-                    ..
-                } => assert!(
-                    e.ends_with(":connect") && errno == "ECONNREFUSED",
-                    "only connects are named by their event: {}",
-                    c.fault
-                ),
+                Fault::Error { event: Some(_), .. } => panic!("named by an event: {}", c.fault),
                 Fault::Crash {
                     after, after_send, ..
                 } => {
@@ -544,5 +564,21 @@ mod tests {
             .filter(|c| matches!(&c.fault, Fault::Error { send: Some(_), .. }))
             .count();
         assert_eq!((sends, receives), (12, 12), "one of each per message");
+        let connects = all
+            .iter()
+            .filter(|c| {
+                matches!(
+                    &c.fault,
+                    Fault::Error {
+                        connect: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(
+            connects, 3,
+            "the primary's to the replica, the client's two"
+        );
     }
 }
