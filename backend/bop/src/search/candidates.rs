@@ -232,22 +232,29 @@ fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Can
             )
         })
         .collect();
+    // A receive that took several messages' first bytes at once is one
+    // call: named by the first of them, the one whose bytes it begins with.
+    let mut first_receives: HashMap<usize, usize> = HashMap::new();
     for &m in lineage_msgs {
         let msg = &g.messages()[m];
         points.push((msg.send, Point::Send(m)));
         if let Some(&r) = msg.recvs.first() {
-            let c = &g.channels()[msg.channel];
-            let counted =
-                c.stream && c.kind != ChannelKind::Pipe && c.processes.iter().all(Option::is_some);
-            points.push((
-                r,
-                if counted {
-                    Point::Receive(m)
-                } else {
-                    Point::Event
-                },
-            ));
+            let earlier = first_receives.entry(r).or_insert(m);
+            if g.messages()[*earlier].ordinal > msg.ordinal {
+                *earlier = m;
+            }
         }
+    }
+    for (r, m) in first_receives {
+        let c = &g.channels()[g.messages()[m].channel];
+        let counted =
+            c.stream && c.kind != ChannelKind::Pipe && c.processes.iter().all(Option::is_some);
+        let point = if counted {
+            Point::Receive(m)
+        } else {
+            Point::Event
+        };
+        points.push((r, point));
     }
     points.sort_by_key(|&(i, _)| g.events()[i].seq);
     points
