@@ -215,7 +215,8 @@ enum Point {
 }
 
 /// One errno per call of the lineage that touches the network: a refused
-/// connect, a broken pipe on a send, a reset on the first receive. A
+/// connect, a broken pipe on a send, a reset on the first receive (not on
+/// a channel within one process). A
 /// receive is named by its message where the injector can find it again:
 /// on a stream between two traced processes (a pipe is named by its
 /// sender alone; an outside sender's bytes are not counted).
@@ -237,6 +238,9 @@ fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Can
     let mut first_receives: HashMap<usize, usize> = HashMap::new();
     for &m in lineage_msgs {
         let msg = &g.messages()[m];
+        if within_one_process(g, msg.channel) {
+            continue;
+        }
         points.push((msg.send, Point::Send(m)));
         if let Some(&r) = msg.recvs.first() {
             let earlier = first_receives.entry(r).or_insert(m);
@@ -261,6 +265,14 @@ fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Can
         .into_iter()
         .map(|(i, point)| error_at(g, i, point))
         .collect()
+}
+
+/// True when both ends of channel `c` are one process: a self-pipe (Go's
+/// runtime wakes its netpoller through one), which is no communication
+/// between processes, and which a timing-dependent wake-up writes to or
+/// not: an error there mostly does not fire, and is no network fault.
+fn within_one_process(g: &CausalGraph<'_>, c: usize) -> bool {
+    matches!(g.channels()[c].processes, [Some(a), Some(b)] if a == b)
 }
 
 /// The error candidate at event `i`, named as `point` says.
