@@ -600,4 +600,42 @@ mod tests {
             "the primary's to the replica, the client's two"
         );
     }
+
+    #[test]
+    fn an_etcd_cluster_gets_errors_named_by_messages_and_none_on_its_self_pipes() {
+        // A 3-node etcd 3.4 cluster and an etcdctl put/get (docs/SEARCH.md
+        // "Faults named by messages on etcd"), recorded by bop run.
+        let events = log(include_str!("fixtures/etcd.events.jsonl"));
+        let g = CausalGraph::build(&events);
+        let all = candidates(&g, &FaultKind::ALL);
+        let self_pipe = |m: &str| m.starts_with("pipe:etcd");
+        assert!(
+            all.iter()
+                .any(|c| matches!(&c.fault, Fault::Drop { message } if self_pipe(message))),
+            "the runtime's wake-up pipes are in the lineage"
+        );
+        let errors: Vec<&Candidate> = all.iter().filter(|c| c.kind == FaultKind::Error).collect();
+        let mut by_event = Vec::new();
+        for c in &errors {
+            let Fault::Error {
+                event,
+                connect,
+                send,
+                receive,
+                ..
+            } = &c.fault
+            else {
+                unreachable!()
+            };
+            assert!(
+                !send.iter().chain(receive).any(|m| self_pipe(m)),
+                "{}",
+                c.fault
+            );
+            assert!(!connect.as_ref().is_some_and(|c| c.starts_with("pipe:")));
+            by_event.extend(event.clone());
+        }
+        assert!(errors.len() > 100, "{}", errors.len());
+        assert!(by_event.is_empty(), "named by events: {by_event:?}");
+    }
 }
