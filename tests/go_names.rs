@@ -1,9 +1,10 @@
 //! Faults named by messages on a Go program (tests/guests/go/pingpong.go):
 //! which OS thread runs a goroutine's system call, and how many reads
 //! find nothing before the netpoller wakes it, change from run to run, so
-//! event names do; an error on a message's first receive must still fire
-//! at that receive in every rerun, and a search that learns from reruns
-//! must find the same candidates again, not new names for them.
+//! event names do; an error on a message's first receive and a kill after
+//! a message's send must still fire there in every rerun, and a search
+//! that learns from reruns must find the same candidates again, not new
+//! names for them.
 
 use std::collections::BTreeSet;
 
@@ -132,4 +133,51 @@ fn a_search_of_a_go_program_learns_no_new_names_for_the_same_faults() {
         one.candidates, many.candidates,
         "six reruns showed no fault the first had not"
     );
+}
+
+#[test]
+fn a_kill_after_a_go_send_fires_after_that_message() {
+    let exe = pingpong().to_str().unwrap();
+    let s = TempStore::new();
+    record(&s, "base", &[], &[exe, "20"]);
+    let first_pong = message_id(&s.export("base"), true);
+    let pong5 = format!("{}/r5", first_pong.rsplit_once("/r").unwrap().0);
+    let plan = s.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        format!(r#"{{"faults":[{{"kind":"crash","process":"pingpong#0","after_send":"{pong5}","kill":true}}]}}"#),
+    )
+    .unwrap();
+    for k in 0..2 {
+        let id = format!("k{k}");
+        let out = s.bop(&[
+            "rerun",
+            "-q",
+            "base",
+            "--id",
+            &id,
+            "--faults",
+            plan.to_str().unwrap(),
+        ]);
+        let (m, ev) = s.read(&id);
+        let report = format!("{:?}\n{}", m.faults, text(&out.stderr));
+        let record = &m.faults[0];
+        assert!(record.fired, "{report}");
+        assert_eq!(record.effect, "killed pingpong#0", "{report}");
+        let at = record
+            .at
+            .as_ref()
+            .and_then(|a| a.seq)
+            .expect("where it fired");
+        let fired_at = ev.iter().find(|e| e.seq == at).unwrap();
+        assert_eq!(fired_at.call, "write", "{report}");
+        // Pongs 0..=5 were written, the sixth being the one it fired at.
+        let root_pid = ev.iter().find(|e| e.call == "start").unwrap().pid;
+        assert_eq!(fired_at.pid, root_pid, "{report}");
+        let pongs = ev
+            .iter()
+            .filter(|e| e.pid == root_pid && e.call == "write" && e.bytes == Some(8))
+            .count();
+        assert_eq!(pongs, 6, "{report}");
+    }
 }
