@@ -102,14 +102,15 @@ impl Plan {
             return;
         };
         let g = CausalGraph::build(&events);
-        self.origins.seen(run, &g);
         if let (Some(want), Some(got)) = (self.answers, bop_tracker::lineage::client_deliveries(&g))
         {
             if got < want {
                 return;
             }
         }
-        self.grow(run, candidates::candidates(&g, &self.kinds));
+        let found = candidates::candidates(&g, &self.kinds);
+        self.origins.seen(run, &g, found.iter().map(|c| &c.fault));
+        self.grow(run, found);
         let l = bop_tracker::lineage::lineage(&g);
         self.supports.push(
             (0..self.candidates.len())

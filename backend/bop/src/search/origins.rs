@@ -37,11 +37,20 @@ impl Origins {
             .or_insert_with(|| run.to_string());
     }
 
-    /// Notes the names run `run` has.
-    pub(super) fn seen(&mut self, run: &str, g: &CausalGraph<'_>) {
+    /// Notes the names run `run` has: its messages and channels, and the
+    /// events its candidate faults name (every event name of a big run
+    /// would cost more than the rare event-named fault is worth).
+    pub(super) fn seen<'f>(
+        &mut self,
+        run: &str,
+        g: &CausalGraph<'_>,
+        faults: impl Iterator<Item = &'f Fault>,
+    ) {
         let mut names: HashSet<String> = g.messages().iter().map(|m| m.name.clone()).collect();
         names.extend(g.channels().iter().map(|c| c.name.clone()));
-        names.extend((0..g.events().len()).map(|i| g.event_name(i)));
+        for f in faults {
+            names.extend(needed(f).into_iter().map(String::from));
+        }
         self.runs.push((run.to_string(), names));
     }
 
@@ -152,7 +161,7 @@ mod tests {
         let events = fixture(include_str!("fixtures/demo.events.jsonl"));
         let g = CausalGraph::build(&events);
         let mut o = Origins::default();
-        o.seen("base", &g);
+        o.seen("base", &g, std::iter::empty());
         // Learned from s-3, whose graph lacks the base's messages (a fault
         // kept them from being sent there): no run has both names, so the
         // learned fault's run it is.
