@@ -174,6 +174,26 @@ impl Armed {
                 after: Some(Target::Never(why)),
                 ..
             } => format!("not fired: {why}"),
+            Armed::Error {
+                target: Target::Message(_),
+                ..
+            }
+            | Armed::Crash {
+                after: Some(Target::Message(_)),
+                ..
+            }
+            | Armed::Partition {
+                after: Some(Target::Message(_)),
+                ..
+            } => "not fired: its message was not sent".into(),
+            Armed::Error {
+                target: Target::Receive(_),
+                ..
+            } => "not fired: no receive began at its message's first byte".into(),
+            Armed::Error {
+                target: Target::Connect(_),
+                ..
+            } => "not fired: no connect opened its channel".into(),
             _ => "not fired: its event did not occur".into(),
         }
     }

@@ -187,8 +187,8 @@ impl Injector {
     }
 
     /// Whether error fault `i` fails the call: its event, its channel's
-    /// connect, its message's send, the receive that takes its message's first bytes, or the nth
-    /// call of its pattern.
+    /// connect, its message's send, the receive that takes its message's
+    /// first bytes, or the nth call of its pattern.
     fn match_error(&mut self, i: usize, e: &Entry, site: &Site) -> Verdict {
         let Armed::Error { target, errno, .. } = &self.armed[i] else {
             return None;

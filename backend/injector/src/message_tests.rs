@@ -198,7 +198,12 @@ fn a_receive_that_took_the_message_before_its_send_was_seen_is_not_faked() {
     );
     let (decisions, _) = replay(&mut inj, r.events());
     assert!(acted(decisions).is_empty());
-    assert!(!inj.records()[0].fired);
+    let record = &inj.records()[0];
+    assert!(!record.fired);
+    assert_eq!(
+        record.effect,
+        "not fired: no receive began at its message's first byte"
+    );
 }
 
 #[test]
