@@ -14,7 +14,7 @@ use crate::fastpath::{fast, library_is_built, record, shape};
 
 /// tests/guests/go/pingpong.go, built once per test run with the machine's
 /// `go` (cgo on, as by default: `net` then links libc dynamically).
-fn pingpong() -> &'static Path {
+pub(crate) fn pingpong() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests/go/pingpong.go");

@@ -51,5 +51,7 @@ mod fastpath_equiv;
 mod fastpath;
 // The fast path's fallback on a dynamically linked Go program (raw calls).
 mod fastpath_go;
+// Faults named by messages on a Go program: they fire in every rerun, searches do not grow.
+mod go_names;
 // Faults with the fast path on: the processes a plan cannot act on use it (issue 15).
 mod fastpath_faults;

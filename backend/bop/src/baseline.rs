@@ -219,6 +219,7 @@ mod tests {
         let crash = Fault::Crash {
             process: "true#0".into(),
             after: None,
+            after_send: None,
             kill: false,
         };
         let r = record_faulty(
@@ -256,6 +257,7 @@ mod tests {
         let crash = Fault::Crash {
             process: "nope".into(),
             after: None,
+            after_send: None,
             kill: false,
         };
         let err = record_faulty(
@@ -289,6 +291,7 @@ mod tests {
                 vec![Fault::Crash {
                     process: "nope".into(),
                     after: None,
+                    after_send: None,
                     kill: false,
                 }],
             ),

@@ -14,6 +14,7 @@ mod candidates;
 mod flips;
 mod hitting;
 mod minimise;
+mod origins;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use bop_tracker::lineage::Lineage;
 
 use candidates::Candidate;
 use hitting::{Known, Set};
+use origins::Origins;
 
 /// Errors of a search.
 #[derive(Debug, thiserror::Error)]
@@ -49,40 +51,6 @@ const SHRINK_STEPS: usize = 4;
 
 /// Reruns per minimisation step (see [`minimise`]).
 const MINIMISE_REPS: usize = 2;
-
-/// The run each learned fault names its message or event in. Names are
-/// the parent run's (DESIGN "Logical names": a name the parent lacks never
-/// fires), so a plan with a fault learned from rerun R is rerun from R;
-/// every other plan from the base.
-#[derive(Default)]
-struct Origins(HashMap<String, String>);
-
-impl Origins {
-    /// What a fault is called here: a delay by its message, whatever its
-    /// length, since minimising shrinks it.
-    fn key(f: &Fault) -> String {
-        match f {
-            Fault::Delay { message, .. } => format!("delay {message}"),
-            other => other.to_string(),
-        }
-    }
-
-    fn learned(&mut self, f: &Fault, run: &str) {
-        self.0
-            .entry(Self::key(f))
-            .or_insert_with(|| run.to_string());
-    }
-
-    /// The run to rerun `plan` from: where its last learned fault came
-    /// from (faults learned from different runs rarely meet in one set;
-    /// when they do, those of other runs are recorded as not fired).
-    fn parent<'a>(&'a self, plan: &FaultPlan) -> Option<&'a str> {
-        plan.faults
-            .iter()
-            .rev()
-            .find_map(|f| self.0.get(&Self::key(f)).map(String::as_str))
-    }
-}
 
 /// What the loop knows: the candidates, the supports, what was tried.
 struct Plan {
@@ -140,7 +108,9 @@ impl Plan {
                 return;
             }
         }
-        self.grow(run, candidates::candidates(&g, &self.kinds));
+        let found = candidates::candidates(&g, &self.kinds);
+        self.origins.seen(run, &g, found.iter().map(|c| &c.fault));
+        self.grow(run, found);
         let l = bop_tracker::lineage::lineage(&g);
         self.supports.push(
             (0..self.candidates.len())
@@ -684,40 +654,4 @@ pub fn table(searches: &[Search]) -> String {
         ));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn drop(m: &str) -> Fault {
-        Fault::Drop { message: m.into() }
-    }
-
-    #[test]
-    fn a_plan_with_a_learned_fault_reruns_from_where_it_was_learned() {
-        let mut o = Origins::default();
-        o.learned(&drop("p->b#1/0"), "s-3");
-        o.learned(&drop("p->b#1/0"), "s-9");
-        o.learned(
-            &Fault::Delay {
-                message: "p->b#2/0".into(),
-                ms: Ms::N(80),
-            },
-            "s-5",
-        );
-        let plan = |faults: Vec<Fault>| FaultPlan { faults };
-        assert_eq!(o.parent(&plan(vec![drop("p->b#0/0")])), None);
-        // The first run that showed it, not a later one.
-        assert_eq!(
-            o.parent(&plan(vec![drop("p->b#0/0"), drop("p->b#1/0")])),
-            Some("s-3")
-        );
-        // A shrunk delay is the same learned fault.
-        let shrunk = Fault::Delay {
-            message: "p->b#2/0".into(),
-            ms: Ms::N(12),
-        };
-        assert_eq!(o.parent(&plan(vec![shrunk])), Some("s-5"));
-    }
 }

@@ -71,7 +71,37 @@ impl Armed {
                 seen: 0,
             },
             Fault::Error {
+                connect: Some(c),
+                errno,
+                ..
+            } => Armed::Error {
+                target: t.connect(c)?,
+                errno: planned_errno(errno)?,
+                seen: 0,
+            },
+            Fault::Error {
+                send: Some(m),
+                errno,
+                ..
+            } => Armed::Error {
+                target: t.message(m)?,
+                errno: planned_errno(errno)?,
+                seen: 0,
+            },
+            Fault::Error {
+                receive: Some(m),
+                errno,
+                ..
+            } => Armed::Error {
+                target: t.receive(m)?,
+                errno: planned_errno(errno)?,
+                seen: 0,
+            },
+            Fault::Error {
                 event: None,
+                connect: None,
+                send: None,
+                receive: None,
                 process,
                 call,
                 channel,
@@ -90,11 +120,12 @@ impl Armed {
             Fault::Crash {
                 process,
                 after,
+                after_send,
                 kill,
             } => Armed::Crash {
                 process: t.process(process)?,
                 name: process.clone(),
-                after: after.as_deref().map(|e| t.event(e)).transpose()?,
+                after: start(after, after_send, t)?,
                 kill: *kill,
                 active: false,
             },
@@ -105,13 +136,14 @@ impl Armed {
             Fault::Partition {
                 groups,
                 after,
+                after_send,
                 after_ms,
                 heal_ms,
                 connect,
             } => Armed::Partition {
                 a: processes(&groups[0], t)?,
                 b: processes(&groups[1], t)?,
-                after: after.as_deref().map(|e| t.event(e)).transpose()?,
+                after: start(after, after_send, t)?,
                 after_ms: *after_ms,
                 heal_ms: *heal_ms,
                 connect: *connect,
@@ -142,8 +174,42 @@ impl Armed {
                 after: Some(Target::Never(why)),
                 ..
             } => format!("not fired: {why}"),
+            Armed::Error {
+                target: Target::Message(_),
+                ..
+            }
+            | Armed::Crash {
+                after: Some(Target::Message(_)),
+                ..
+            }
+            | Armed::Partition {
+                after: Some(Target::Message(_)),
+                ..
+            } => "not fired: its message was not sent".into(),
+            Armed::Error {
+                target: Target::Receive(_),
+                ..
+            } => "not fired: no receive began at its message's first byte".into(),
+            Armed::Error {
+                target: Target::Connect(_),
+                ..
+            } => "not fired: no connect opened its channel".into(),
             _ => "not fired: its event did not occur".into(),
         }
+    }
+}
+
+/// What starts a crash or a partition: an event, or the send of a
+/// message (whichever thread makes it).
+fn start(
+    after: &Option<String>,
+    after_send: &Option<String>,
+    t: &Translation,
+) -> Result<Option<Target>, PlanError> {
+    match (after, after_send) {
+        (Some(e), _) => t.event(e).map(Some),
+        (None, Some(m)) => t.message(m).map(Some),
+        (None, None) => Ok(None),
     }
 }
 

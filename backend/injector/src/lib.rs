@@ -29,14 +29,21 @@
 //! errno = "ECONNREFUSED"
 //!
 //! [[fault]]
+//! kind = "error"                      # named by a message, whichever thread
+//! receive = "primary->replica#0/2"    # makes the call (or send = MESSAGE,
+//! errno = "ECONNRESET"                # connect = CHANNEL)
+//!
+//! [[fault]]
 //! kind = "crash"                      # fail-silent: its messages stop arriving
 //! process = "primary"
-//! after = "primary:t1/3:sendto"       # optional; kill = true sends SIGKILL instead
+//! after = "primary:t1/3:sendto"       # optional (or after_send = MESSAGE);
+//!                                     # kill = true sends SIGKILL instead
 //!
 //! [[fault]]
 //! kind = "partition"
 //! groups = [["primary"], ["replica"]]
-//! after_ms = 100                      # or after = EVENT; heal_ms optional
+//! after_ms = 100                      # or after = EVENT, after_send = MESSAGE;
+//!                                     # heal_ms optional
 //! connect = "refuse"                  # or "timeout" or "hang"
 //! ```
 //!
@@ -51,6 +58,8 @@ mod plan;
 mod reach;
 mod runtime;
 
+#[cfg(test)]
+mod message_tests;
 #[cfg(test)]
 mod testrun;
 #[cfg(test)]

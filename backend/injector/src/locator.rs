@@ -18,11 +18,21 @@
 //!   sender used towards that peer), the peer being the process that owns
 //!   the other end's address or inode, or `ext`;
 //! * message: `DIRECTION/m` (m-th send-family call in that direction);
-//! * event: `THREAD/CALL/m` (m-th recorded call of that name in the thread).
+//! * event: `THREAD/CALL/m` (m-th recorded call of that name in the thread);
+//! * connect: `connect:PROCESS->PEER#n` (n-th connect the process made to
+//!   the peer that listens at the address);
+//! * the receive of a message: no locator of its own, but a position in
+//!   its direction's stream. The receiver has taken so many bytes
+//!   (datagrams) from its end, the sender has put so many before each
+//!   message: a receive on a stream takes a message's first bytes when
+//!   every byte before the message is taken and not all of its own.
+//!   Counted by the receiver's own calls, so it is the same position
+//!   whichever thread makes the receive and however many times it finds
+//!   nothing yet (`EAGAIN` before Go's netpoller wakes it).
 
 use std::collections::HashMap;
 
-use bop_model::{ChannelKind, Endpoint, Event, sends};
+use bop_model::{ChannelKind, Endpoint, Event, receives, sends};
 
 /// Incremental locator state of one run.
 #[derive(Default, Debug, Clone)]
@@ -43,6 +53,16 @@ pub struct Locator {
     direction_count: HashMap<String, usize>,
     messages: HashMap<String, usize>,
     event_count: HashMap<(String, String), usize>,
+    /// The direction each kernel key (`local|peer` of the sender's end)
+    /// was given, to find the direction a receive takes from.
+    by_kernel: HashMap<String, String>,
+    /// Per direction: where each message ends in its stream (bytes, or
+    /// datagrams), in order.
+    sent_ends: HashMap<String, Vec<u64>>,
+    /// Per receiving end (`local|peer`): bytes (datagrams) taken so far.
+    taken: HashMap<String, u64>,
+    /// Connects made so far, per `PROCESS->PEER`.
+    connects: HashMap<String, usize>,
 }
 
 fn port_of(addr: &str) -> Option<&str> {
@@ -111,9 +131,109 @@ impl Locator {
         let d = format!("{base}#{n}");
         if assign {
             self.direction_count.insert(base, n + 1);
-            self.directions.insert((sender, kernel), d.clone());
+            self.directions.insert((sender, kernel.clone()), d.clone());
+            self.by_kernel.insert(kernel, d.clone());
         }
         Some(d)
+    }
+
+    /// The direction a receive by `pid` on `ep` takes from: the one the
+    /// sender's first send gave it, else (nothing sent that way yet) the
+    /// one that first send would get now, from the sender's locator. `None`
+    /// for one-way channels and ends without a peer.
+    fn incoming(&self, pid: i32, ep: &Endpoint) -> Option<String> {
+        let peer = ep.peer.as_deref().filter(|_| !one_way(ep))?;
+        let kernel = format!("{peer}|{}", ep.local);
+        if let Some(d) = self.by_kernel.get(&kernel) {
+            return Some(d.clone());
+        }
+        let sender = self.peer(ep.kind, Some(peer));
+        let receiver = self.proc_key.get(&pid)?;
+        if sender == "ext" {
+            return None;
+        }
+        // The sender names its peer by who owns this end: the receiver.
+        let own = self.peer(ep.kind, Some(&ep.local));
+        let to = if own == "ext" { receiver.clone() } else { own };
+        let base = format!("{}:{sender}->{to}", ep.kind.map_or("?", |k| k.as_str()));
+        let n = self.direction_count.get(&base).copied().unwrap_or(0);
+        Some(format!("{base}#{n}"))
+    }
+
+    /// The directions of the channel a receive by `pid` on `ep` is on that
+    /// have carried a message: the one it takes from, and its own.
+    pub fn receive_directions(&self, pid: i32, ep: &Endpoint) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(peer) = ep.peer.as_deref().filter(|_| !one_way(ep)) {
+            out.extend(self.by_kernel.get(&format!("{peer}|{}", ep.local)).cloned());
+        }
+        let own = Self::direction_key(ep, None);
+        let kernel = format!("{}|{}", own.0, own.1.as_deref().unwrap_or(""));
+        if let Some(p) = self.proc_key.get(&pid) {
+            out.extend(self.directions.get(&(p.clone(), kernel)).cloned());
+        }
+        out
+    }
+
+    /// True when a receive by `pid` on `ep` now would take the first bytes
+    /// of the message with locator `message` (`DIRECTION/k`): it takes
+    /// from that direction, every byte (datagram) sent before the message
+    /// is taken, and none of the message's own.
+    pub fn takes_first(&self, pid: i32, ep: &Endpoint, message: &str) -> bool {
+        let Some((direction, k)) = message.rsplit_once('/') else {
+            return false;
+        };
+        let Ok(k) = k.parse::<usize>() else {
+            return false;
+        };
+        if self.incoming(pid, ep).as_deref() != Some(direction) {
+            return false;
+        }
+        let peer = ep.peer.as_deref().unwrap_or("");
+        let taken = self
+            .taken
+            .get(&format!("{}|{peer}", ep.local))
+            .copied()
+            .unwrap_or(0);
+        let ends = self.sent_ends.get(direction).map_or(&[][..], Vec::as_slice);
+        let start = match k.checked_sub(1) {
+            None => 0,
+            Some(j) => match ends.get(j) {
+                Some(&e) => e,
+                None => return false,
+            },
+        };
+        match ends.get(k) {
+            Some(&end) => start <= taken && taken < end,
+            // Not sent yet (as far as seen): the next bytes are its.
+            None => taken == start,
+        }
+    }
+
+    /// Notes what a send put into its direction's stream and a receive
+    /// took from its end (a dropped or failed send put nothing).
+    fn account(&mut self, ev: &Event, ep: &Endpoint, message: Option<&str>) {
+        let units = match ev.bytes.filter(|&b| b > 0 && ev.errno.is_none()) {
+            None => 0,
+            Some(b) if ep.stream => b,
+            Some(_) => 1,
+        };
+        if let Some(m) = message {
+            let dropped = ev
+                .injected
+                .as_deref()
+                .is_some_and(|i| i.starts_with("drop"));
+            let d = m.rsplit_once('/').map_or(m, |(d, _)| d);
+            let ends = self.sent_ends.entry(d.to_string()).or_default();
+            let last = ends.last().copied().unwrap_or(0);
+            ends.push(last + if dropped { 0 } else { units });
+        } else if receives(ev) && !ev.detail.peek && units > 0 {
+            let peer = ep.peer.as_deref().unwrap_or("");
+            *self
+                .taken
+                .entry(format!("{}|{peer}", ep.local))
+                .or_default() += units;
+        }
     }
 
     /// The message locator the next send by `pid` on `ep` would have.
@@ -131,6 +251,31 @@ impl Locator {
         addr: Option<&str>,
     ) -> Option<String> {
         self.direction(pid, ep, addr, false)
+    }
+
+    /// The connect locator a connect by `pid` to `addr` has before it is
+    /// observed (two at once from one process get the same one).
+    pub fn peek_connect(&self, pid: i32, addr: &str) -> Option<String> {
+        let base = self.connect_base(pid, addr)?;
+        let n = self.connects.get(&base).copied().unwrap_or(0);
+        Some(format!("connect:{base}#{n}"))
+    }
+
+    fn connect_base(&self, pid: i32, addr: &str) -> Option<String> {
+        let from = self.proc_key.get(&pid)?;
+        let to = self.peer(Some(ChannelKind::Tcp), Some(addr));
+        Some(format!("{from}->{to}"))
+    }
+
+    /// Counts a connect that started a connection attempt (not a repeat
+    /// of one under way, nor one a signal cut short).
+    fn count_connect(&mut self, ev: &Event) {
+        let repeat = matches!(ev.errno.as_deref(), Some("EALREADY" | "EISCONN" | "EINTR"));
+        if let (false, Some(addr)) = (repeat, ev.detail.addr.as_deref()) {
+            if let Some(base) = self.connect_base(ev.pid, addr) {
+                *self.connects.entry(base).or_default() += 1;
+            }
+        }
     }
 
     /// The event locator the next `call` of thread `tid` would have.
@@ -174,6 +319,12 @@ impl Locator {
                 }),
             _ => None,
         };
+        if let Some(ep) = &ev.endpoint {
+            self.account(ev, ep, message.as_deref());
+        }
+        if ev.call == "connect" {
+            self.count_connect(ev);
+        }
         (event, message)
     }
 

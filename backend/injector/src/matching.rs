@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bop_model::{ChannelKind, ConnectMode, Endpoint, is_send, is_transfer};
+use bop_model::{ChannelKind, ConnectMode, Endpoint, is_recv, is_send, is_transfer};
 
 use super::armed::{Armed, jitter, under};
 use super::plan::Target;
@@ -61,6 +61,11 @@ struct Site {
     /// A send's receiving process locator, as far as known (a pipe's is
     /// its creator's), or `ext`.
     receiver: Option<String>,
+    /// A receive on a channel: the channel end it takes from.
+    receive: Option<Endpoint>,
+    /// A receive's channel directions that carried messages (for a
+    /// channel pattern on a receive call).
+    receive_directions: Vec<String>,
 }
 
 /// An action and its label, before it is counted on a fault.
@@ -92,6 +97,7 @@ impl Injector {
         // A transfer's entry carries an endpoint only where a drop can act
         // (its output, when its input is no channel).
         let send = (is_send(e.call) || is_transfer(e.call)) && e.endpoint.is_some();
+        let receive = e.endpoint.filter(|_| is_recv(e.call));
         let (message, direction) = match e.endpoint.filter(|_| send) {
             Some(ep) => (
                 self.locator.peek_message(e.pid, ep, e.addr),
@@ -109,6 +115,10 @@ impl Injector {
                 .endpoint
                 .filter(|_| send)
                 .map(|ep| self.locator.peer(ep.kind, ep.peer.as_deref().or(e.addr))),
+            receive: receive.cloned(),
+            receive_directions: receive
+                .map(|ep| self.locator.receive_directions(e.pid, ep))
+                .unwrap_or_default(),
         }
     }
 
@@ -176,41 +186,72 @@ impl Injector {
         }
     }
 
+    /// Whether error fault `i` fails the call: its event, its channel's
+    /// connect, its message's send, the receive that takes its message's
+    /// first bytes, or the nth call of its pattern.
     fn match_error(&mut self, i: usize, e: &Entry, site: &Site) -> Verdict {
-        let Armed::Error {
-            target,
-            errno,
-            seen,
-        } = &mut self.armed[i]
-        else {
+        let Armed::Error { target, errno, .. } = &self.armed[i] else {
             return None;
         };
+        let errno = *errno;
         let hit = match target {
             Target::Event(ev) => site.event.as_ref() == Some(ev),
-            Target::Pattern {
-                process,
-                call,
-                direction,
-                nth,
-            } => {
-                let matches = process
-                    .as_ref()
-                    .is_none_or(|p| site.process.as_deref().is_some_and(|x| under(x, p)))
-                    && call.as_ref().is_none_or(|c| c == e.call)
-                    && direction.as_ref().is_none_or(|d| {
-                        site.direction
-                            .as_ref()
-                            .is_some_and(|x| d.split('|').any(|y| y == x))
-                    });
-                if matches {
-                    *seen += 1;
-                }
-                matches && *seen == *nth + 1
+            Target::Message(m) => site.send && site.message.as_ref() == Some(m),
+            Target::Connect(c) => {
+                e.call == "connect"
+                    && e.addr
+                        .and_then(|a| self.locator.peek_connect(e.pid, a))
+                        .as_ref()
+                        == Some(c)
             }
-            _ => false,
+            Target::Receive(m) => site
+                .receive
+                .as_ref()
+                .is_some_and(|ep| self.locator.takes_first(e.pid, ep, m)),
+            Target::Pattern { .. } => self.pattern_hit(i, e, site),
+            Target::Never(_) => false,
         };
-        let label = format!("error {}", bop_model::errno_name(*errno));
-        hit.then_some((Action::Fail(*errno), label))
+        let label = format!("error {}", bop_model::errno_name(errno));
+        hit.then_some((Action::Fail(errno), label))
+    }
+
+    /// Whether the call matches error fault `i`'s pattern, counting it if
+    /// so: true at the nth match. A channel matches a send in either
+    /// direction; with a receive call, a receive on the channel.
+    fn pattern_hit(&mut self, i: usize, e: &Entry, site: &Site) -> bool {
+        let Armed::Error {
+            target:
+                Target::Pattern {
+                    process,
+                    call,
+                    direction,
+                    nth,
+                },
+            seen,
+            ..
+        } = &mut self.armed[i]
+        else {
+            return false;
+        };
+        let on_receive = call.as_deref().is_some_and(is_recv);
+        let matches = process
+            .as_ref()
+            .is_none_or(|p| site.process.as_deref().is_some_and(|x| under(x, p)))
+            && call.as_ref().is_none_or(|c| c == e.call)
+            && direction.as_ref().is_none_or(|d| {
+                let mut wanted = d.split('|');
+                if on_receive {
+                    wanted.any(|y| site.receive_directions.iter().any(|x| x == y))
+                } else {
+                    site.direction
+                        .as_ref()
+                        .is_some_and(|x| wanted.any(|y| y == x))
+                }
+            });
+        if matches {
+            *seen += 1;
+        }
+        matches && *seen == *nth + 1
     }
 
     /// A partition acts on sends and connects between its groups while it

@@ -16,6 +16,11 @@ pub(super) enum Target {
     Message(String),
     /// Matches the event with this event locator.
     Event(String),
+    /// Matches the connect with this connect locator.
+    Connect(String),
+    /// Matches the receive that takes the first bytes of the message with
+    /// this locator.
+    Receive(String),
     /// Matches the nth call matching a pattern.
     Pattern {
         process: Option<String>,
@@ -33,6 +38,8 @@ pub(super) struct Translation {
     events: HashMap<String, String>,
     processes: HashMap<String, String>,
     channels: HashMap<String, Vec<String>>,
+    /// The connect locator of each channel a connect opened.
+    connects: HashMap<String, String>,
     /// Every process and channel name, to refuse names that cannot occur.
     known: Known,
 }
@@ -43,10 +50,14 @@ impl Translation {
         let graph = CausalGraph::build(events);
         let mut locator = Locator::default();
         let mut event_loc = vec![None; events.len()];
+        let mut connect_loc = vec![None; events.len()];
         let mut message_loc = vec![None; events.len()];
         let mut order: Vec<usize> = (0..events.len()).collect();
         order.sort_by_key(|&i| events[i].seq);
         for i in order {
+            if let (true, Some(addr)) = (events[i].call == "connect", &events[i].detail.addr) {
+                connect_loc[i] = locator.peek_connect(events[i].pid, addr);
+            }
             let (e, m) = locator.observe(&events[i]);
             event_loc[i] = e;
             message_loc[i] = m;
@@ -56,8 +67,14 @@ impl Translation {
             events: HashMap::new(),
             processes: HashMap::new(),
             channels: HashMap::new(),
+            connects: HashMap::new(),
             known: Known::default(),
         };
+        for c in graph.channels() {
+            if let Some(loc) = c.created_by.and_then(|i| connect_loc[i].clone()) {
+                t.connects.insert(c.name.clone(), loc);
+            }
+        }
         t.known.channels = graph.channels().iter().map(|c| c.name.clone()).collect();
         for m in graph.messages() {
             if let Some(loc) = &message_loc[m.send] {
@@ -110,6 +127,33 @@ impl Translation {
             None => {
                 self.known.message(name)?;
                 Target::Never(format!("message '{name}' did not occur in the parent run"))
+            }
+        })
+    }
+
+    /// The first receive of a message, as [`Self::message`] for its send.
+    pub(super) fn receive(&self, name: &str) -> Result<Target, PlanError> {
+        Ok(match self.message(name)? {
+            Target::Message(l) => Target::Receive(l),
+            other => other,
+        })
+    }
+
+    /// The locator of the connect that opened a channel, as
+    /// [`Self::message`] for messages.
+    pub(super) fn connect(&self, channel: &str) -> Result<Target, PlanError> {
+        Ok(match self.connects.get(channel) {
+            Some(l) => Target::Connect(l.clone()),
+            None => {
+                if !self.known.channels.contains(channel) {
+                    // A channel has the form of a message without `/N`.
+                    self.known
+                        .message(&format!("{channel}/0"))
+                        .map_err(|_| PlanError(format!("'{channel}' is not a channel that can occur in a rerun (A->B#K, e.g. client->server#0)")))?;
+                }
+                Target::Never(format!(
+                    "no connect opened channel '{channel}' in the parent run"
+                ))
             }
         })
     }

@@ -95,7 +95,9 @@ impl Reach {
     fn target(&mut self, t: &Target, procs: &HashSet<String>) {
         match t {
             Target::Never(_) => {}
-            Target::Message(m) => {
+            // `connect:PROCESS->PEER#n` has a direction's form.
+            Target::Connect(c) => self.direction(c, procs),
+            Target::Message(m) | Target::Receive(m) => {
                 let direction = m.rsplit_once('/').map_or(m.as_str(), |(d, _)| d);
                 self.direction(direction, procs);
             }

@@ -12,6 +12,14 @@ use super::locator::Locator;
 use super::plan::{Target, Translation};
 use super::reach::Reach;
 
+/// The locators of an observed event: what starts crashes and partitions.
+struct At<'a> {
+    event: Option<&'a str>,
+    /// For a send, its message.
+    message: Option<&'a str>,
+    process: Option<&'a str>,
+}
+
 /// The faults of one run and their state.
 pub struct Injector {
     pub(super) locator: Locator,
@@ -86,16 +94,19 @@ impl Injector {
     /// Told every recorded event, in recording order. Returns process
     /// locators to SIGKILL (crash faults with `kill = true`).
     pub fn observe(&mut self, ev: &Event, now_ms: u64) -> Vec<String> {
-        let (event, _) = self.locator.observe(ev);
+        let (event, message) = self.locator.observe(ev);
         if self.armed.is_empty() {
             return vec![];
         }
         let process = self.locator.process(ev.pid).map(str::to_string);
         let mut kills = vec![];
         for i in 0..self.armed.len() {
-            let Some(effect) =
-                self.triggered(i, event.as_deref(), process.as_deref(), now_ms, &mut kills)
-            else {
+            let at = At {
+                event: event.as_deref(),
+                message: message.as_deref(),
+                process: process.as_deref(),
+            };
+            let Some(effect) = self.triggered(i, &at, now_ms, &mut kills) else {
                 continue;
             };
             self.fire(i, effect, ev.pid, ev.tid, &ev.call, now_ms);
@@ -108,18 +119,22 @@ impl Injector {
         kills
     }
 
-    /// Whether event `event` of `process` starts crash or partition `i`
-    /// (a crash without `after` starts at the process's first event); its
-    /// effect if so. A crash with `kill` adds its process to `kills`.
+    /// Whether the event `at` starts crash or partition `i` (a crash
+    /// without `after` starts at the process's first event); its effect if
+    /// so. A crash with `kill` adds its process to `kills`.
     fn triggered(
         &mut self,
         i: usize,
-        event: Option<&str>,
-        process: Option<&str>,
+        at: &At<'_>,
         now_ms: u64,
         kills: &mut Vec<String>,
     ) -> Option<String> {
-        let is = |t: &Target| matches!(t, Target::Event(e) if Some(e.as_str()) == event);
+        let process = at.process;
+        let is = |t: &Target| match t {
+            Target::Event(e) => Some(e.as_str()) == at.event,
+            Target::Message(m) => Some(m.as_str()) == at.message,
+            _ => false,
+        };
         match &mut self.armed[i] {
             Armed::Crash {
                 process: p,

@@ -231,6 +231,11 @@ impl Run {
         i
     }
 
+    /// Moves event `i` to thread `tid` of its process.
+    pub(crate) fn retid(&mut self, i: usize, tid: i32) {
+        self.events[i].tid = tid;
+    }
+
     /// The recorded events.
     pub(crate) fn events(&self) -> &[Event] {
         &self.events

@@ -11,8 +11,8 @@ use super::plan::{Target, Translation};
 use super::testrun::{Run, replay};
 use super::{Action, Decision, Injector};
 
-const CLIENT: i32 = 1;
-const SERVER: i32 = 2;
+pub(super) const CLIENT: i32 = 1;
+pub(super) const SERVER: i32 = 2;
 
 /// client sends `n` requests of 10 bytes to server on one TCP connection,
 /// each answered with 5 bytes. Returns the run and the indices of the
@@ -29,12 +29,12 @@ fn rpc(n: usize) -> (Run, Vec<usize>, Vec<usize>) {
     (r, requests, replies)
 }
 
-fn injector(faults: Vec<Fault>, parent: &Run) -> Injector {
+pub(super) fn injector(faults: Vec<Fault>, parent: &Run) -> Injector {
     Injector::new(&FaultPlan { faults }, parent.events()).unwrap()
 }
 
 /// The calls something was done to: (event index, decision).
-fn acted(decisions: Vec<Option<Decision>>) -> Vec<(usize, Decision)> {
+pub(super) fn acted(decisions: Vec<Option<Decision>>) -> Vec<(usize, Decision)> {
     decisions
         .into_iter()
         .enumerate()
@@ -42,7 +42,7 @@ fn acted(decisions: Vec<Option<Decision>>) -> Vec<(usize, Decision)> {
         .collect()
 }
 
-fn decision(action: Action, label: &str, fault: usize) -> Decision {
+pub(super) fn decision(action: Action, label: &str, fault: usize) -> Decision {
     Decision {
         action,
         label: label.into(),
@@ -71,6 +71,9 @@ impl On {
         let own = |s: Option<&str>| s.map(String::from);
         Fault::Error {
             event: own(self.event),
+            connect: None,
+            send: None,
+            receive: None,
             process: own(self.process),
             call: own(self.call),
             channel: own(self.channel),
@@ -94,6 +97,7 @@ impl Cut {
         Fault::Partition {
             groups: [vec![a.into()], vec![b.into()]],
             after: self.after,
+            after_send: None,
             after_ms: self.after_ms,
             heal_ms: self.heal_ms,
             connect: self.connect,
@@ -102,10 +106,10 @@ impl Cut {
 }
 
 /// Where a fault fired: the call and the event's seq.
-type At<'a> = Option<(&'a str, Option<u64>)>;
+pub(super) type At<'a> = Option<(&'a str, Option<u64>)>;
 
 /// The record's (fired, effect, count, where it fired).
-fn summary(r: &FaultRecord) -> (bool, &str, u64, At<'_>) {
+pub(super) fn summary(r: &FaultRecord) -> (bool, &str, u64, At<'_>) {
     let at = r.at.as_ref().map(|a| (a.call.as_str(), a.seq));
     (r.fired, r.effect.as_str(), r.count, at)
 }
@@ -156,6 +160,9 @@ fn names_that_cannot_occur_in_the_run_are_refused() {
     };
     let error = |e: &str| Fault::Error {
         event: Some(e.into()),
+        connect: None,
+        send: None,
+        receive: None,
         process: None,
         call: None,
         channel: None,
@@ -165,6 +172,7 @@ fn names_that_cannot_occur_in_the_run_are_refused() {
     let crash_after = |e: &str| Fault::Crash {
         process: "server".into(),
         after: Some(e.into()),
+        after_send: None,
         kill: false,
     };
     let cut_after = |e: &str| {
@@ -258,6 +266,7 @@ fn plans_naming_unknown_processes_or_channels_are_refused() {
     let crash = Fault::Crash {
         process: "nope".into(),
         after: None,
+        after_send: None,
         kill: false,
     };
     let channel = On {
@@ -430,6 +439,7 @@ fn a_crash_silences_the_process_from_its_event_on() {
     let crash = Fault::Crash {
         process: "server".into(),
         after: Some(after),
+        after_send: None,
         kill: false,
     };
     let mut inj = injector(vec![crash], &r);
@@ -495,6 +505,7 @@ fn a_crash_after_a_thread_event_fires_there_whatever_the_thread_order() {
     let kill = Fault::Crash {
         process: "n".into(),
         after: Some(after.clone()),
+        after_send: None,
         kill: true,
     };
     let mut inj = injector(vec![kill], &parent);
@@ -542,6 +553,7 @@ fn a_crash_keeps_pipes_inside_the_crashed_tree() {
     let crash = Fault::Crash {
         process: "client".into(),
         after: None,
+        after_send: None,
         kill: false,
     };
     let mut inj = injector(vec![crash], &r);
@@ -567,6 +579,7 @@ fn a_crash_with_kill_names_the_process_and_its_children() {
     let kill = Fault::Crash {
         process: "client".into(),
         after: None,
+        after_send: None,
         kill: true,
     };
     let mut inj = injector(vec![kill], &r);
@@ -773,6 +786,7 @@ fn faults_that_cannot_fire_say_why_and_stay_unfired() {
         Fault::Crash {
             process: "server".into(),
             after: Some(never.into()),
+            after_send: None,
             kill: false,
         },
         Cut {

@@ -74,11 +74,27 @@ pub enum Fault {
         /// Message name.
         message: String,
     },
-    /// Skip a call and fail it with an errno.
+    /// Skip a call and fail it with an errno. The call is named by one of:
+    /// an event, the connect that opens a channel, the send of a message,
+    /// the first receive of a message, or
+    /// a pattern (process, call, channel, nth). A message names the call
+    /// the same way in every rerun, whichever thread makes it (a Go
+    /// program's goroutines move between OS threads); an event does not.
     Error {
         /// Exact event name (or use the pattern fields).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<String>,
+        /// The connect that opens this channel (`client->primary#0`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connect: Option<String>,
+        /// The send of this message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        send: Option<String>,
+        /// The receive that would take this message's first bytes: the
+        /// receiver's first receive on the message's channel once it has
+        /// taken every byte sent before the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receive: Option<String>,
         /// Pattern: process name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         process: Option<String>,
@@ -101,6 +117,9 @@ pub enum Fault {
         /// From this event on (else from the start).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
+        /// From the send of this message on (instead of `after`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_send: Option<String>,
         /// SIGKILL the process tree instead of silencing it.
         #[serde(default)]
         kill: bool,
@@ -121,6 +140,9 @@ pub enum Fault {
         /// Start after this event...
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
+        /// ...or after the send of this message...
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_send: Option<String>,
         /// ...or after this many ms of the run (else from the start).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_ms: Option<u64>,
@@ -144,15 +166,21 @@ impl std::fmt::Display for Fault {
             Fault::Drop { message } => format!("drop {message}"),
             Fault::Error {
                 event,
+                connect,
+                send,
+                receive,
                 process,
                 call,
                 channel,
                 nth,
                 errno,
             } => {
-                let target = match event {
-                    Some(e) => e.clone(),
-                    None => {
+                let target = match (event, connect, send, receive) {
+                    (Some(e), ..) => e.clone(),
+                    (_, Some(c), ..) => format!("the connect of {c}"),
+                    (_, _, Some(m), _) => format!("the send of {m}"),
+                    (.., Some(m)) => format!("the first receive of {m}"),
+                    _ => {
                         let mut parts = Vec::new();
                         parts.extend(process.as_ref().map(|p| format!("process {p}")));
                         parts.extend(call.as_ref().map(|c| format!("call {c}")));
@@ -166,12 +194,14 @@ impl std::fmt::Display for Fault {
             Fault::Crash {
                 process,
                 after,
+                after_send,
                 kill,
             } => {
                 let how = if *kill { "kill" } else { "crash" };
-                match after {
-                    Some(a) => format!("{how} {process} after {a}"),
-                    None => format!("{how} {process}"),
+                match (after, after_send) {
+                    (Some(a), _) => format!("{how} {process} after {a}"),
+                    (_, Some(m)) => format!("{how} {process} after the send of {m}"),
+                    _ => format!("{how} {process}"),
                 }
             }
             Fault::Jitter { max_ms, seed } => {
@@ -180,6 +210,7 @@ impl std::fmt::Display for Fault {
             Fault::Partition {
                 groups,
                 after,
+                after_send,
                 after_ms,
                 heal_ms,
                 ..
@@ -191,6 +222,9 @@ impl std::fmt::Display for Fault {
                 );
                 if let Some(a) = after {
                     s.push_str(&format!(" after {a}"));
+                }
+                if let Some(m) = after_send {
+                    s.push_str(&format!(" after the send of {m}"));
                 }
                 if let Some(ms) = after_ms {
                     s.push_str(&format!(" after {ms} ms"));
@@ -264,11 +298,14 @@ impl FaultPlan {
                 }
                 Fault::Error {
                     event,
+                    connect,
+                    send,
+                    receive,
                     process,
                     call,
                     channel,
+                    nth,
                     errno,
-                    ..
                 } => {
                     planned_errno(errno)?;
                     if let Some(c) = call {
@@ -278,20 +315,41 @@ impl FaultPlan {
                             )));
                         }
                     }
-                    if event.is_some() && (process.is_some() || call.is_some() || channel.is_some())
-                    {
-                        return Err(PlanError("an error fault names an event or a pattern (process, call, channel), not both".into()));
-                    }
-                    if event.is_none() && process.is_none() && call.is_none() && channel.is_none() {
-                        return Err(PlanError(
-                            "an error fault needs an event or a pattern (process, call, channel)"
+                    let pattern = process.is_some() || call.is_some() || channel.is_some();
+                    let named = [
+                        event.is_some(),
+                        connect.is_some(),
+                        send.is_some(),
+                        receive.is_some(),
+                        pattern,
+                    ];
+                    match named.iter().filter(|&&n| n).count() {
+                        0 => return Err(PlanError(
+                            "an error fault needs an event or a pattern (process, call, channel), or a channel's connect, or a message's send or receive"
                                 .into(),
+                        )),
+                        1 => {}
+                        _ => return Err(PlanError("an error fault names one of an event, a connect, a send, a receive or a pattern (process, call, channel), not several".into())),
+                    }
+                    if nth.is_some() && (connect.is_some() || send.is_some() || receive.is_some()) {
+                        return Err(PlanError(
+                            "nth counts the calls of a pattern (process, call, channel)".into(),
                         ));
                     }
+                }
+                Fault::Crash {
+                    after: Some(_),
+                    after_send: Some(_),
+                    ..
+                } => {
+                    return Err(PlanError(
+                        "a crash starts after an event or after a send, not both".into(),
+                    ));
                 }
                 Fault::Partition {
                     groups,
                     after,
+                    after_send,
                     after_ms,
                     ..
                 } => {
@@ -301,9 +359,10 @@ impl FaultPlan {
                     if let Some(p) = groups[0].iter().find(|p| groups[1].contains(p)) {
                         return Err(PlanError(format!("'{p}' is in both groups of a partition")));
                     }
-                    if after.is_some() && after_ms.is_some() {
+                    let starts = [after.is_some(), after_send.is_some(), after_ms.is_some()];
+                    if starts.iter().filter(|&&s| s).count() > 1 {
                         return Err(PlanError(
-                            "a partition starts after an event or after a time, not both".into(),
+                            "a partition starts after an event, after a send or after a time, not several".into(),
                         ));
                     }
                 }
@@ -382,7 +441,23 @@ mod tests {
             ),
             (
                 r#"{"faults":[{"kind":"error","event":"e","call":"read","errno":"EPIPE"}]}"#,
-                "not both",
+                "not several",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","send":"a->b#0/1","receive":"a->b#0/1","errno":"EPIPE"}]}"#,
+                "not several",
+            ),
+            (
+                r#"{"faults":[{"kind":"error","send":"a->b#0/1","nth":2,"errno":"EPIPE"}]}"#,
+                "nth counts the calls of a pattern",
+            ),
+            (
+                r#"{"faults":[{"kind":"crash","process":"a","after":"a:t0/1:write","after_send":"a->b#0/1"}]}"#,
+                "a crash starts after an event or after a send",
+            ),
+            (
+                r#"{"faults":[{"kind":"partition","groups":[["a"],["b"]],"after_ms":5,"after_send":"a->b#0/1"}]}"#,
+                "not several",
             ),
             (
                 r#"{"faults":[{"kind":"delay","message":"m","ms":0}]}"#,
@@ -392,6 +467,25 @@ mod tests {
             let e = FaultPlan::parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn plans_without_message_anchors_read_and_write_as_before() {
+        let old = r#"{"faults":[{"kind":"error","event":"a:t0/1:connect","errno":"ECONNREFUSED"},{"kind":"crash","process":"a","after":"a:t1/3:write","kill":false},{"kind":"partition","groups":[["a"],["b"]],"after":"a:t0/2:write","connect":"refuse"}]}"#;
+        let plan = FaultPlan::parse(old).unwrap();
+        assert_eq!(serde_json::to_string(&plan).unwrap(), old);
+        let anchored = r#"{"faults":[{"kind":"error","connect":"a->b#0","errno":"ECONNREFUSED"},{"kind":"error","send":"a->b#0/1","errno":"EPIPE"},{"kind":"error","receive":"a->b#0/r2","errno":"ECONNRESET"},{"kind":"crash","process":"a","after_send":"a->b#0/1"}]}"#;
+        let plan = FaultPlan::parse(anchored).unwrap();
+        let lines: Vec<String> = plan.faults.iter().map(Fault::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "error ECONNREFUSED on the connect of a->b#0",
+                "error EPIPE on the send of a->b#0/1",
+                "error ECONNRESET on the first receive of a->b#0/r2",
+                "crash a after the send of a->b#0/1",
+            ]
+        );
     }
 
     #[test]

@@ -150,12 +150,27 @@ export interface Graph {
 export type Fault =
   | { kind: "delay"; message: string; ms: number | "inf" }
   | { kind: "drop"; message: string }
-  | { kind: "error"; event?: string; process?: string; call?: string; channel?: string; nth?: number; errno: string }
-  | { kind: "crash"; process: string; after?: string; kill?: boolean }
+  | {
+      kind: "error";
+      event?: string;
+      /** The connect that opens this channel. */
+      connect?: string;
+      /** The send of this message. */
+      send?: string;
+      /** The first receive of this message. */
+      receive?: string;
+      process?: string;
+      call?: string;
+      channel?: string;
+      nth?: number;
+      errno: string;
+    }
+  | { kind: "crash"; process: string; after?: string; after_send?: string; kill?: boolean }
   | {
       kind: "partition";
       groups: [string[], string[]];
       after?: string;
+      after_send?: string;
       after_ms?: number;
       heal_ms?: number;
       connect?: "refuse" | "timeout" | "hang";

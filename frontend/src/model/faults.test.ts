@@ -13,6 +13,11 @@ test("every kind of fault reads as one line", () => {
     [{ kind: "error", channel: "a->b#0", nth: 10, errno: "EAGAIN" }, "fail the 11th call on a->b#0 with EAGAIN"],
     [{ kind: "crash", process: "primary", after: "primary:t1/3:sendto" }, "crash primary after primary:t1/3:sendto"],
     [{ kind: "crash", process: "replica", kill: true }, "kill replica"],
+    [{ kind: "error", connect: "client->primary#1", errno: "ECONNREFUSED" }, "fail the connect of client->primary#1 with ECONNREFUSED"],
+    [{ kind: "error", send: "a->b#0/2", errno: "EPIPE" }, "fail the send of a->b#0/2 with EPIPE"],
+    [{ kind: "error", receive: "a->b#0/r2", errno: "ECONNRESET" }, "fail the first receive of a->b#0/r2 with ECONNRESET"],
+    [{ kind: "crash", process: "primary", after_send: "primary->replica#0/0" }, "crash primary after the send of primary->replica#0/0"],
+    [{ kind: "partition", groups: [["a"], ["b"]], after_send: "a->b#0/1" }, "partition {a} from {b} after the send of a->b#0/1"],
     [{ kind: "partition", groups: [["primary"], ["replica", "client"]], after_ms: 100, heal_ms: 900 }, "partition {primary} from {replica, client} after 100 ms, heal after 900 ms"],
   ];
   for (const [fault, text] of cases) assert.equal(describeFault(fault), text);

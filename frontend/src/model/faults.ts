@@ -18,19 +18,28 @@ export function describeFault(f: Fault): string {
       return `drop ${f.message}`;
     case "error": {
       if (f.event !== undefined) return `fail ${f.event} with ${f.errno}`;
+      if (f.connect !== undefined) return `fail the connect of ${f.connect} with ${f.errno}`;
+      if (f.send !== undefined) return `fail the send of ${f.send} with ${f.errno}`;
+      if (f.receive !== undefined) return `fail the first receive of ${f.receive} with ${f.errno}`;
       const nth = f.nth ?? 0;
       const which = [f.call ?? "call", f.process ? `of ${f.process}` : "", f.channel ? `on ${f.channel}` : ""].filter(Boolean).join(" ");
       return `fail the ${ordinal(nth + 1)} ${which} with ${f.errno}`;
     }
     case "crash":
-      return `${f.kill ? "kill" : "crash"} ${f.process}${f.after ? ` after ${f.after}` : ""}`;
+      return `${f.kill ? "kill" : "crash"} ${f.process}${after(f.after, f.after_send)}`;
     case "partition": {
       const [a, b] = f.groups;
-      const when = f.after ? ` after ${f.after}` : f.after_ms !== undefined ? ` after ${f.after_ms} ms` : "";
+      const when = f.after || f.after_send ? after(f.after, f.after_send) : f.after_ms !== undefined ? ` after ${f.after_ms} ms` : "";
       const heal = f.heal_ms !== undefined ? `, heal after ${f.heal_ms} ms` : "";
       return `partition {${a.join(", ")}} from {${b.join(", ")}}${when}${heal}`;
     }
   }
+}
+
+/** When a crash or a partition starts: after an event, or after a send. */
+function after(event: string | undefined, send: string | undefined): string {
+  if (event) return ` after ${event}`;
+  return send ? ` after the send of ${send}` : "";
 }
 
 function ordinal(n: number): string {

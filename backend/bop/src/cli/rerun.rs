@@ -57,10 +57,14 @@ struct FaultArgs {
     /// Drop a message (and, on a stream, every later one that way).
     #[arg(long, value_name = "MESSAGE")]
     drop: Vec<String>,
-    /// Fail an event with an errno: EVENT=ERRNO.
+    /// Fail a call with an errno: EVENT=ERRNO, or the call named by a
+    /// message or a channel, which stays the same whichever thread makes
+    /// it: send:MESSAGE=ERRNO, receive:MESSAGE=ERRNO (its first receive),
+    /// connect:CHANNEL=ERRNO.
     #[arg(long, value_name = "EVENT=ERRNO")]
     error: Vec<String>,
-    /// Crash a process (optionally after an event): PROCESS[@EVENT].
+    /// Crash a process (optionally after an event, or after the send of a
+    /// message): PROCESS[@EVENT] or PROCESS@MESSAGE.
     #[arg(long, value_name = "PROCESS[@EVENT]")]
     crash: Vec<String>,
     /// Crashes kill (SIGKILL) instead of silencing.
@@ -88,6 +92,14 @@ pub(super) fn run(args: RerunArgs) -> Result<ExitCode> {
     report_run(&recorded.run)
 }
 
+/// A message name ends in `/N` or `/rN`; an event name in `/N:CALL`.
+fn is_message_name(name: &str) -> bool {
+    name.rsplit_once('/').is_some_and(|(_, n)| {
+        let n = n.strip_prefix('r').unwrap_or(n);
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 impl FaultArgs {
     /// The plan file's faults, then the flags' in the order: delays, drops,
     /// errors, crashes; validated.
@@ -111,11 +123,17 @@ impl FaultArgs {
             plan.faults.push(Fault::Drop { message: m.clone() });
         }
         for e in &self.error {
-            let (event, errno) = e
+            let (call, errno) = e
                 .rsplit_once('=')
                 .ok_or_else(|| PlanError(format!("--error {e}: use EVENT=ERRNO")))?;
+            let named = |prefix: &str| call.strip_prefix(prefix).map(str::to_string);
+            let (connect, send, receive) = (named("connect:"), named("send:"), named("receive:"));
+            let by_event = connect.is_none() && send.is_none() && receive.is_none();
             plan.faults.push(Fault::Error {
-                event: Some(event.to_string()),
+                event: by_event.then(|| call.to_string()),
+                connect,
+                send,
+                receive,
                 process: None,
                 call: None,
                 channel: None,
@@ -128,10 +146,15 @@ impl FaultArgs {
                 Some((p, e)) => (p.to_string(), Some(e.to_string())),
                 None => (c.clone(), None),
             };
+            let (after, after_send) = match after {
+                Some(m) if is_message_name(&m) => (None, Some(m)),
+                other => (other, None),
+            };
             let kill = self.kill;
             plan.faults.push(Fault::Crash {
                 process,
                 after,
+                after_send,
                 kill,
             });
         }
@@ -147,4 +170,51 @@ pub(super) fn read_plan(file: &Path) -> Result<FaultPlan> {
     let plan = FaultPlan::parse(&text).with_context(|| format!("in {}", file.display()))?;
     plan.validate()?;
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_name_calls_by_events_messages_and_channels() {
+        let args = FaultArgs {
+            faults: None,
+            delay: vec![],
+            drop: vec![],
+            error: [
+                "client:t0/5:connect=ECONNREFUSED",
+                "connect:client->primary#1=ECONNREFUSED",
+                "send:primary->replica#0/2=EPIPE",
+                "receive:primary->replica#0/r2=ECONNRESET",
+            ]
+            .map(String::from)
+            .into(),
+            crash: [
+                "primary@primary:t1/3:sendto",
+                "replica@primary->replica#0/r0",
+            ]
+            .map(String::from)
+            .into(),
+            kill: false,
+        };
+        let lines: Vec<String> = args
+            .plan()
+            .unwrap()
+            .faults
+            .iter()
+            .map(Fault::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "error ECONNREFUSED on client:t0/5:connect",
+                "error ECONNREFUSED on the connect of client->primary#1",
+                "error EPIPE on the send of primary->replica#0/2",
+                "error ECONNRESET on the first receive of primary->replica#0/r2",
+                "crash primary after primary:t1/3:sendto",
+                "crash replica after the send of primary->replica#0/r0",
+            ]
+        );
+    }
 }

@@ -10,9 +10,9 @@
 //! one who judges, so neither is a candidate. Errors on its calls stay:
 //! they are what the network does to a client.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use bop_model::{ConnectMode, Fault, FaultKind, Ms};
+use bop_model::{ChannelKind, ConnectMode, Fault, FaultKind, Ms};
 use bop_tracker::CausalGraph;
 use bop_tracker::lineage::{self, Lineage};
 
@@ -33,6 +33,8 @@ pub(crate) struct Candidate {
 enum Needs {
     Message(String),
     Event(String),
+    /// A message of this channel.
+    Channel(String),
 }
 
 impl Candidate {
@@ -54,6 +56,10 @@ impl Candidate {
         match &self.needs {
             Needs::Message(m) => l.messages.contains(m),
             Needs::Event(e) => l.events.contains(e),
+            Needs::Channel(c) => l
+                .messages
+                .iter()
+                .any(|m| m.rsplit_once('/').is_some_and(|(ch, _)| ch == c)),
         }
     }
 }
@@ -196,70 +202,174 @@ fn client_side(g: &CausalGraph<'_>) -> Vec<bool> {
     out
 }
 
+/// Where an error candidate acts, named so that the candidate is the same
+/// whichever thread makes the call (a Go program's goroutines move between
+/// OS threads from run to run): the connect that opened a channel, a
+/// message's send or first receive; else (a connect that opened nothing, a
+/// receive the injector cannot count) the call's event.
+enum Point {
+    Event,
+    Connect(usize),
+    Send(usize),
+    Receive(usize),
+}
+
 /// One errno per call of the lineage that touches the network: a refused
-/// connect, a broken pipe on a send, a reset on the first receive.
+/// connect, a broken pipe on a send, a reset on the first receive (not on
+/// a channel within one process). A
+/// receive is named by its message where the injector can find it again:
+/// on a stream between two traced processes (a pipe is named by its
+/// sender alone; an outside sender's bytes are not counted).
 fn errors(g: &CausalGraph<'_>, past: &[bool], lineage_msgs: &[usize]) -> Vec<Candidate> {
-    let mut points: Vec<(usize, &str)> = (0..g.events().len())
-        .filter(|&i| past[i] && g.events()[i].call == "connect")
-        .map(|i| (i, "ECONNREFUSED"))
+    let opened: HashMap<usize, usize> = (0..g.channels().len())
+        .filter_map(|c| Some((g.channels()[c].created_by?, c)))
         .collect();
+    let mut points: Vec<(usize, Point)> = (0..g.events().len())
+        .filter(|&i| past[i] && g.events()[i].call == "connect")
+        .map(|i| {
+            (
+                i,
+                opened.get(&i).map_or(Point::Event, |&c| Point::Connect(c)),
+            )
+        })
+        .collect();
+    // A receive that took several messages' first bytes at once is one
+    // call: named by the first of them, the one whose bytes it begins with.
+    let mut first_receives: HashMap<usize, usize> = HashMap::new();
     for &m in lineage_msgs {
         let msg = &g.messages()[m];
-        points.push((msg.send, "EPIPE"));
-        points.extend(msg.recvs.first().map(|&r| (r, "ECONNRESET")));
+        if within_one_process(g, msg.channel) {
+            continue;
+        }
+        points.push((msg.send, Point::Send(m)));
+        if let Some(&r) = msg.recvs.first() {
+            let earlier = first_receives.entry(r).or_insert(m);
+            if g.messages()[*earlier].ordinal > msg.ordinal {
+                *earlier = m;
+            }
+        }
+    }
+    for (r, m) in first_receives {
+        let c = &g.channels()[g.messages()[m].channel];
+        let counted =
+            c.stream && c.kind != ChannelKind::Pipe && c.processes.iter().all(Option::is_some);
+        let point = if counted {
+            Point::Receive(m)
+        } else {
+            Point::Event
+        };
+        points.push((r, point));
     }
     points.sort_by_key(|&(i, _)| g.events()[i].seq);
     points
         .into_iter()
-        .map(|(i, errno)| {
-            let event = g.event_name(i);
-            Candidate {
-                fault: Fault::Error {
-                    event: Some(event.clone()),
-                    process: None,
-                    call: None,
-                    channel: None,
-                    nth: None,
-                    errno: errno.into(),
-                },
-                kind: FaultKind::Error,
-                key: format!("event {event}"),
-                needs: Needs::Event(event),
-            }
-        })
+        .map(|(i, point)| error_at(g, i, point))
         .collect()
 }
 
+/// True when both ends of channel `c` are one process: a self-pipe (Go's
+/// runtime wakes its netpoller through one), which is no communication
+/// between processes, and which a timing-dependent wake-up writes to or
+/// not: an error there mostly does not fire, and is no network fault.
+fn within_one_process(g: &CausalGraph<'_>, c: usize) -> bool {
+    matches!(g.channels()[c].processes, [Some(a), Some(b)] if a == b)
+}
+
+/// The error candidate at event `i`, named as `point` says.
+fn error_at(g: &CausalGraph<'_>, i: usize, point: Point) -> Candidate {
+    let errno = match (&point, g.events()[i].call.as_str()) {
+        (Point::Send(_), _) => "EPIPE",
+        (_, "connect") => "ECONNREFUSED",
+        _ => "ECONNRESET",
+    };
+    let mut fault = Fault::Error {
+        event: None,
+        connect: None,
+        send: None,
+        receive: None,
+        process: None,
+        call: None,
+        channel: None,
+        nth: None,
+        errno: errno.into(),
+    };
+    let Fault::Error {
+        event,
+        connect,
+        send,
+        receive,
+        ..
+    } = &mut fault
+    else {
+        unreachable!("built as an error just above")
+    };
+    let message = |m: usize| g.messages()[m].name.clone();
+    let (key, needs) = match point {
+        Point::Event => {
+            let e = g.event_name(i);
+            *event = Some(e.clone());
+            (format!("event {e}"), Needs::Event(e))
+        }
+        Point::Connect(c) => {
+            let c = g.channels()[c].name.clone();
+            *connect = Some(c.clone());
+            (format!("connect {c}"), Needs::Channel(c))
+        }
+        Point::Send(m) => {
+            *send = Some(message(m));
+            (format!("send {}", message(m)), Needs::Message(message(m)))
+        }
+        Point::Receive(m) => {
+            *receive = Some(message(m));
+            (
+                format!("receive {}", message(m)),
+                Needs::Message(message(m)),
+            )
+        }
+    };
+    Candidate {
+        fault,
+        kind: FaultKind::Error,
+        key,
+        needs,
+    }
+}
+
 /// A crash of each non-client process right after each of its sends in
-/// the lineage (a message boundary: what it sent got out, nothing after).
+/// the lineage (a message boundary: what it sent got out, nothing after),
+/// named by the message sent; not after a send to itself (no boundary
+/// anyone outside sees).
 fn crashes(g: &CausalGraph<'_>, lineage_msgs: &[usize], client_side: &[bool]) -> Vec<Candidate> {
     let mut sends: Vec<usize> = lineage_msgs
         .iter()
-        .map(|&m| g.messages()[m].send)
-        .filter(|&s| !client_side[g.process_of(s)])
+        .copied()
+        .filter(|&m| !client_side[g.process_of(g.messages()[m].send)])
+        .filter(|&m| !within_one_process(g, g.messages()[m].channel))
         .collect();
-    sends.sort_by_key(|&s| g.events()[s].seq);
+    sends.sort_by_key(|&m| g.events()[g.messages()[m].send].seq);
     sends
         .into_iter()
-        .map(|s| {
-            let process = g.processes()[g.process_of(s)].name.clone();
-            let event = g.event_name(s);
+        .map(|m| {
+            let msg = &g.messages()[m];
+            let process = g.processes()[g.process_of(msg.send)].name.clone();
             Candidate {
                 fault: Fault::Crash {
                     process: process.clone(),
-                    after: Some(event.clone()),
+                    after: None,
+                    after_send: Some(msg.name.clone()),
                     kill: false,
                 },
                 kind: FaultKind::Crash,
                 key: format!("process {process}"),
-                needs: Needs::Event(event),
+                needs: Needs::Message(msg.name.clone()),
             }
         })
         .collect()
 }
 
 /// The two ends of each lineage channel cut apart right after one of its
-/// messages is sent (new connections between them are refused).
+/// messages is sent (new connections between them are refused), named by
+/// the message.
 fn partitions(g: &CausalGraph<'_>, lineage_msgs: &[usize]) -> Vec<Candidate> {
     lineage_msgs
         .iter()
@@ -272,18 +382,18 @@ fn partitions(g: &CausalGraph<'_>, lineage_msgs: &[usize]) -> Vec<Candidate> {
             if a == b {
                 return None;
             }
-            let event = g.event_name(msg.send);
             Some(Candidate {
                 fault: Fault::Partition {
                     groups: [vec![a.clone()], vec![b.clone()]],
-                    after: Some(event.clone()),
+                    after: None,
+                    after_send: Some(msg.name.clone()),
                     after_ms: None,
                     heal_ms: None,
                     connect: ConnectMode::Refuse,
                 },
                 kind: FaultKind::Partition,
                 key: format!("partition {a} | {b}"),
-                needs: Needs::Event(event),
+                needs: Needs::Message(msg.name.clone()),
             })
         })
         .collect()
@@ -385,5 +495,154 @@ mod tests {
         let only_drops = candidates(&g, &[FaultKind::Drop]);
         assert!(only_drops.iter().all(|c| c.kind == FaultKind::Drop));
         assert_eq!(only_drops.len(), 12);
+    }
+
+    /// The demo's replica with the work of its two helper threads swapped
+    /// from where the second one starts on: the same program, the OS (or
+    /// Go's scheduler) having put the calls on the other thread.
+    fn demo_on_other_threads() -> Vec<bop_model::Event> {
+        let mut events = demo();
+        let start = |tid: i32| {
+            events
+                .iter()
+                .find(|e| e.call == "start" && e.tid == tid)
+                .map(|e| e.seq)
+                .unwrap()
+        };
+        let (a, b) = (3634, 3641);
+        let from = start(a).max(start(b));
+        for e in events.iter_mut().filter(|e| e.seq > from) {
+            if e.tid == a {
+                e.tid = b;
+            } else if e.tid == b {
+                e.tid = a;
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn error_and_crash_candidates_are_named_by_messages_whatever_the_threads() {
+        let (events, other) = (demo(), demo_on_other_threads());
+        let (g, h) = (CausalGraph::build(&events), CausalGraph::build(&other));
+        let names = |g: &CausalGraph<'_>| -> BTreeSet<String> {
+            (0..g.events().len()).map(|i| g.event_name(i)).collect()
+        };
+        assert_ne!(names(&g), names(&h), "the swap renames events");
+        let renamed = g.messages().iter().zip(h.messages()).any(|(a, b)| {
+            let first = |g: &CausalGraph<'_>, r: &[usize]| r.first().map(|&r| g.event_name(r));
+            assert_eq!(a.name, b.name);
+            g.event_name(a.send) != h.event_name(b.send)
+                || first(&g, &a.recvs) != first(&h, &b.recvs)
+        });
+        assert!(renamed, "an event an error or crash used to be named by");
+        // Races depend on each thread's program order, which the swap
+        // changes; the other kinds must not.
+        let kinds = [
+            FaultKind::Drop,
+            FaultKind::Error,
+            FaultKind::Crash,
+            FaultKind::Partition,
+        ];
+        let faults = |g: &CausalGraph<'_>| -> Vec<String> {
+            candidates(g, &kinds)
+                .iter()
+                .map(|c| c.fault.to_string())
+                .collect()
+        };
+        assert_eq!(faults(&g), faults(&h));
+        let all = candidates(&g, &FaultKind::ALL);
+        for c in &all {
+            match &c.fault {
+                Fault::Error { event: Some(_), .. } => panic!("named by an event: {}", c.fault),
+                Fault::Crash {
+                    after, after_send, ..
+                } => {
+                    assert!(after.is_none() && after_send.is_some(), "{}", c.fault)
+                }
+                Fault::Partition {
+                    after, after_send, ..
+                } => {
+                    assert!(after.is_none() && after_send.is_some(), "{}", c.fault)
+                }
+                _ => {}
+            }
+        }
+        let receives = all
+            .iter()
+            .filter(|c| {
+                matches!(
+                    &c.fault,
+                    Fault::Error {
+                        receive: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        let sends = all
+            .iter()
+            .filter(|c| matches!(&c.fault, Fault::Error { send: Some(_), .. }))
+            .count();
+        assert_eq!((sends, receives), (12, 12), "one of each per message");
+        let connects = all
+            .iter()
+            .filter(|c| {
+                matches!(
+                    &c.fault,
+                    Fault::Error {
+                        connect: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(
+            connects, 3,
+            "the primary's to the replica, the client's two"
+        );
+    }
+
+    #[test]
+    fn an_etcd_cluster_gets_errors_named_by_messages_and_none_on_its_self_pipes_nor_crashes() {
+        // A 3-node etcd 3.4 cluster and an etcdctl put/get (docs/SEARCH.md
+        // "Faults named by messages on etcd"), recorded by bop run.
+        let events = log(include_str!("fixtures/etcd.events.jsonl"));
+        let g = CausalGraph::build(&events);
+        let all = candidates(&g, &FaultKind::ALL);
+        let self_pipe = |m: &str| m.starts_with("pipe:etcd");
+        assert!(
+            all.iter()
+                .any(|c| matches!(&c.fault, Fault::Drop { message } if self_pipe(message))),
+            "the runtime's wake-up pipes are in the lineage"
+        );
+        let errors: Vec<&Candidate> = all.iter().filter(|c| c.kind == FaultKind::Error).collect();
+        let mut by_event = Vec::new();
+        for c in &errors {
+            let Fault::Error {
+                event,
+                connect,
+                send,
+                receive,
+                ..
+            } = &c.fault
+            else {
+                unreachable!()
+            };
+            assert!(
+                !send.iter().chain(receive).any(|m| self_pipe(m)),
+                "{}",
+                c.fault
+            );
+            assert!(!connect.as_ref().is_some_and(|c| c.starts_with("pipe:")));
+            by_event.extend(event.clone());
+        }
+        for c in &all {
+            if let Fault::Crash { after_send, .. } = &c.fault {
+                assert!(!after_send.as_deref().is_some_and(self_pipe), "{}", c.fault);
+            }
+        }
+        assert!(errors.len() > 100, "{}", errors.len());
+        assert!(by_event.is_empty(), "named by events: {by_event:?}");
     }
 }
