@@ -43,7 +43,7 @@ pub(crate) fn is_noise(g: &CausalGraph<'_>, i: usize) -> bool {
 fn outcome(g: &CausalGraph<'_>, i: usize) -> String {
     let e = &g.events()[i];
     if let Some(errno) = &e.errno {
-        return errno.clone();
+        return errno.to_string();
     }
     match e.call.as_str() {
         "exit" | "exit_group" => format!("status={}", e.detail.status.unwrap_or(0)),

@@ -290,17 +290,17 @@ pub fn event_out(g: &CausalGraph<'_>, i: usize) -> EventOut {
         name: g.event_name(i),
         thread: g.threads()[g.thread_of(i)].name.clone(),
         process: g.processes()[g.process_of(i)].name.clone(),
-        call: e.call.clone(),
+        call: e.call.to_string(),
         fd: e.fd,
         channel: g.channel_of(i).map(|c| g.channels()[c].name.clone()),
         ret: e.ret,
-        errno: e.errno.clone(),
+        errno: e.errno.map(String::from),
         bytes: e.bytes,
         start_ns: e.start_ns,
         end_ns: e.end_ns,
         lamport: g.lamport(i),
-        data: e.data.clone(),
-        injected: e.injected.clone(),
+        data: e.data.as_deref().map(String::from),
+        injected: e.injected.as_deref().map(String::from),
     }
 }
 

@@ -405,8 +405,8 @@ impl<'e> CausalGraph<'e> {
                 });
                 out.len() - 1
             });
-            if !out[k].calls.contains(&e.call) {
-                out[k].calls.push(e.call.clone());
+            if !out[k].calls.iter().any(|c| *c == e.call) {
+                out[k].calls.push(e.call.to_string());
             }
             out[k].count += 1;
         }
