@@ -190,7 +190,8 @@ impl Lines {
                 }
             }
             Kind::Edge => {
-                for (a, b, e) in g.edges() {
+                // Any order: the lines are sorted.
+                for (a, b, e) in g.cross_edges() {
                     let (Some(from), Some(to)) = (name(a), name(b)) else {
                         continue;
                     };
