@@ -316,7 +316,7 @@ pub fn message_out(g: &CausalGraph<'_>, m: usize) -> MessageOut {
         channel: g.channels()[msg.channel].name.clone(),
         reverse: msg.reverse,
         send: msg.send,
-        recvs: msg.recvs.clone(),
+        recvs: msg.recvs.to_vec(),
         bytes: msg.bytes,
         lost: msg.lost,
         dropped: msg.dropped,
