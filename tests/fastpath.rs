@@ -108,15 +108,7 @@ fn a_chatty_guest_records_the_same_with_and_without_the_fast_path() {
             .map(|p| {
                 ev.iter()
                     .filter(|e| e.pid == *p)
-                    .map(|e| {
-                        (
-                            e.call.clone(),
-                            e.fd,
-                            e.bytes,
-                            e.errno.clone(),
-                            e.data.clone(),
-                        )
-                    })
+                    .map(|e| (e.call, e.fd, e.bytes, e.errno, e.data.clone()))
                     .collect()
             })
             .collect()

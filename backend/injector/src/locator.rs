@@ -302,7 +302,7 @@ impl Locator {
         let event = self.thread_key.get(&ev.tid).cloned().map(|t| {
             let n = self
                 .event_count
-                .entry((t.clone(), ev.call.clone()))
+                .entry((t.clone(), ev.call.to_string()))
                 .or_default();
             let loc = format!("{t}/{}/{n}", ev.call);
             *n += 1;

@@ -138,7 +138,7 @@ impl Run {
         };
         self.push(server, "listen", |e| {
             e.fd = Some(fd);
-            e.endpoint = Some(local);
+            e.endpoint = Some(local.into());
         });
         port
     }
@@ -163,7 +163,7 @@ impl Run {
         };
         let at = self.push(client, "connect", |e| {
             e.fd = Some(a.fd);
-            e.endpoint = Some(a.ep.clone());
+            e.endpoint = Some(a.ep.clone().into());
             e.detail.addr = Some(s);
         });
         self.push(server, "accept4", |e| {
@@ -201,7 +201,7 @@ impl Run {
         for end in [&conn.a, &conn.b] {
             self.push(end.pid, "bind", |e| {
                 e.fd = Some(end.fd);
-                e.endpoint = Some(end.ep.clone());
+                e.endpoint = Some(end.ep.clone().into());
             });
         }
         conn
@@ -221,7 +221,7 @@ impl Run {
         let data = |end: End| {
             move |e: &mut Event| {
                 e.fd = Some(end.fd);
-                e.endpoint = Some(end.ep);
+                e.endpoint = Some(end.ep.into());
                 e.ret = Some(n as i64);
                 e.bytes = Some(n);
             }
@@ -271,14 +271,14 @@ pub(crate) fn replay(inj: &mut Injector, events: &[Event]) -> (Vec<Option<Decisi
                     pid: ev.pid,
                     tid: ev.tid,
                     call: &ev.call,
-                    endpoint: ev.endpoint.as_ref(),
+                    endpoint: ev.endpoint.as_deref(),
                     addr: ev.detail.addr.as_deref(),
                     now_ms,
                 })
             })
             .flatten();
         if let Some(d) = &decision {
-            ev.injected = Some(d.label.clone());
+            ev.injected = Some(d.label.clone().into());
             inj.acted_on(d.fault, &ev);
         }
         kills.extend(inj.observe(&ev, now_ms));

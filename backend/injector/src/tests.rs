@@ -546,7 +546,7 @@ fn a_crash_keeps_pipes_inside_the_crashed_tree() {
     r.push(CHILD, "start", |e| e.detail.child = Some(CLIENT));
     let internal = r.push(CHILD, "write", |e| {
         e.fd = Some(8);
-        e.endpoint = Some(pipe.clone());
+        e.endpoint = Some(pipe.clone().into());
         e.bytes = Some(6);
         e.ret = Some(6);
     });

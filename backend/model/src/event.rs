@@ -2,7 +2,11 @@
 //! run's event log (docs/EVENTS.md). Logical names are derived later by the
 //! tracker, because they depend on the whole run.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+use crate::Name;
 
 /// One traced system call or lifecycle point of one thread.
 ///
@@ -20,7 +24,7 @@ pub struct Event {
     /// System call name (`write`, `recvfrom`, ...) or a lifecycle point:
     /// `start` (first event of a new thread), `exec`, `exit` (thread ended
     /// normally), `killed` (thread ended by a signal).
-    pub call: String,
+    pub call: Name,
     /// The file descriptor the call acts on, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fd: Option<i32>,
@@ -30,7 +34,7 @@ pub struct Event {
     pub ret: Option<i64>,
     /// Error name (`ECONNREFUSED`) when the call failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errno: Option<String>,
+    pub errno: Option<Name>,
     /// Bytes moved by a data call (send/recv/read/write families).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -39,18 +43,20 @@ pub struct Event {
     /// Nanoseconds since the run started, at syscall return.
     #[serde(default)]
     pub end_ns: Option<u64>,
-    /// The channel end the fd referred to, as the kernel identifies it.
+    /// The channel end the fd referred to, as the kernel identifies it;
+    /// shared, because a channel's events all name the same end (a reader
+    /// of a log may hand every event of one end the same copy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<Endpoint>,
+    pub endpoint: Option<Arc<Endpoint>>,
     /// Call-specific details.
     #[serde(default, skip_serializing_if = "DetailBox::is_empty")]
     pub detail: DetailBox,
     /// First bytes of the message, hex-encoded (only with `--capture-bytes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
+    pub data: Option<Box<str>>,
     /// Set when the fault injector changed this event (what it did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub injected: Option<String>,
+    pub injected: Option<Box<str>>,
     /// Which path recorded the call: a ptrace stop (the default, omitted
     /// from the log) or the preloaded library in the process (`fast`).
     /// Both give the same facts; only timing precision and cost differ.
@@ -299,12 +305,31 @@ mod tests {
         assert_eq!(*e.detail, Detail::default());
         assert_eq!(e.detail, DetailBox(Some(Box::default())));
         assert_eq!(serde_json::to_string(&e).expect("encodes"), line);
-        assert!(std::mem::size_of::<Event>() < 300);
         let mut f = e.clone();
         f.detail.child = Some(7);
         let back: Event =
             serde_json::from_str(&serde_json::to_string(&f).expect("encodes")).expect("parses");
         assert_eq!(back.detail.child, Some(7));
         assert_ne!(back, e);
+    }
+
+    /// What one event costs in memory (issue 16: 10^6 events recorded in
+    /// 300 MB). The call and errno are interned names, the endpoint is
+    /// shared, the rare strings are boxed: 168 bytes here was 272 with
+    /// `String`s and an inline `Endpoint`. Grow an event only knowing that
+    /// a million of them are held while a run's graph and index are built.
+    #[test]
+    fn an_event_stays_small_in_memory() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Name>(), 16);
+        assert_eq!(size_of::<Option<Name>>(), 16);
+        assert_eq!(size_of::<Option<Arc<Endpoint>>>(), 8);
+        assert_eq!(size_of::<Option<Box<str>>>(), 16);
+        assert_eq!(size_of::<DetailBox>(), 8);
+        assert!(
+            size_of::<Event>() <= 168,
+            "Event is {} bytes",
+            size_of::<Event>()
+        );
     }
 }

@@ -12,6 +12,7 @@ mod errno;
 mod event;
 mod exploration;
 mod fault;
+mod name;
 mod run;
 mod search;
 
@@ -23,6 +24,7 @@ pub use errno::{errno_name, errno_number};
 pub use event::{CallPath, ChannelKind, Detail, DetailBox, Endpoint, Event};
 pub use exploration::{Class, Exploration, Params, Probe, Sweep};
 pub use fault::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError, planned_errno};
+pub use name::Name;
 pub use run::{
     Counts, EndReason, FastPathUse, Manifest, Recorder, RunStatus, Target, Unseen, Verdict,
 };

@@ -283,10 +283,10 @@ fn write_file(
     )?;
     conn.execute_batch(TABLES)?;
     let tx = conn.transaction()?;
-    let (extent, points) = insert_events(&tx, g)?;
+    let (extent, mut points) = insert_events(&tx, g)?;
     insert_messages(&tx, g)?;
-    let deliveries = insert_edges(&tx, g)?;
-    let levels = pyramid::write(&tx, &extent, &points, &deliveries)?;
+    let mut deliveries = insert_edges(&tx, g)?;
+    let levels = pyramid::write(&tx, &extent, &mut points, &mut deliveries)?;
     drop((points, deliveries));
     tx.execute_batch(INDEXES)?;
     let facts = Facts {

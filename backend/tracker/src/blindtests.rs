@@ -38,7 +38,7 @@ fn an_eventfd_read_consumes_every_write_before_it() {
     let got: Vec<(usize, Vec<usize>)> = g
         .messages()
         .iter()
-        .map(|m| (m.send, m.recvs.clone()))
+        .map(|m| (m.send, m.recvs.to_vec()))
         .collect();
     assert_eq!(got, [(w0, vec![r0]), (w1, vec![r0]), (w2, vec![r1])]);
     assert!(
@@ -70,7 +70,7 @@ fn a_splice_receives_on_its_input_and_sends_on_its_output() {
     let by_send: Vec<(usize, Vec<usize>)> = g
         .messages()
         .iter()
-        .map(|m| (m.send, m.recvs.clone()))
+        .map(|m| (m.send, m.recvs.to_vec()))
         .collect();
     assert!(by_send.contains(&(w, vec![half_in])), "{by_send:?}");
     assert!(by_send.contains(&(half_out, vec![r])), "{by_send:?}");

@@ -59,7 +59,7 @@ pub struct Message {
     /// The send event.
     pub send: usize,
     /// The receive events that consumed any of its bytes, in order.
-    pub recvs: Vec<usize>,
+    pub recvs: crate::Recvs,
     /// Bytes sent.
     pub bytes: u64,
     /// Never received although its receiving end was traced, or dropped.

@@ -29,6 +29,7 @@ pub mod find;
 mod graph;
 pub mod lineage;
 mod names;
+mod recvs;
 pub mod show;
 pub mod window;
 
@@ -47,6 +48,7 @@ pub use channels::{Channel, Message};
 pub use classes::{class_structure, trace_class};
 pub use graph::{CausalGraph, Edge, EdgeKind};
 pub use names::{Process, Thread};
+pub use recvs::Recvs;
 
 /// Errors of the tracker layer.
 #[derive(Debug, thiserror::Error)]

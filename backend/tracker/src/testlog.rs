@@ -7,7 +7,7 @@ pub(crate) fn ev(pid: i32, tid: i32, call: &str) -> Event {
     Event {
         pid,
         tid,
-        call: call.to_string(),
+        call: call.into(),
         ret: Some(0),
         ..Default::default()
     }
@@ -43,7 +43,7 @@ impl Ev for Event {
         self
     }
     fn ep(mut self, ep: Endpoint) -> Self {
-        self.endpoint = Some(ep);
+        self.endpoint = Some(ep.into());
         self
     }
     fn bytes(mut self, n: u64) -> Self {
@@ -71,7 +71,7 @@ impl Ev for Event {
         self
     }
     fn errno(mut self, e: &str) -> Self {
-        self.errno = Some(e.to_string());
+        self.errno = Some(e.into());
         self.ret = Some(-1);
         self
     }
@@ -106,7 +106,7 @@ impl Ev for Event {
         self
     }
     fn injected(mut self, s: &str) -> Self {
-        self.injected = Some(s.to_string());
+        self.injected = Some(s.into());
         self
     }
 }

@@ -388,7 +388,7 @@ fn udp_datagrams_in_order_per_flow() {
     let ms: Vec<(&str, usize, Vec<usize>, bool)> = g
         .messages()
         .iter()
-        .map(|m| (m.name.as_str(), m.send, m.recvs.clone(), m.lost))
+        .map(|m| (m.name.as_str(), m.send, m.recvs.to_vec(), m.lost))
         .collect();
     assert_eq!(
         ms,

@@ -44,7 +44,7 @@ pub(super) fn pingpong(rounds: usize) -> Vec<Event> {
     push(2, "start", &|e| e.detail.node = Some("client".into()));
     push(2, "connect", &|e| {
         e.fd = Some(3);
-        e.endpoint = Some(cs.clone());
+        e.endpoint = Some(cs.clone().into());
     });
     push(1, "accept4", &|e| {
         e.fd = Some(3);
@@ -57,7 +57,7 @@ pub(super) fn pingpong(rounds: usize) -> Vec<Event> {
             e.fd = Some(fd);
             e.ret = Some(1);
             e.bytes = Some(1);
-            e.endpoint = Some(end.clone());
+            e.endpoint = Some(end.clone().into());
         };
         push(2, "write", &|e| {
             data(e, 3, &cs);
@@ -347,14 +347,14 @@ fn a_damaged_stale_or_unfinished_index_is_never_opened() {
 fn find_over_the_index_answers_as_find_over_the_graph() {
     let mut events = pingpong(60);
     let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
-    events[7].data = Some(hex("GET /Key%_1\n"));
-    events[8].data = Some(hex("GET /Key%_1\n"));
+    events[7].data = Some(hex("GET /Key%_1\n").into());
+    events[8].data = Some(hex("GET /Key%_1\n").into());
     events[12].data = Some("4g".into());
-    events[13].data = Some(hex("caf\u{e9} \0 x"));
+    events[13].data = Some(hex("caf\u{e9} \0 x").into());
     // Invalid UTF-8 around valid sequences; a quote; a bad digit midway.
     events[20].data = Some("ffc3a9e0414243ff".into());
-    events[21].data = Some(hex("say \"hi\" \u{fffd}!"));
-    events[22].data = Some(format!("{}zz{}", hex("abc"), hex("def")));
+    events[21].data = Some(hex("say \"hi\" \u{fffd}!").into());
+    events[22].data = Some(format!("{}zz{}", hex("abc"), hex("def")).into());
     let (_tmp, run, _m, x) = setup(&events);
     let ix = build(&run).expect("index");
     let json = serde_json::to_string(&x.events).expect("json");
@@ -420,10 +420,10 @@ fn short_needles_are_counted_in_sql_as_find_counts_them() {
     // Every payload decodes: short needles take the exact SQL pass.
     let mut events = pingpong(60);
     let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
-    events[7].data = Some(hex("GET /Key%_1\n"));
-    events[13].data = Some(hex("caf\u{e9} \0 x"));
+    events[7].data = Some(hex("GET /Key%_1\n").into());
+    events[13].data = Some(hex("caf\u{e9} \0 x").into());
     events[20].data = Some("ffc3a9e0414243ff".into());
-    events[21].data = Some(hex("say \u{fffd}!"));
+    events[21].data = Some(hex("say \u{fffd}!").into());
     let (_tmp, run, _m, x) = setup(&events);
     let ix = build(&run).expect("index");
     let json = serde_json::to_string(&x.events).expect("json");

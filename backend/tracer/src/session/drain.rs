@@ -137,7 +137,7 @@ impl Session {
             errno: c
                 .ret
                 .filter(|r| (-4095..0).contains(r))
-                .map(|r| bop_model::errno_name(-r as i32)),
+                .map(|r| bop_model::errno_name(-r as i32).into()),
             start_ns: c.start_ns,
             end_ns: c.end_ns,
             path: CallPath::Fast,
@@ -149,7 +149,7 @@ impl Session {
             return Some(ev);
         }
         ev.fd = Some(c.fd);
-        ev.endpoint = Some(self.channel(tgid, tid, c.fd)?);
+        ev.endpoint = Some(self.channel(tgid, tid, c.fd)?.into());
         let ok = c.ret.filter(|r| *r >= 0);
         let recv = [libc::SYS_recvfrom, libc::SYS_recvmsg].contains(&(c.nr as i64));
         // A send's destination is known at entry (the ptrace path records
@@ -166,7 +166,7 @@ impl Session {
                 .is_some_and(|ep| ep.local.ends_with(":0"))
             {
                 if let Some(ep) = self.fds.refreshed(tgid, tid, c.fd) {
-                    ev.endpoint = Some(ep);
+                    ev.endpoint = Some(ep.into());
                 }
             }
             ev.bytes = Some(n as u64);
@@ -175,7 +175,7 @@ impl Session {
                 for b in &c.data {
                     let _ = write!(hex, "{b:02x}");
                 }
-                ev.data = Some(hex);
+                ev.data = Some(hex.into());
             }
         }
         Some(ev)

@@ -82,14 +82,14 @@ impl Pending {
         self.event.ret = ret;
         self.event.errno = ret
             .filter(|r| (-4095..0).contains(r))
-            .map(|r| bop_model::errno_name(-r as i32));
+            .map(|r| bop_model::errno_name(-r as i32).into());
         self.event.end_ns = end_ns;
         self.event
     }
 
     /// The channel end the call acts on, as seen at entry.
     pub(super) fn endpoint(&self) -> Option<&Endpoint> {
-        self.event.endpoint.as_ref()
+        self.event.endpoint.as_deref()
     }
 
     /// The channel end a send-like call puts bytes into, where the fault
@@ -154,10 +154,12 @@ impl Session {
                 return None;
             }
             Decoded::Send { fd, dest, .. } => {
-                p.event.endpoint = Some(self.channel(tgid, tid, *fd)?);
+                p.event.endpoint = Some(self.channel(tgid, tid, *fd)?.into());
                 p.event.detail.addr = dest.clone();
             }
-            Decoded::Recv { fd, .. } => p.event.endpoint = Some(self.channel(tgid, tid, *fd)?),
+            Decoded::Recv { fd, .. } => {
+                p.event.endpoint = Some(self.channel(tgid, tid, *fd)?.into())
+            }
             &Decoded::Transfer {
                 input,
                 output,
@@ -168,12 +170,12 @@ impl Session {
                 match (self.channel(tgid, tid, output), from) {
                     (None, None) => return None,
                     (Some(to), from) => {
-                        p.event.endpoint = Some(to);
+                        p.event.endpoint = Some(to.into());
                         p.source = from.map(|ep| (input, ep));
                     }
                     (None, Some(from)) => {
                         p.event.fd = Some(input);
-                        p.event.endpoint = Some(from);
+                        p.event.endpoint = Some(from.into());
                         p.event.detail.input = true;
                         p.event.detail.peek = peek;
                     }
@@ -181,7 +183,7 @@ impl Session {
             }
             Decoded::Shutdown { fd, how } => {
                 p.event.detail.how = Some(how.as_str().into());
-                p.event.endpoint = Some(self.channel(tgid, tid, *fd)?);
+                p.event.endpoint = Some(self.channel(tgid, tid, *fd)?.into());
             }
             Decoded::Close { fd } => {
                 let target = self.fds.target(tgid, tid, *fd);
@@ -189,10 +191,10 @@ impl Session {
                 let FdTarget::Channel(ep) = target else {
                     return None;
                 };
-                p.event.endpoint = Some(ep);
+                p.event.endpoint = Some(ep.into());
             }
             Decoded::Dup { fd, .. } => match self.fds.target(tgid, tid, *fd) {
-                FdTarget::Channel(ep) => p.event.endpoint = Some(ep),
+                FdTarget::Channel(ep) => p.event.endpoint = Some(ep.into()),
                 _ => p.record = false,
             },
             Decoded::Bind { addr, .. } | Decoded::Connect { addr, .. } => {

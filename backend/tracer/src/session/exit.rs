@@ -132,7 +132,7 @@ impl Session {
     /// The event's endpoint is `fd`'s channel end as the kernel has it now.
     fn refresh_endpoint(&mut self, tgid: i32, tid: i32, fd: i32, ev: &mut Event) {
         if let Some(ep) = self.fds.refreshed(tgid, tid, fd) {
-            ev.endpoint = Some(ep);
+            ev.endpoint = Some(ep.into());
         }
     }
 
@@ -183,7 +183,8 @@ impl Session {
         }
         ev.bytes = Some(bytes);
         if self.config.capture_bytes > 0 && bytes > 0 {
-            ev.data = capture(&mem, buf, (bytes as usize).min(self.config.capture_bytes));
+            ev.data = capture(&mem, buf, (bytes as usize).min(self.config.capture_bytes))
+                .map(String::into_boxed_str);
         }
     }
 

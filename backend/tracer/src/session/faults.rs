@@ -46,7 +46,7 @@ impl Session {
         else {
             return Ok(Some(tracee));
         };
-        p.event.injected = Some(label);
+        p.event.injected = Some(label.into());
         p.fault = Some(fault);
         let result = match action {
             Action::Hold(d) => {
@@ -148,7 +148,7 @@ impl Session {
 fn input_half(ev: &Event, fd: i32, ep: bop_model::Endpoint, peek: bool) -> Event {
     let mut half = ev.clone();
     half.fd = Some(fd);
-    half.endpoint = Some(ep);
+    half.endpoint = Some(ep.into());
     half.detail.input = true;
     half.detail.peek = peek;
     half.injected = None;

@@ -96,7 +96,7 @@ impl Session {
                 continue;
             }
             if let Some(ep) = ep {
-                p.event.endpoint = Some(ep);
+                p.event.endpoint = Some(ep.into());
             }
             self.emit_finished(p, tgid, u.tid, Some(u.ret), Some(u.end_ns))?;
             self.resume(u.tracee, None)?;

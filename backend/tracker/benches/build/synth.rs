@@ -134,7 +134,7 @@ impl Synth {
             seq: self.events.len() as u64 + 1,
             pid: t.pid,
             tid: t.tid,
-            call: call.to_string(),
+            call: call.into(),
             ret: Some(0),
             start_ns: self.ns,
             end_ns: Some(self.ns + 500),
@@ -190,15 +190,18 @@ impl Synth {
             self.push(main, "bind", |e| e.fd = Some(3));
             self.push(main, "listen", |e| {
                 e.fd = Some(3);
-                e.endpoint = Some(Endpoint {
-                    peer: None,
-                    ..listen
-                });
+                e.endpoint = Some(
+                    Endpoint {
+                        peer: None,
+                        ..listen
+                    }
+                    .into(),
+                );
             });
             let udp_port = 8000 + k as u16;
             self.push(main, "bind", |e| {
                 e.fd = Some(4);
-                e.endpoint = Some(udp(udp_port));
+                e.endpoint = Some(udp(udp_port).into());
             });
             let workers = (0..2).map(|_| self.thread(main)).collect();
             self.servers.push(Node {
@@ -243,7 +246,7 @@ impl Synth {
         let main = self.servers[to].main;
         self.push(from, "connect", |e| {
             e.fd = Some(fa);
-            e.endpoint = Some(ea.clone());
+            e.endpoint = Some(ea.clone().into());
             e.detail.addr = Some(lb.clone());
         });
         self.push(main, "epoll_wait", |e| e.ret = Some(1));
@@ -278,7 +281,7 @@ impl Synth {
         let (fd, ep) = (end.fd, end.ep.clone());
         self.push(t, call, |e| {
             e.fd = Some(fd);
-            e.endpoint = Some(ep);
+            e.endpoint = Some(ep.into());
             e.bytes = Some(bytes);
             e.ret = Some(bytes as i64);
         })
@@ -290,7 +293,7 @@ impl Synth {
             let (fd, ep) = (end.fd, end.ep.clone());
             self.push(t, "read", |e| {
                 e.fd = Some(fd);
-                e.endpoint = Some(ep);
+                e.endpoint = Some(ep.into());
                 e.errno = Some("EAGAIN".into());
                 e.ret = Some(-1);
             });
@@ -364,14 +367,14 @@ impl Synth {
         let (fd, ep) = (cl.fd, cl.ep.clone());
         self.push(cl.task, "close", |e| {
             e.fd = Some(fd);
-            e.endpoint = Some(ep);
+            e.endpoint = Some(ep.into());
         });
         self.wait(worker, &sv);
         self.data_as(worker, &sv, "read", 0);
         let (fd, ep) = (sv.fd, sv.ep.clone());
         self.push(worker, "close", |e| {
             e.fd = Some(fd);
-            e.endpoint = Some(ep);
+            e.endpoint = Some(ep.into());
         });
         let c = self.connect(self.client, usize::MAX, 0);
         self.clients[k].0 = c;
@@ -413,7 +416,7 @@ impl Synth {
         );
         self.push(child, "close", |e| {
             e.fd = Some(r);
-            e.endpoint = Some(rd.ep.clone());
+            e.endpoint = Some(rd.ep.clone().into());
         });
         self.push(child, "exec", |e| {
             e.detail.exe = Some("/bin/sh".into());
@@ -427,7 +430,7 @@ impl Synth {
         });
         self.push(main, "close", |e| {
             e.fd = Some(w);
-            e.endpoint = Some(wr.ep.clone());
+            e.endpoint = Some(wr.ep.clone().into());
         });
         self.read_all(main, &rd, n);
         self.data(&rd, "read", 0);
@@ -460,7 +463,7 @@ impl Synth {
         let (fa, fb) = (self.servers[a].udp_fd, self.servers[b].udp_fd);
         self.push(ta, "sendto", |e| {
             e.fd = Some(fa);
-            e.endpoint = Some(udp(pa));
+            e.endpoint = Some(udp(pa).into());
             e.detail.addr = Some(format!("127.0.0.1:{pb}"));
             e.bytes = Some(16);
             e.ret = Some(16);
@@ -468,7 +471,7 @@ impl Synth {
         self.push(tb, "epoll_wait", |e| e.ret = Some(1));
         self.push(tb, "recvfrom", |e| {
             e.fd = Some(fb);
-            e.endpoint = Some(udp(pb));
+            e.endpoint = Some(udp(pb).into());
             e.detail.addr = Some(format!("127.0.0.1:{pa}"));
             e.bytes = Some(16);
             e.ret = Some(16);

@@ -33,7 +33,7 @@ impl Direction<'_> {
             reverse: self.reverse,
             ordinal,
             send,
-            recvs: Vec::new(),
+            recvs: Default::default(),
             bytes,
             lost: false,
             dropped: is_dropped(&events[send]),

@@ -130,7 +130,7 @@ impl Stable {
                 ports.insert(*port, format!("{{port.{name}}}"));
             }
             let bound = matches!(e.call.as_str(), "bind" | "listen") && e.ret == Some(0);
-            let Some(key) = e.endpoint.as_ref().filter(|_| bound).and_then(place) else {
+            let Some(key) = e.endpoint.as_deref().filter(|_| bound).and_then(place) else {
                 continue;
             };
             let k = ckey(names, i);

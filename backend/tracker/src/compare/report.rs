@@ -19,7 +19,7 @@ fn info(s: &Side<'_>, i: usize) -> EventInfo {
         outcome: outcome_word(&s.outcome(i)),
         messages: ms.iter().map(|&m| s.msg_name(m).to_string()).collect(),
         payload: e.data.as_deref().map(preview),
-        injected: e.injected.clone(),
+        injected: e.injected.as_deref().map(String::from),
     }
 }
 

@@ -150,7 +150,7 @@ impl<'e> Side<'e> {
     pub(super) fn outcome(&self, i: usize) -> Outcome {
         let e = &self.ev[i];
         if let Some(errno) = &e.errno {
-            return Outcome::Failed(errno.clone());
+            return Outcome::Failed(errno.to_string());
         }
         match e.call.as_str() {
             "killed" => return Outcome::Killed(e.detail.signal.clone().unwrap_or("?".into())),

@@ -166,7 +166,12 @@ fn kernel_ids_and_times_do_not_matter() {
         e.start_ns = e.start_ns * 3 + 17;
         e.end_ns = e.end_ns.map(|t| t * 3 + 20);
         e.fd = e.fd.map(|fd| fd + 10);
-        for ep in e.endpoint.iter_mut().chain(&mut e.detail.new_endpoints) {
+        for ep in e
+            .endpoint
+            .iter_mut()
+            .map(std::sync::Arc::make_mut)
+            .chain(&mut e.detail.new_endpoints)
+        {
             ep.local = ep.local.replace("5000", "6000");
             ep.peer = ep.peer.as_ref().map(|p| p.replace("5000", "6000"));
         }

@@ -80,7 +80,7 @@ fn random_run(clients: usize, steps: &[Step]) -> Vec<Event> {
         });
         push(now, pid, "connect", &|e| {
             e.fd = Some(3);
-            e.endpoint = Some(cs.clone());
+            e.endpoint = Some(cs.clone().into());
         });
         push(now + 1, 1, "accept4", &|e| {
             e.fd = Some(3);
@@ -97,7 +97,7 @@ fn random_run(clients: usize, steps: &[Step]) -> Vec<Event> {
             e.fd = Some(fd);
             e.ret = Some(1);
             e.bytes = Some(1);
-            e.endpoint = Some(end.clone());
+            e.endpoint = Some(end.clone().into());
         };
         now += s.gap;
         if s.eagain {
@@ -105,7 +105,7 @@ fn random_run(clients: usize, steps: &[Step]) -> Vec<Event> {
                 e.fd = Some(sfd);
                 e.ret = Some(-11);
                 e.errno = Some("EAGAIN".into());
-                e.endpoint = Some(sc.clone());
+                e.endpoint = Some(sc.clone().into());
             });
         }
         push(now + 1, pid, "write", &|e| {
