@@ -28,7 +28,7 @@ fn data(end: &End, n: u64) -> impl FnOnce(&mut Event) + use<> {
     let end = end.clone();
     move |e| {
         e.fd = Some(end.fd);
-        e.endpoint = Some(end.ep);
+        e.endpoint = Some(end.ep.into());
         e.ret = Some(n as i64);
         e.bytes = Some(n);
     }
@@ -38,7 +38,7 @@ fn nothing(end: &End) -> impl FnOnce(&mut Event) + use<> {
     let end = end.clone();
     move |e| {
         e.fd = Some(end.fd);
-        e.endpoint = Some(end.ep);
+        e.endpoint = Some(end.ep.into());
         e.ret = Some(-11);
         e.errno = Some("EAGAIN".into());
     }

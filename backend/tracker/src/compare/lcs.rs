@@ -135,6 +135,30 @@ mod tests {
         assert_eq!(dynamic(&a[2..], &b[2..]), [(0, 2), (1, 3)]);
     }
 
+    /// A long thread that differs all along (no common ends to trim): the
+    /// textbook table would be 4·10^10 cells (320 GB) and abort the test,
+    /// so this fails if the alignment ever becomes quadratic in memory
+    /// again on such a thread (issue 16).
+    #[test]
+    fn a_long_thread_that_differs_throughout_stays_linear_in_memory() {
+        let n = 200_000;
+        // x b a b a ... b against z a b a b ... a.
+        let thread = |first: u8, odd: u8, even: u8| -> Vec<(u8, ())> {
+            let key = |k: usize| match k {
+                0 => first,
+                _ if k % 2 == 1 => odd,
+                _ => even,
+            };
+            (0..n).map(|k| (key(k), ())).collect()
+        };
+        let (a, b) = (thread(b'x', b'b', b'a'), thread(b'z', b'a', b'b'));
+        assert!(a[0] != b[0] && a[n - 1] != b[n - 1]);
+        let m = lcs(&a, &b);
+        assert!(m.len() > n / 2, "{} of {n} matched", m.len());
+        assert!(m.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        assert!(m.iter().all(|&(i, j)| a[i].0 == b[j].0));
+    }
+
     #[test]
     fn greedy_fallback_stays_in_order() {
         let a = keys("abcabc");

@@ -183,25 +183,55 @@ fn names(c: &Comparison) -> (HashSet<String>, HashSet<String>) {
     (a, b)
 }
 
-/// One pass over a side's events: the place of each named one.
+/// The place of each named event of a side. A name is read back
+/// (`thread/position:call`, [`crate::CausalGraph::event_name`]) to find its
+/// event, which must then give that name again; only names that do not
+/// read back so are looked for by naming every event, as all were before
+/// (two million names formatted at 10^6 events a side).
 fn places(s: &Side<'_>, wanted: &HashSet<String>) -> HashMap<String, Place> {
     let mut out = HashMap::with_capacity(wanted.len());
-    if wanted.is_empty() {
+    let mut rest = HashSet::new();
+    for name in wanted {
+        match event_named(s, name) {
+            Some(i) => {
+                out.insert(name.clone(), place(s, i, name.clone()));
+            }
+            None => {
+                rest.insert(name.as_str());
+            }
+        }
+    }
+    if rest.is_empty() {
         return out;
     }
-    for (i, e) in s.ev.iter().enumerate() {
+    for i in 0..s.ev.len() {
         let name = s.name(i);
-        if wanted.contains(&name) {
-            let place = Place {
-                thread: s.thread_name(i).to_string(),
-                time: e.end_ns.unwrap_or(e.start_ns),
-                logical: s.g.lamport(i),
-                name: name.clone(),
-            };
-            out.insert(name, place);
+        if rest.contains(name.as_str()) {
+            out.insert(name.clone(), place(s, i, name));
         }
     }
     out
+}
+
+/// The event of `s` whose logical name is `name`, found from the name.
+fn event_named(s: &Side<'_>, name: &str) -> Option<usize> {
+    let (thread, rest) = name.rsplit_once('/')?;
+    let (position, _) = rest.split_once(':')?;
+    let t = *s.thread_by_name.get(thread)?;
+    let i = *s.g.threads()[t]
+        .events
+        .get(position.parse::<usize>().ok()?)?;
+    (s.name(i) == name).then_some(i)
+}
+
+fn place(s: &Side<'_>, i: usize, name: String) -> Place {
+    let e = &s.ev[i];
+    Place {
+        thread: s.thread_name(i).to_string(),
+        time: e.end_ns.unwrap_or(e.start_ns),
+        logical: s.g.lamport(i),
+        name,
+    }
 }
 
 fn flatten(c: &Comparison, pa: &HashMap<String, Place>, pb: &HashMap<String, Place>) -> Vec<Mark> {

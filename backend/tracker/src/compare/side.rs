@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::channels::moved;
 use crate::classes::is_noise;
-use crate::{CausalGraph, is_thread_end, receives, sends};
+use crate::{CausalGraph, is_thread_end, receives, sends, trace_class};
 use bop_model::Event;
 
 /// Key of an event for the per-thread alignment: the call (every
@@ -96,6 +96,9 @@ pub(super) struct Side<'e> {
     /// client. One backward walk, so a comparison builds no vector clocks
     /// (at 10^6 events those were most of its memory).
     workload: Option<Vec<bool>>,
+    /// The run's trace class, computed with the rest of the side (on its
+    /// thread, see `compare::sides`).
+    pub(super) class: String,
 }
 
 impl<'e> Side<'e> {
@@ -117,6 +120,7 @@ impl<'e> Side<'e> {
             past
         });
         Side {
+            class: trace_class(&g),
             workload,
             key: keys(&g),
             preds: predecessors(&g),
