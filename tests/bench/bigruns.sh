@@ -21,7 +21,7 @@ trap cleanup EXIT
 ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
 t_of() { curl -s -o /dev/null -w '%{time_total}' "http://$ADDR$1"; }
 
-echo '| events | bop run peak RSS | index.sqlite / events.jsonl | index build (first window) | window zoomed in | window zoomed out (LOD) |'
+echo '| events | bop run peak RSS | index.sqlite + find.sqlite / events.jsonl | index build (first window) | window zoomed in | window zoomed out (LOD) |'
 echo '| --- | --- | --- | --- | --- | --- |'
 rows=()
 finds=()
@@ -39,7 +39,8 @@ done
 for row in "${rows[@]}"; do
   set -- $row
   [ -f "$TMP/store/$1/index.sqlite" ] && cp "$TMP/store/$1/index.sqlite" "$TMP/$1.index"
-  rm -f "$TMP/store/$1/index.sqlite"
+  [ -f "$TMP/store/$1/find.sqlite" ] && cp "$TMP/store/$1/find.sqlite" "$TMP/$1.find"
+  rm -f "$TMP/store/$1/index.sqlite" "$TMP/store/$1/find.sqlite"
 done
 "$BOP" serve --store "$TMP/store" --addr 127.0.0.1:0 >"$TMP/serve.out" 2>/dev/null &
 SERVE=$!
@@ -60,7 +61,7 @@ for row in "${rows[@]}"; do
     zin=$(awk -v a="$zin" -v b="$(t_of "/api/runs/$id/window?x0=$x0&x1=$((x0 + w))")" 'BEGIN{print a+b/5}')
     zout=$(awk -v a="$zout" -v b="$(t_of "/api/runs/$id/window?columns=2000")" 'BEGIN{print a+b/5}')
   done
-  size=$(stat -c %s "$TMP/$id.index") log=$(stat -c %s "$TMP/store/$id/events.jsonl")
+  size=$(cat "$TMP/$id.index" "$TMP/$id.find" 2>/dev/null | wc -c) log=$(stat -c %s "$TMP/store/$id/events.jsonl")
   printf '| %s | %d MB | %d MB / %d MB | %s | %s | %s |\n' "$n" $((rss / 1024)) \
     $((size / 1048576)) $((log / 1048576)) "$(ms "$build")" "$(ms "$zin")" "$(ms "$zout")"
   mid=$((n / 2))
