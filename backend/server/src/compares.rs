@@ -1,7 +1,8 @@
 //! `GET /api/compare`, `/api/compare/summary` and `/api/compare/marks`
 //! (docs/API.md). A comparison builds both runs' causal graphs and aligns
-//! them: two graph builds' worth of memory and seconds of CPU for two
-//! 10^5-event runs (tens of seconds and gigabytes at 10^6). So it holds
+//! them: two graph builds' worth of memory, under a second for two
+//! 10^5-event runs, seconds and ~1.4 GB at 10^6 (both sides are built on
+//! two threads, docs/PERFORMANCE.md "fastdiff"). So it holds
 //! every permit of the build semaphore the graphs and window indexes
 //! share (at most one comparison, and nothing else heavy, at once), runs
 //! on the blocking pool, and its answer for the big-run page (a summary
