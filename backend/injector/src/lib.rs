@@ -65,7 +65,7 @@ mod testrun;
 #[cfg(test)]
 mod tests;
 
-pub use bop_model::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError};
+pub use bop_model::{ConnectMode, ErrorCall, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError};
 pub use locator::Locator;
 pub use matching::{Action, Decision, Entry};
 pub use runtime::Injector;

@@ -4,7 +4,7 @@
 //! how many reads find nothing yet (`EAGAIN`, then the netpoller), change
 //! from run to run, so event names do, while message names do not.
 
-use bop_model::{Event, Fault};
+use bop_model::{ErrorCall, Event, Fault};
 
 use super::testrun::{Conn, End, Run, replay};
 use super::tests::{CLIENT, SERVER, acted, decision, injector, summary};
@@ -94,18 +94,9 @@ fn rerun() -> GoRun {
     go_like(3, |k| WORKERS[(k + 1) % 2], |k| k)
 }
 
-fn error(send: Option<&str>, receive: Option<&str>, errno: &str) -> Fault {
-    Fault::Error {
-        event: None,
-        connect: None,
-        send: send.map(String::from),
-        receive: receive.map(String::from),
-        process: None,
-        call: None,
-        channel: None,
-        nth: None,
-        errno: errno.into(),
-    }
+/// A reset on the first receive of `message`.
+fn reset_on(message: &str) -> Fault {
+    Fault::error_on(ErrorCall::Receive(message.into()), "ECONNRESET")
 }
 
 fn reset(i: usize) -> (usize, Decision) {
@@ -126,17 +117,7 @@ fn event_names_of_a_go_like_run_change_and_message_names_do_not() {
         r.run.message_name(r.replies[1])
     );
     // So a reset named by the parent's event misses the rerun's read.
-    let by_event = Fault::Error {
-        event: Some(name(&p, p.reads[1])),
-        connect: None,
-        send: None,
-        receive: None,
-        process: None,
-        call: None,
-        channel: None,
-        nth: None,
-        errno: "ECONNRESET".into(),
-    };
+    let by_event = Fault::error_on(ErrorCall::Event(name(&p, p.reads[1])), "ECONNRESET");
     let mut inj = injector(vec![by_event], &p.run);
     let (decisions, _) = replay(&mut inj, r.run.events());
     assert!(
@@ -149,7 +130,7 @@ fn event_names_of_a_go_like_run_change_and_message_names_do_not() {
 fn a_reset_on_a_messages_first_receive_fires_at_that_stream_position() {
     let (p, r) = (parent(), rerun());
     let request = "client->server#0/1";
-    let mut inj = injector(vec![error(None, Some(request), "ECONNRESET")], &p.run);
+    let mut inj = injector(vec![reset_on(request)], &p.run);
     let (decisions, _) = replay(&mut inj, r.run.events());
     // Request 1 is read once too early in the rerun, after request 0 was
     // taken whole: that read is the one that goes for request 1's bytes
@@ -162,7 +143,7 @@ fn a_reset_on_a_messages_first_receive_fires_at_that_stream_position() {
         (true, "error ECONNRESET", 1, Some(("read", seq)))
     );
     // Replayed on the parent itself: the read that took its bytes.
-    let mut inj = injector(vec![error(None, Some(request), "ECONNRESET")], &p.run);
+    let mut inj = injector(vec![reset_on(request)], &p.run);
     let (decisions, _) = replay(&mut inj, p.run.events());
     assert_eq!(acted(decisions), vec![reset(p.reads[1])]);
 }
@@ -174,7 +155,7 @@ fn a_first_message_is_found_before_its_sender_has_sent_anything() {
     let p = parent();
     let r = go_like(2, |_| WORKERS[1], |k| if k == 0 { 2 } else { 0 });
     let first = "client->server#0/0";
-    let mut inj = injector(vec![error(None, Some(first), "ECONNRESET")], &p.run);
+    let mut inj = injector(vec![reset_on(first)], &p.run);
     let (decisions, _) = replay(&mut inj, r.run.events());
     assert_eq!(acted(decisions), vec![reset(r.empty[0][0])]);
 }
@@ -192,10 +173,7 @@ fn a_receive_that_took_the_message_before_its_send_was_seen_is_not_faked() {
     }
     r.push(SERVER, "read", data(&c.b, 10));
     r.push(SERVER, "read", data(&c.b, 20));
-    let mut inj = injector(
-        vec![error(None, Some("client->server#0/2"), "ECONNRESET")],
-        &p.run,
-    );
+    let mut inj = injector(vec![reset_on("client->server#0/2")], &p.run);
     let (decisions, _) = replay(&mut inj, r.events());
     assert!(acted(decisions).is_empty());
     let record = &inj.records()[0];
@@ -211,7 +189,10 @@ fn a_broken_pipe_on_a_messages_send_fires_whichever_thread_sends_it() {
     let (p, r) = (parent(), rerun());
     let reply = p.run.message_name(p.replies[1]);
     assert_eq!(reply, "client->server#0/r1");
-    let mut inj = injector(vec![error(Some(&reply), None, "EPIPE")], &p.run);
+    let mut inj = injector(
+        vec![Fault::error_on(ErrorCall::Send(reply.clone()), "EPIPE")],
+        &p.run,
+    );
     let (decisions, _) = replay(&mut inj, r.run.events());
     assert_eq!(
         acted(decisions),
@@ -294,7 +275,7 @@ fn a_channel_pattern_on_a_receive_call_counts_the_receives_on_it() {
 #[test]
 fn a_receive_of_a_message_that_cannot_occur_is_refused() {
     let p = parent();
-    let bad = error(None, Some("nosuch->server#0/1"), "ECONNRESET");
+    let bad = reset_on("nosuch->server#0/1");
     let e = super::Injector::new(&bop_model::FaultPlan { faults: vec![bad] }, p.run.events())
         .err()
         .expect("refused");
@@ -316,17 +297,7 @@ fn two_connections(second: i32) -> (Run, usize) {
 }
 
 fn refuse(channel: &str) -> Fault {
-    Fault::Error {
-        event: None,
-        connect: Some(channel.into()),
-        send: None,
-        receive: None,
-        process: None,
-        call: None,
-        channel: None,
-        nth: None,
-        errno: "ECONNREFUSED".into(),
-    }
+    Fault::error_on(ErrorCall::Connect(channel.into()), "ECONNREFUSED")
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bop_model::{ConnectMode, Fault, FaultPlan, FaultRecord, Ms};
+use bop_model::{ConnectMode, ErrorCall, Fault, FaultPlan, FaultRecord, Ms};
 
 use super::plan::{Target, Translation};
 use super::testrun::{Run, replay};
@@ -13,6 +13,17 @@ use super::{Action, Decision, Injector};
 
 pub(super) const CLIENT: i32 = 1;
 pub(super) const SERVER: i32 = 2;
+/// A third node's pid, for the tests that need one.
+const OTHER: i32 = 3;
+
+/// A run of the client, the server and a third node, `other`.
+fn three_nodes() -> Run {
+    let mut r = Run::default();
+    r.node(CLIENT, "client")
+        .node(SERVER, "server")
+        .node(OTHER, "other");
+    r
+}
 
 /// client sends `n` requests of 10 bytes to server on one TCP connection,
 /// each answered with 5 bytes. Returns the run and the indices of the
@@ -158,17 +169,7 @@ fn names_that_cannot_occur_in_the_run_are_refused() {
         message: m.into(),
         ms: Ms::N(10),
     };
-    let error = |e: &str| Fault::Error {
-        event: Some(e.into()),
-        connect: None,
-        send: None,
-        receive: None,
-        process: None,
-        call: None,
-        channel: None,
-        nth: None,
-        errno: "EPIPE".into(),
-    };
+    let error = |e: &str| Fault::error_on(ErrorCall::Event(e.into()), "EPIPE");
     let crash_after = |e: &str| Fault::Crash {
         process: "server".into(),
         after: Some(e.into()),
@@ -597,11 +598,7 @@ fn a_crash_with_kill_names_the_process_and_its_children() {
 
 #[test]
 fn a_partition_after_an_event_cuts_messages_and_refuses_connects() {
-    const OTHER: i32 = 3;
-    let mut r = Run::default();
-    r.node(CLIENT, "client")
-        .node(SERVER, "server")
-        .node(OTHER, "other");
+    let mut r = three_nodes();
     let c = r.connect(CLIENT, SERVER);
     let o = r.connect(CLIENT, OTHER);
     let before = r.send(&c, CLIENT, 10);
@@ -832,11 +829,7 @@ fn faults_that_cannot_fire_say_why_and_stay_unfired() {
 /// may be acted on; once named, only the ends of the faulted channel.
 #[test]
 fn a_message_fault_reaches_the_ends_of_its_channel_only() {
-    const OTHER: i32 = 3;
-    let mut r = Run::default();
-    r.node(CLIENT, "client")
-        .node(SERVER, "server")
-        .node(OTHER, "other");
+    let mut r = three_nodes();
     let c = r.connect(CLIENT, SERVER);
     let o = r.connect(OTHER, SERVER);
     let request = r.send(&c, CLIENT, 10);

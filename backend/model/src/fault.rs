@@ -155,6 +155,44 @@ pub enum Fault {
     },
 }
 
+/// The call an error fault names by a name (the other way is the pattern
+/// of process, call, channel and nth).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCall {
+    /// An exact event name.
+    Event(String),
+    /// The connect that opens this channel.
+    Connect(String),
+    /// The send of this message.
+    Send(String),
+    /// The first receive of this message.
+    Receive(String),
+}
+
+impl Fault {
+    /// An error fault with `errno` on the call `on` names.
+    pub fn error_on(on: ErrorCall, errno: &str) -> Fault {
+        let (mut event, mut connect, mut send, mut receive) = (None, None, None, None);
+        match on {
+            ErrorCall::Event(e) => event = Some(e),
+            ErrorCall::Connect(c) => connect = Some(c),
+            ErrorCall::Send(m) => send = Some(m),
+            ErrorCall::Receive(m) => receive = Some(m),
+        }
+        Fault::Error {
+            event,
+            connect,
+            send,
+            receive,
+            process: None,
+            call: None,
+            channel: None,
+            nth: None,
+            errno: errno.to_string(),
+        }
+    }
+}
+
 /// One line per fault, in the CLI's vocabulary (`drop client->primary#0/r1`).
 impl std::fmt::Display for Fault {
     fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -467,6 +505,22 @@ mod tests {
             let e = FaultPlan::parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn an_error_on_a_named_call_is_the_plan_that_names_it() {
+        let plan = FaultPlan::parse(
+            "[[faults]]\nkind = \"error\"\nreceive = \"a->b#0/1\"\nerrno = \"ECONNRESET\"\n\
+             [[faults]]\nkind = \"error\"\nconnect = \"a->b#0\"\nerrno = \"ECONNREFUSED\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            plan.faults,
+            [
+                Fault::error_on(ErrorCall::Receive("a->b#0/1".into()), "ECONNRESET"),
+                Fault::error_on(ErrorCall::Connect("a->b#0".into()), "ECONNREFUSED"),
+            ]
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub use call::{
 pub use errno::{errno_name, errno_number};
 pub use event::{CallPath, ChannelKind, Detail, DetailBox, Endpoint, Event};
 pub use exploration::{Class, Exploration, Params, Probe, Sweep};
-pub use fault::{ConnectMode, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError, planned_errno};
+pub use fault::{
+    ConnectMode, ErrorCall, Fault, FaultPlan, FaultRecord, Fired, Ms, PlanError, planned_errno,
+};
 pub use name::Name;
 pub use run::{
     Counts, EndReason, FastPathUse, Manifest, Recorder, RunStatus, Target, Unseen, Verdict,

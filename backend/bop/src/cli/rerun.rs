@@ -10,7 +10,7 @@ use clap::Args;
 use super::{StoreArg, report_run};
 use crate::baseline::{Baseline, FaultyRun, record_faulty};
 use crate::runner::RunSpec;
-use bop_injector::{Fault, FaultPlan, Ms, PlanError};
+use bop_injector::{ErrorCall, Fault, FaultPlan, Ms, PlanError};
 
 /// Rerun a recorded run's target with faults, written in its logical names.
 ///
@@ -126,20 +126,16 @@ impl FaultArgs {
             let (call, errno) = e
                 .rsplit_once('=')
                 .ok_or_else(|| PlanError(format!("--error {e}: use EVENT=ERRNO")))?;
-            let named = |prefix: &str| call.strip_prefix(prefix).map(str::to_string);
-            let (connect, send, receive) = (named("connect:"), named("send:"), named("receive:"));
-            let by_event = connect.is_none() && send.is_none() && receive.is_none();
-            plan.faults.push(Fault::Error {
-                event: by_event.then(|| call.to_string()),
-                connect,
-                send,
-                receive,
-                process: None,
-                call: None,
-                channel: None,
-                nth: None,
-                errno: errno.to_string(),
-            });
+            let on = if let Some(c) = call.strip_prefix("connect:") {
+                ErrorCall::Connect(c.to_string())
+            } else if let Some(m) = call.strip_prefix("send:") {
+                ErrorCall::Send(m.to_string())
+            } else if let Some(m) = call.strip_prefix("receive:") {
+                ErrorCall::Receive(m.to_string())
+            } else {
+                ErrorCall::Event(call.to_string())
+            };
+            plan.faults.push(Fault::error_on(on, errno));
         }
         for c in &self.crash {
             let (process, after) = match c.split_once('@') {

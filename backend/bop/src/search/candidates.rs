@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use bop_model::{ChannelKind, ConnectMode, Fault, FaultKind, Ms};
+use bop_model::{ChannelKind, ConnectMode, ErrorCall, Fault, FaultKind, Ms};
 use bop_tracker::CausalGraph;
 use bop_tracker::lineage::{self, Lineage};
 
@@ -282,53 +282,37 @@ fn error_at(g: &CausalGraph<'_>, i: usize, point: Point) -> Candidate {
         (_, "connect") => "ECONNREFUSED",
         _ => "ECONNRESET",
     };
-    let mut fault = Fault::Error {
-        event: None,
-        connect: None,
-        send: None,
-        receive: None,
-        process: None,
-        call: None,
-        channel: None,
-        nth: None,
-        errno: errno.into(),
-    };
-    let Fault::Error {
-        event,
-        connect,
-        send,
-        receive,
-        ..
-    } = &mut fault
-    else {
-        unreachable!("built as an error just above")
-    };
     let message = |m: usize| g.messages()[m].name.clone();
-    let (key, needs) = match point {
+    let (key, needs, on) = match point {
         Point::Event => {
             let e = g.event_name(i);
-            *event = Some(e.clone());
-            (format!("event {e}"), Needs::Event(e))
+            (
+                format!("event {e}"),
+                Needs::Event(e.clone()),
+                ErrorCall::Event(e),
+            )
         }
         Point::Connect(c) => {
             let c = g.channels()[c].name.clone();
-            *connect = Some(c.clone());
-            (format!("connect {c}"), Needs::Channel(c))
-        }
-        Point::Send(m) => {
-            *send = Some(message(m));
-            (format!("send {}", message(m)), Needs::Message(message(m)))
-        }
-        Point::Receive(m) => {
-            *receive = Some(message(m));
             (
-                format!("receive {}", message(m)),
-                Needs::Message(message(m)),
+                format!("connect {c}"),
+                Needs::Channel(c.clone()),
+                ErrorCall::Connect(c),
             )
         }
+        Point::Send(m) => (
+            format!("send {}", message(m)),
+            Needs::Message(message(m)),
+            ErrorCall::Send(message(m)),
+        ),
+        Point::Receive(m) => (
+            format!("receive {}", message(m)),
+            Needs::Message(message(m)),
+            ErrorCall::Receive(message(m)),
+        ),
     };
     Candidate {
-        fault,
+        fault: Fault::error_on(on, errno),
         kind: FaultKind::Error,
         key,
         needs,
