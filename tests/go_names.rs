@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use bop_model::{Event, Search};
+use bop_model::{Event, Manifest, Search};
 
 use crate::common::*;
 use crate::fastpath::record;
@@ -19,6 +19,24 @@ fn ping(s: &TempStore, run: &str, k: usize) -> String {
     let first = message_id(&s.export(run), false);
     let channel = first.rsplit_once('/').unwrap().0;
     format!("{channel}/{k}")
+}
+
+/// Reruns run `base` of `s` as `id` with the fault plan file `plan`:
+/// the rerun's manifest and events, and its fault records and stderr as
+/// a report for assertion messages.
+fn rerun_with(s: &TempStore, plan: &std::path::Path, id: &str) -> (Manifest, Vec<Event>, String) {
+    let out = s.bop(&[
+        "rerun",
+        "-q",
+        "base",
+        "--id",
+        id,
+        "--faults",
+        plan.to_str().unwrap(),
+    ]);
+    let (m, ev) = s.read(id);
+    let report = format!("{:?}\n{}", m.faults, text(&out.stderr));
+    (m, ev, report)
 }
 
 #[test]
@@ -38,17 +56,7 @@ fn a_reset_on_a_go_receive_fires_at_that_message_in_every_rerun() {
     let mut names = BTreeSet::new();
     for k in 0..3 {
         let id = format!("r{k}");
-        let out = s.bop(&[
-            "rerun",
-            "-q",
-            "base",
-            "--id",
-            &id,
-            "--faults",
-            plan.to_str().unwrap(),
-        ]);
-        let (m, ev) = s.read(&id);
-        let report = format!("{:?}\n{}", m.faults, text(&out.stderr));
+        let (m, ev, report) = rerun_with(&s, &plan, &id);
         let record = &m.faults[0];
         assert!(record.fired, "{report}");
         assert_eq!(record.count, 1, "{report}");
@@ -150,17 +158,7 @@ fn a_kill_after_a_go_send_fires_after_that_message() {
     .unwrap();
     for k in 0..2 {
         let id = format!("k{k}");
-        let out = s.bop(&[
-            "rerun",
-            "-q",
-            "base",
-            "--id",
-            &id,
-            "--faults",
-            plan.to_str().unwrap(),
-        ]);
-        let (m, ev) = s.read(&id);
-        let report = format!("{:?}\n{}", m.faults, text(&out.stderr));
+        let (m, ev, report) = rerun_with(&s, &plan, &id);
         let record = &m.faults[0];
         assert!(record.fired, "{report}");
         assert_eq!(record.effect, "killed pingpong#0", "{report}");
