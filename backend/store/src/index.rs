@@ -202,9 +202,10 @@ pub fn write(
 ) -> Result<(), IndexError> {
     remove_dead_writes(run);
     let (tmp, find_tmp) = (tmp_path(run, INDEX), tmp_path(run, FIND));
-    // Two files on two cores; the find table is renamed first, so an
-    // index in place always has its own (a crash between the renames
-    // leaves a find table newer than the index, whose stamps then differ).
+    // Two files on two cores; the find table is renamed first. A crash
+    // between the renames leaves the old index with the new find table:
+    // of the same log (the same stamp, the same rows) or of another, and
+    // then the index's stamp is stale too.
     let written = std::thread::scope(|s| {
         let find = s.spawn(|| text::write_file(&find_tmp, g, stamp));
         let main = write_file(&tmp, g, stamp, trace_class);
@@ -470,6 +471,49 @@ fn quick_check(path: &Path) -> Result<(), IndexError> {
     Ok(())
 }
 
+/// Checks database `schema` of `conn` (`main`, or the attached `find`),
+/// the file at `path`: whole (a cut file, a partial copy, is shorter than
+/// its header says), its write finished (`complete`) and of this layout.
+fn check_whole(conn: &Connection, schema: &str, path: &Path) -> Result<(), IndexError> {
+    let pages: i64 = conn.query_row(&format!("PRAGMA {schema}.page_count"), [], |r| r.get(0))?;
+    let page: i64 = conn.query_row(&format!("PRAGMA {schema}.page_size"), [], |r| r.get(0))?;
+    let len = fs::metadata(path).map_or(0, |m| m.len());
+    if len != (pages * page) as u64 {
+        return Err(unusable(
+            path,
+            format!("{len} bytes, the header says {}", pages * page),
+        ));
+    }
+    if meta(conn, schema, path, "complete")? != "1"
+        || meta(conn, schema, path, "schema")? != INDEX_SCHEMA.to_string()
+    {
+        return Err(unusable(
+            path,
+            "another layout or an unfinished write".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Row `key` of the `meta` table of database `schema` of `conn` (the
+/// file at `path`); missing, the write never finished.
+fn meta(conn: &Connection, schema: &str, path: &Path, key: &str) -> Result<String, IndexError> {
+    conn.query_row(
+        &format!("SELECT value FROM {schema}.meta WHERE key = ?1"),
+        [key],
+        |r| r.get(0),
+    )
+    .map_err(|_| unusable(path, format!("no '{key}' (an unfinished write)")))
+}
+
+/// The index (or find table) at `path` cannot be trusted, for `reason`.
+fn unusable(path: &Path, reason: String) -> IndexError {
+    IndexError::Unusable {
+        path: path.display().to_string(),
+        reason,
+    }
+}
+
 impl Index {
     /// Opens a run's index and checks it: its length against its header,
     /// its layout version, that its write finished and that it was built
@@ -478,12 +522,8 @@ impl Index {
     /// [`IndexError::Unusable`] (or a SQLite error): rebuild, never serve.
     pub fn open(run: &RunDir, stamp: Stamp) -> Result<Index, IndexError> {
         let path = run.file(INDEX);
-        let unusable = |reason: String| IndexError::Unusable {
-            path: path.display().to_string(),
-            reason,
-        };
         if !path.is_file() {
-            return Err(unusable("missing".into()));
+            return Err(unusable(&path, "missing".into()));
         }
         let conn = Connection::open_with_flags(
             &path,
@@ -491,30 +531,15 @@ impl Index {
         )?;
         // Bounded memory however big the run: a 4 MB page cache.
         conn.execute_batch("PRAGMA cache_size=-4096; PRAGMA temp_store=MEMORY;")?;
-        // A cut file (a partial copy) is shorter than its header says.
-        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        let len = fs::metadata(&path).map_or(0, |m| m.len());
-        if len != (pages * page) as u64 {
-            return Err(unusable(format!(
-                "{len} bytes, the header says {}",
-                pages * page
-            )));
-        }
-        let meta = |key: &str| -> Result<String, IndexError> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .map_err(|_| unusable(format!("no '{key}' (an unfinished write)")))
-        };
-        if meta("complete")? != "1" || meta("schema")? != INDEX_SCHEMA.to_string() {
-            return Err(unusable("another layout or an unfinished write".into()));
-        }
+        check_whole(&conn, "main", &path)?;
+        let meta = |key: &str| meta(&conn, "main", &path, key);
         let parse = |key: &str| -> Result<serde_json::Value, IndexError> {
-            serde_json::from_str(&meta(key)?).map_err(|e| unusable(format!("{key}: {e}")))
+            serde_json::from_str(&meta(key)?).map_err(|e| unusable(&path, format!("{key}: {e}")))
         };
         let facts: Facts =
-            serde_json::from_value(parse("facts")?).map_err(|e| unusable(e.to_string()))?;
+            serde_json::from_value(parse("facts")?).map_err(|e| unusable(&path, e.to_string()))?;
         if facts.stamp != stamp {
-            return Err(unusable("built from another event log".into()));
+            return Err(unusable(&path, "built from another event log".into()));
         }
         let tables: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_schema
@@ -523,19 +548,19 @@ impl Index {
             |r| r.get(0),
         )?;
         if tables != 2 {
-            return Err(unusable("no level-of-detail pyramid".into()));
+            return Err(unusable(&path, "no level-of-detail pyramid".into()));
         }
-        text::attach(&conn, &find_path(&path), stamp).map_err(unusable)?;
+        text::attach(&conn, &find_path(&path), stamp)?;
         // Ids are 0..events: the last one says how many were written
         // without reading them all.
         let rows: i64 = conn.query_row("SELECT ifnull(max(id) + 1, 0) FROM events", [], |r| {
             r.get(0)
         })?;
         if rows as u64 != facts.events {
-            return Err(unusable(format!(
-                "{rows} events, {} expected",
-                facts.events
-            )));
+            return Err(unusable(
+                &path,
+                format!("{rows} events, {} expected", facts.events),
+            ));
         }
         let (threads, channels) = (parse("threads")?, parse("channels")?);
         let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();

@@ -34,7 +34,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-use super::{INDEX_SCHEMA, IndexError, Stamp};
+use super::{INDEX_SCHEMA, IndexError, Stamp, check_whole, meta, unusable};
 use bop_tracker::CausalGraph;
 use bop_tracker::export;
 
@@ -84,44 +84,26 @@ pub(super) fn write_file(path: &Path, g: &CausalGraph<'_>, stamp: Stamp) -> Resu
 }
 
 /// Attaches the find table at `path` to `conn` (the index's) as `find`,
-/// after checking it as `Index::open` checks the index: whole (length
-/// against header), finished, this layout, built from the log `stamp`
-/// stamps. The reason it cannot be trusted, otherwise.
-pub(super) fn attach(conn: &Connection, path: &Path, stamp: Stamp) -> Result<(), String> {
+/// after checking it as `Index::open` checks the index: whole, finished,
+/// this layout, built from the log `stamp` stamps.
+pub(super) fn attach(conn: &Connection, path: &Path, stamp: Stamp) -> Result<(), IndexError> {
     if !path.is_file() {
-        return Err(format!("{FIND} is missing"));
+        return Err(unusable(path, format!("{FIND} is missing")));
     }
-    let name = path.to_str().ok_or("a path that is not UTF-8")?;
+    let name = path
+        .to_str()
+        .ok_or_else(|| unusable(path, "a path that is not UTF-8".into()))?;
     conn.execute("ATTACH DATABASE ?1 AS find", [name])
-        .map_err(|e| e.to_string())?;
-    let checked = (|| -> Result<(), String> {
-        let q = |sql: &str| -> Result<i64, String> {
-            conn.query_row(sql, [], |r| r.get(0))
-                .map_err(|e| e.to_string())
-        };
-        let (pages, page) = (q("PRAGMA find.page_count")?, q("PRAGMA find.page_size")?);
-        let len = std::fs::metadata(path).map_or(0, |m| m.len());
-        if len != (pages * page) as u64 {
-            return Err(format!(
-                "{FIND}: {len} bytes, the header says {}",
-                pages * page
-            ));
-        }
-        let meta = |key: &str| -> Result<String, String> {
-            conn.query_row("SELECT value FROM find.meta WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .map_err(|_| format!("{FIND}: no '{key}' (an unfinished write)"))
-        };
-        if meta("complete")? != "1" || meta("schema")? != INDEX_SCHEMA.to_string() {
-            return Err(format!("{FIND}: another layout or an unfinished write"));
-        }
-        let built: Stamp = serde_json::from_str(&meta("stamp")?).map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(path, e.to_string()))?;
+    let checked = check_whole(conn, "find", path).and_then(|()| {
+        let built = meta(conn, "find", path, "stamp")?;
+        let built: Stamp =
+            serde_json::from_str(&built).map_err(|e| unusable(path, e.to_string()))?;
         if built != stamp {
-            return Err(format!("{FIND}: built from another event log"));
+            return Err(unusable(path, "built from another event log".into()));
         }
         Ok(())
-    })();
+    });
     if checked.is_err() {
         let _ = conn.execute_batch("DETACH DATABASE find");
     }
